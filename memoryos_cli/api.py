@@ -1,0 +1,407 @@
+"""The Memoryos facade: the only thing the CLI, the MCP server and the benches call."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from memoryos_cli.config import Settings, load_settings
+from memoryos_cli.embed import Embedder
+from memoryos_cli.errors import InvalidInputError, ModelError, NotFoundError
+from memoryos_cli.llm import LLM, approx_tokens
+from memoryos_cli.memory import consolidate, jobs, long_term, mid_term, short_term
+from memoryos_cli.memory import context as prompt_context
+from memoryos_cli.memory import forget as forgetting
+from memoryos_cli.memory.records import Fact, Page, ProfileItem, Recall, Segment
+from memoryos_cli.memory.retrieve import recall as run_recall
+from memoryos_cli.memory.scope import Scope
+from memoryos_cli.memory.text import keywords, page_text
+from memoryos_cli.store import Store
+
+NO_MODEL = "none"
+
+
+def parse_timestamp(value: Any) -> float:
+    """Seconds since the epoch from None (now), a number, a datetime or an ISO-like string."""
+    if value is None:
+        return time.time()
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return float(value)
+    if isinstance(value, dt.datetime):
+        return (value if value.tzinfo else value.replace(tzinfo=dt.UTC)).timestamp()
+    if isinstance(value, str):
+        text = value.strip()
+        for fmt in ("%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%d"):
+            try:
+                return dt.datetime.strptime(text, fmt).replace(tzinfo=dt.UTC).timestamp()
+            except ValueError:
+                pass
+        try:
+            parsed = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
+        except ValueError:
+            pass
+        else:
+            return (parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)).timestamp()
+        try:
+            return float(text)
+        except ValueError:
+            pass
+    raise InvalidInputError(f"cannot read timestamp {value!r}; use ISO 8601, e.g. 2024-05-01T14:30")
+
+
+class Memoryos:
+    """Hierarchical memory for one user/assistant pair in one SQLite file.
+
+    Parameters follow the original MemoryOS. `llm_model` is a catalogue name, a GGUF
+    path, an object implementing the `LLM` protocol, or "none" for LLM-free mode; when
+    omitted, the configured model is loaded on first need (never for storage or recall).
+    """
+
+    def __init__(
+        self,
+        user_id: str | None = None,
+        assistant_id: str | None = None,
+        data_storage_path: str | Path | None = None,
+        llm_model: str | LLM | None = None,
+        short_term_capacity: int | None = None,
+        mid_term_heat_threshold: float | None = None,
+        retrieval_queue_capacity: int | None = None,
+        long_term_knowledge_capacity: int | None = None,
+        *,
+        embedder: Embedder | None = None,
+        settings: Settings | None = None,
+        **overrides: Any,
+    ) -> None:
+        self.settings = settings or load_settings(
+            data_storage_path,
+            user_id=user_id,
+            assistant_id=assistant_id,
+            short_term_capacity=short_term_capacity,
+            mid_term_heat_threshold=mid_term_heat_threshold,
+            retrieval_queue_capacity=retrieval_queue_capacity,
+            long_term_knowledge_capacity=long_term_knowledge_capacity,
+            model=llm_model if isinstance(llm_model, str) else None,
+            **overrides,
+        )
+        self.store = Store(self.settings.db_path)
+        if embedder is None:
+            from memoryos_cli.embed.sentence import SentenceTransformerEmbedder
+
+            embedder = SentenceTransformerEmbedder(self.settings.embedder)
+        self.embedder = embedder
+        self.store.bind_embedder(embedder.name, embedder.dim)
+        owner = self.store.owner_id(self.settings.user_id, self.settings.assistant_id)
+        self.scope = Scope(self.store, owner, self.settings, embedder)
+        self._llm: LLM | None = llm_model if llm_model is not None and not isinstance(llm_model, str) else None
+        self._llm_lock = threading.Lock()
+        self._window: int | None = None
+        self.last_recall: Recall | None = None
+        self.last_prompt: prompt_context.BuiltPrompt | None = None
+
+    # -- model --------------------------------------------------------------------------
+
+    @property
+    def llm_free(self) -> bool:
+        return self._llm is None and self.settings.model.lower() == NO_MODEL
+
+    @property
+    def llm(self) -> LLM:
+        """The chat model, loaded on first use."""
+        with self._llm_lock:
+            if self._llm is None:
+                if self.llm_free:
+                    raise ModelError("no model configured (LLM-free mode); use --model NAME|PATH")
+                from memoryos_cli.llm.loader import load_llm
+
+                self._llm = load_llm(self.settings.model, self.settings)
+            return self._llm
+
+    @property
+    def llm_loaded(self) -> bool:
+        return self._llm is not None
+
+    def count_tokens(self, text: str) -> int:
+        return self._llm.count_tokens(text) if self._llm is not None else approx_tokens(text)
+
+    # -- writing ------------------------------------------------------------------------
+
+    def _check_text(self, name: str, value: Any) -> str:
+        if not isinstance(value, str):
+            raise InvalidInputError(f"{name} must be text, not {type(value).__name__}")
+        if len(value) > self.settings.max_input_chars:
+            raise InvalidInputError(
+                f"{name} is {len(value):,} characters; the limit is "
+                f"{self.settings.max_input_chars:,} (setting max_input_chars)"
+            )
+        return value.replace("\x00", "")
+
+    def add_memory(
+        self,
+        user_input: str,
+        agent_response: str,
+        timestamp: Any = None,
+        meta_data: dict[str, Any] | None = None,
+    ) -> int:
+        """Store one exchange (one transaction, no LLM call); returns its page id."""
+        user_input = self._check_text("user_input", user_input)
+        agent_response = self._check_text("agent_response", agent_response)
+        if not user_input.strip() and not agent_response.strip():
+            raise InvalidInputError("an exchange needs a user input or an agent response")
+        if meta_data is not None and not isinstance(meta_data, dict):
+            raise InvalidInputError("meta_data must be a JSON object")
+        try:
+            json.dumps(meta_data or {})
+        except (TypeError, ValueError) as exc:
+            raise InvalidInputError(f"meta_data is not JSON-serializable: {exc}") from exc
+        ts = parse_timestamp(timestamp)
+        words = keywords(f"{user_input}\n{agent_response}")
+        vec = self.embedder.embed([page_text(user_input, agent_response)])[0]
+        scope = self.scope
+        with self.store.transaction() as conn:
+            page_id = short_term.insert_page(
+                conn, scope.owner_id, user_input, agent_response, ts, meta_data or {}, words, vec
+            )
+            for page in short_term.overflow(conn, scope.owner_id, self.settings.short_term_capacity):
+                from memoryos_cli.store import vectors
+
+                page_vec = vectors.get(conn, "pages_vec", [page.id])[page.id]
+                mid_term.place_page(conn, scope, page, page_vec)
+        return page_id
+
+    def remember(self, text: str, kind: str = "user") -> int:
+        """Store an explicit fact in long-term knowledge; returns its fact id."""
+        text = self._check_text("text", text).strip()
+        if not text:
+            raise InvalidInputError("nothing to remember: the text is empty")
+        if kind not in ("user", "assistant"):
+            raise InvalidInputError("kind must be 'user' or 'assistant'")
+        vec = self.embedder.embed([text])[0]
+        with self.store.transaction() as conn:
+            return long_term.add_fact(
+                conn,
+                self.scope.owner_id,
+                kind,
+                text,
+                vec,
+                [],
+                time.time(),
+                capacity=self.settings.long_term_knowledge_capacity,
+            )
+
+    def new_session(self) -> None:
+        """A fresh short-term memory (pages move to mid-term); long-term is unchanged."""
+        scope = self.scope
+        with self.store.transaction() as conn:
+            for page in short_term.overflow(conn, scope.owner_id, 0):
+                from memoryos_cli.store import vectors
+
+                page_vec = vectors.get(conn, "pages_vec", [page.id])[page.id]
+                mid_term.place_page(conn, scope, page, page_vec)
+        last = self.store.one("SELECT MAX(id) FROM pages WHERE owner_id = ?", (scope.owner_id,))
+        self._window = (int(last[0]) + 1) if last and last[0] is not None else None
+
+    # -- consolidation ------------------------------------------------------------------
+
+    def pending_jobs(self) -> int:
+        row = self.store.one(
+            "SELECT COUNT(*) FROM jobs WHERE owner_id = ? AND state IN ('pending', 'running')",
+            (self.scope.owner_id,),
+        )
+        return int(row[0])
+
+    def consolidate(
+        self, max_jobs: int | None = None, cancel: threading.Event | None = None
+    ) -> int:
+        """Run queued analyses with the LLM (off the hot path); returns jobs completed."""
+        if self.llm_free or not self.pending_jobs():
+            return 0
+        return consolidate.run_pending(self.scope, self.llm, max_jobs=max_jobs, cancel=cancel)
+
+    # -- reading ------------------------------------------------------------------------
+
+    def retrieve(self, query: str, *, k: int | None = None, touch: bool = True) -> Recall:
+        """Recall for `query` across tiers; `touch=False` previews without heating segments."""
+        query = self._check_text("query", query)
+        qvec = self.embedder.embed([query])[0]
+        return run_recall(self.scope, query, qvec, pages_k=k, touch=touch)
+
+    def search(self, query: str, k: int | None = None) -> Recall:
+        return self.retrieve(query, k=k, touch=False)
+
+    def profile(self, history: bool = False) -> list[ProfileItem]:
+        return long_term.profile(self.store.conn, self.scope.owner_id, history=history)
+
+    def knowledge(self, kind: str | None = None, history: bool = False) -> list[Fact]:
+        with self.store.lock:
+            return long_term.facts(self.store.conn, self.scope.owner_id, kind, history=history)
+
+    def short_term(self) -> list[Page]:
+        with self.store.lock:
+            return short_term.pages(self.store.conn, self.scope.owner_id)
+
+    def segments(self) -> list[Segment]:
+        with self.store.lock:
+            return mid_term.list_segments(self.store.conn, self.scope)
+
+    def segment_pages(self, segment_id: int) -> list[Page]:
+        with self.store.lock:
+            if self._segment_owner(segment_id) != self.scope.owner_id:
+                raise NotFoundError(f"no segment s{segment_id} for this user")
+            return mid_term.segment_pages(self.store.conn, segment_id)
+
+    def _segment_owner(self, segment_id: int) -> int | None:
+        row = self.store.one("SELECT owner_id FROM segments WHERE id = ?", (segment_id,))
+        return None if row is None else int(row[0])
+
+    def pages(self, ids: list[int] | None = None, limit: int | None = None) -> list[Page]:
+        from memoryos_cli.memory.records import PAGE_COLUMNS
+
+        sql = f"SELECT {PAGE_COLUMNS} FROM pages WHERE owner_id = ?"
+        params: list[Any] = [self.scope.owner_id]
+        if ids is not None:
+            if not ids:
+                return []
+            sql += f" AND id IN ({','.join('?' * len(ids))})"
+            params += ids
+        sql += " ORDER BY id"
+        if limit is not None:
+            sql = f"SELECT * FROM ({sql} DESC LIMIT {int(limit)}) ORDER BY id"
+        return [Page.from_row(r) for r in self.store.query(sql, params)]
+
+    def recent_pages(self) -> list[Page]:
+        """The recent-turn window of the chat prompt (append-only, cut in big steps)."""
+        cap = self.settings.short_term_capacity
+        rows = self.store.query(
+            "SELECT id FROM pages WHERE owner_id = ? ORDER BY id DESC LIMIT ?",
+            (self.scope.owner_id, 2 * cap),
+        )
+        ids = sorted(int(r[0]) for r in rows)
+        self._window = prompt_context.window_start(ids, self._window, cap)
+        if self._window is None:
+            return []
+        return self.pages([i for i in ids if i >= self._window])
+
+    def stats(self) -> dict[str, Any]:
+        owner = self.scope.owner_id
+        count = lambda sql: int(self.store.one(sql, (owner,))[0])  # noqa: E731
+        return {
+            "user_id": self.settings.user_id,
+            "assistant_id": self.settings.assistant_id,
+            "pages": count("SELECT COUNT(*) FROM pages WHERE owner_id = ?"),
+            "short_term": count("SELECT COUNT(*) FROM pages WHERE owner_id = ? AND tier='short'"),
+            "mid_term_pages": count("SELECT COUNT(*) FROM pages WHERE owner_id = ? AND tier='mid'"),
+            "archived_pages": count(
+                "SELECT COUNT(*) FROM pages WHERE owner_id = ? AND tier='archive'"
+            ),
+            "segments": count("SELECT COUNT(*) FROM segments WHERE owner_id = ?"),
+            "profile_items": count(
+                "SELECT COUNT(*) FROM profile_items WHERE owner_id = ? AND superseded_by IS NULL"
+            ),
+            "user_knowledge": count(
+                "SELECT COUNT(*) FROM knowledge WHERE owner_id = ? AND kind='user'"
+                " AND superseded_by IS NULL AND archived = 0"
+            ),
+            "assistant_knowledge": count(
+                "SELECT COUNT(*) FROM knowledge WHERE owner_id = ? AND kind='assistant'"
+                " AND superseded_by IS NULL AND archived = 0"
+            ),
+            "jobs": jobs.counts(self.store.conn, owner),
+            "db_path": str(self.store.path),
+            "db_bytes": self.store.path.stat().st_size,
+            "embedder": self.embedder.name,
+            "model": self.settings.model,
+            "schema_version": self.store.schema_version,
+        }
+
+    # -- answering ----------------------------------------------------------------------
+
+    def prepare(
+        self, query: str, relationship_with_user: str = "friend", style_hint: str = ""
+    ) -> prompt_context.BuiltPrompt:
+        """Recall and lay out the prompt for `query` (no LLM call)."""
+        recall = self.retrieve(query)
+        built = prompt_context.build(
+            query,
+            recall,
+            self.recent_pages(),
+            assistant=self.settings.assistant_id,
+            budget_tokens=self.settings.recall_token_budget,
+            count_tokens=self.count_tokens,
+            relationship=relationship_with_user,
+            style_hint=style_hint,
+        )
+        self.last_recall, self.last_prompt = recall, built
+        return built
+
+    def stable_prefix(self, relationship_with_user: str = "friend", style_hint: str = "") -> list:
+        """The part of the next prompt already known before the user types (to warm)."""
+        return prompt_context.prefix_messages(
+            self.settings.assistant_id,
+            self.profile(),
+            self.recent_pages(),
+            relationship_with_user,
+            style_hint,
+        )
+
+    def stream_response(
+        self,
+        query: str,
+        relationship_with_user: str = "friend",
+        style_hint: str = "",
+        meta_data: dict[str, Any] | None = None,
+    ) -> Iterator[str]:
+        """Stream the answer token by token; the exchange is stored when the stream ends
+        (also when it is stopped early: what was said so far is kept)."""
+        query = self._check_text("query", query)
+        built = self.prepare(query, relationship_with_user, style_hint)
+        llm = self.llm
+        parts: list[str] = []
+        asked_at = time.time()
+        try:
+            for piece in llm.stream(built.messages, max_tokens=self.settings.max_answer_tokens):
+                parts.append(piece)
+                yield piece
+        finally:
+            answer = "".join(parts).strip()
+            if answer:
+                self.add_memory(query, answer, asked_at, meta_data)
+
+    def get_response(
+        self,
+        query: str,
+        relationship_with_user: str = "friend",
+        style_hint: str = "",
+        user_conversation_meta_data: dict[str, Any] | None = None,
+    ) -> str:
+        """Answer `query` with one LLM call, using recalled memory; stores the exchange."""
+        return "".join(
+            self.stream_response(
+                query, relationship_with_user, style_hint, user_conversation_meta_data
+            )
+        ).strip()
+
+    # -- forgetting ---------------------------------------------------------------------
+
+    def forget(self, ref: str) -> dict[str, int]:
+        """Erase one item (p12 page, k3 fact, u4 profile item, s5 segment) everywhere."""
+        return forgetting.forget_ref(self.scope, ref)
+
+    def forget_matching(self, text: str) -> dict[str, int]:
+        return forgetting.forget_matching(self.scope, text)
+
+    def forget_all(self) -> dict[str, int]:
+        return forgetting.forget_all(self.scope)
+
+    def close(self) -> None:
+        self.store.close()
+
+    def __enter__(self) -> Memoryos:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

@@ -1,0 +1,1 @@
+"""The terminal interface: typer commands that parse, call `api`, and render with rich."""

@@ -1,0 +1,106 @@
+"""`memoryos`: the root command, global options, and the one place errors become exit codes."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from memoryos_cli import __version__
+from memoryos_cli.cli.env import Env, get_env
+from memoryos_cli.errors import ExitCode, MemoryosError
+
+app = typer.Typer(
+    name="memoryos",
+    help="A private, offline assistant that remembers you. All memory lives in one SQLite file.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode="rich",
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"memoryos {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def root(
+    ctx: typer.Context,
+    home: Annotated[
+        Path | None, typer.Option("--home", help="Data directory (default: MEMORYOS_HOME or the platform data dir).")
+    ] = None,
+    user: Annotated[str | None, typer.Option("--user", help="Whose memory to use.")] = None,
+    assistant: Annotated[str | None, typer.Option("--assistant", help="Which assistant persona.")] = None,
+    model: Annotated[str | None, typer.Option("--model", help="Chat model: catalogue name or GGUF path.")] = None,
+    debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks on errors.")] = False,
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Show the version.")
+    ] = False,
+) -> None:
+    """memoryos: chat with a local model that remembers you, and look inside its memory."""
+    env = ctx.obj if isinstance(ctx.obj, Env) else Env()
+    env.home = home or env.home
+    env.user = user or env.user
+    env.assistant = assistant or env.assistant
+    env.model = model or env.model
+    env.debug = debug or env.debug
+    ctx.obj = env
+
+
+def _register() -> None:
+    from memoryos_cli.cli import chat
+
+    chat.register(app)
+    for name in ("inspect", "portable", "models", "bench", "mcp"):
+        try:
+            module = __import__(f"memoryos_cli.cli.{name}", fromlist=["register"])
+        except ModuleNotFoundError as exc:
+            if exc.name != f"memoryos_cli.cli.{name}":
+                raise
+            continue
+        module.register(app)
+
+
+_register()
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Console entry point: one clean line per error, tracebacks only with --debug."""
+    os.umask(0o077)  # every file memoryos creates is private
+    args = sys.argv[1:] if argv is None else argv
+    debug = "--debug" in args or os.environ.get("MEMORYOS_DEBUG") == "1"
+    try:
+        app(args=args, standalone_mode=False)
+    except MemoryosError as exc:
+        if debug:
+            raise
+        typer.secho(f"error: {exc}", err=True, fg="red")
+        sys.exit(int(exc.exit_code))
+    except KeyboardInterrupt:
+        typer.echo("", err=True)
+        sys.exit(int(ExitCode.INTERRUPTED))
+    except typer.Exit as exc:
+        sys.exit(exc.exit_code)
+    except typer.Abort:
+        typer.echo("aborted", err=True)
+        sys.exit(int(ExitCode.ERROR))
+    except Exception as exc:  # click usage errors and the unexpected
+        import click
+
+        if isinstance(exc, click.ClickException):
+            exc.show()
+            sys.exit(exc.exit_code)
+        if debug:
+            raise
+        typer.secho(f"error: {type(exc).__name__}: {exc} (rerun with --debug)", err=True, fg="red")
+        sys.exit(int(ExitCode.ERROR))
+
+
+def get_app_env(ctx: typer.Context) -> Env:
+    return get_env(ctx)

@@ -1,0 +1,66 @@
+"""The injected terminal environment: console, input, options shared by every command."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TextIO
+
+import typer
+from rich.console import Console
+
+from memoryos_cli.config import Settings, load_settings
+
+
+@dataclass
+class Env:
+    """What commands need from the outside world, in one object, so tests can swap it."""
+
+    home: Path | None = None
+    user: str | None = None
+    assistant: str | None = None
+    model: str | None = None
+    debug: bool = False
+    stdin: TextIO = field(default_factory=lambda: sys.stdin)
+    console: Console = field(default_factory=lambda: make_console())
+
+    def settings(self, **overrides: Any) -> Settings:
+        return load_settings(
+            self.home,
+            user_id=self.user,
+            assistant_id=self.assistant,
+            model=self.model,
+            **overrides,
+        )
+
+    def memoryos(self, **kwargs: Any) -> Any:
+        """Open the memory for the selected user/assistant (no model loaded)."""
+        from memoryos_cli.api import Memoryos
+
+        return Memoryos(settings=self.settings(), **kwargs)
+
+    def print_json(self, data: Any) -> None:
+        text = json.dumps(data, indent=2, ensure_ascii=False, default=str)
+        self.console.file.write(text + "\n")
+        self.console.file.flush()
+
+    @property
+    def interactive(self) -> bool:
+        return self.stdin.isatty() and self.console.is_terminal
+
+
+def make_console(file: TextIO | None = None) -> Console:
+    """A console that goes plain when piped or when NO_COLOR is set."""
+    no_color = "NO_COLOR" in os.environ
+    return Console(file=file, no_color=no_color, highlight=False, soft_wrap=False)
+
+
+def get_env(ctx: typer.Context) -> Env:
+    obj = ctx.find_root().obj
+    if not isinstance(obj, Env):
+        obj = Env()
+        ctx.find_root().obj = obj
+    return obj

@@ -1,0 +1,141 @@
+"""Settings with one resolution order: defaults < config.toml < MEMORYOS_* env < explicit overrides.
+
+Every path derives from one home directory: `MEMORYOS_HOME`, else the platformdirs data dir.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import dataclass, fields, replace
+from pathlib import Path
+from typing import Any
+
+from memoryos_cli.errors import InvalidInputError
+
+DB_NAME = "memoryos.db"
+CONFIG_NAME = "config.toml"
+
+
+def default_home() -> Path:
+    """The data directory: MEMORYOS_HOME, else the platform's per-user data dir."""
+    env = os.environ.get("MEMORYOS_HOME")
+    if env:
+        return Path(env).expanduser()
+    import platformdirs
+
+    return Path(platformdirs.user_data_dir("memoryos", appauthor=False))
+
+
+def ensure_private_dir(path: Path) -> Path:
+    """Create `path` (and parents) and make it readable by its owner only."""
+    path.mkdir(parents=True, exist_ok=True)
+    os.chmod(path, 0o700)
+    return path
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything tunable, with defaults faithful to the original MemoryOS."""
+
+    home: Path
+    user_id: str = "default_user"
+    assistant_id: str = "memoryos"
+    model: str = "qwen2.5-coder-1.5b"
+    embedder: str = "all-MiniLM-L6-v2"
+    short_term_capacity: int = 7
+    mid_term_capacity: int = 2000
+    mid_term_heat_threshold: float = 5.0
+    segment_similarity_threshold: float = 0.6
+    retrieval_queue_capacity: int = 7
+    long_term_knowledge_capacity: int = 100
+    heat_alpha: float = 1.0
+    heat_beta: float = 1.0
+    heat_gamma: float = 1.0
+    heat_tau_hours: float = 24.0
+    context_tokens: int = 4096
+    recall_token_budget: int = 300
+    max_answer_tokens: int = 384
+    n_threads: int = 0  # 0 = one per physical core
+    max_input_chars: int = 100_000
+
+    @property
+    def db_path(self) -> Path:
+        return self.home / DB_NAME
+
+    @property
+    def config_path(self) -> Path:
+        return self.home / CONFIG_NAME
+
+    @property
+    def models_dir(self) -> Path:
+        env = os.environ.get("MEMORYOS_MODELS_DIR")
+        return Path(env).expanduser() if env else self.home / "models"
+
+
+_FIELDS = {f.name: f for f in fields(Settings) if f.name != "home"}
+
+
+def _coerce(name: str, value: Any) -> Any:
+    kind = type(getattr(Settings, name)) if hasattr(Settings, name) else str
+    try:
+        if kind is bool:
+            return str(value).lower() in {"1", "true", "yes", "on"}
+        return kind(value)
+    except (TypeError, ValueError) as exc:
+        raise InvalidInputError(f"setting {name}={value!r} is not a valid {kind.__name__}") from exc
+
+
+def read_config_file(path: Path) -> dict[str, Any]:
+    """The [memoryos] table (or top level) of config.toml; unknown keys are an error."""
+    if not path.exists():
+        return {}
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise InvalidInputError(f"{path} is not valid TOML ({exc}); fix or delete it") from exc
+    table = data.get("memoryos", data)
+    unknown = sorted(set(table) - set(_FIELDS))
+    if unknown:
+        raise InvalidInputError(f"{path}: unknown setting(s) {', '.join(unknown)}")
+    return {k: _coerce(k, v) for k, v in table.items()}
+
+
+def load_settings(home: Path | str | None = None, **overrides: Any) -> Settings:
+    """Resolve settings: defaults < config.toml < MEMORYOS_* env < overrides (None = unset)."""
+    root = Path(home).expanduser() if home else default_home()
+    values: dict[str, Any] = {}
+    values.update(read_config_file(root / CONFIG_NAME))
+    for name in _FIELDS:
+        env = os.environ.get(f"MEMORYOS_{name.upper()}")
+        if env is not None and env != "":
+            values[name] = _coerce(name, env)
+    for name, value in overrides.items():
+        if name not in _FIELDS:
+            raise InvalidInputError(f"unknown setting {name!r}")
+        if value is not None:
+            values[name] = _coerce(name, value)
+    return replace(Settings(home=root), **values)
+
+
+def write_config_value(settings: Settings, name: str, value: str) -> None:
+    """Set one key in config.toml (validated), keeping the file private."""
+    if name not in _FIELDS:
+        raise InvalidInputError(f"unknown setting {name!r}; see `memoryos config show`")
+    current = read_config_file(settings.config_path)
+    current[name] = _coerce(name, value)
+    ensure_private_dir(settings.home)
+    lines = ["[memoryos]"]
+    for key, val in sorted(current.items()):
+        if isinstance(val, str):
+            escaped = val.replace("\\", "\\\\").replace('"', '\\"')
+            lines.append(f'{key} = "{escaped}"')
+        elif isinstance(val, bool):
+            lines.append(f"{key} = {'true' if val else 'false'}")
+        else:
+            lines.append(f"{key} = {val}")
+    tmp = settings.config_path.with_suffix(".tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        fh.write("\n".join(lines) + "\n")
+    os.replace(tmp, settings.config_path)

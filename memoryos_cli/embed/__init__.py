@@ -1,0 +1,31 @@
+"""Embedder protocol: texts in, L2-normalized float32 vectors out."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Protocol, runtime_checkable
+
+import numpy as np
+import numpy.typing as npt
+
+Vector = npt.NDArray[np.float32]
+
+
+@runtime_checkable
+class Embedder(Protocol):
+    name: str
+    dim: int
+
+    def embed(self, texts: Sequence[str]) -> Vector:
+        """Return an (n, dim) float32 array of unit vectors."""
+        ...
+
+
+def normalize(matrix: npt.NDArray[np.floating]) -> Vector:
+    norms = np.linalg.norm(matrix, axis=1, keepdims=True)
+    norms[norms == 0] = 1.0
+    return (matrix / norms).astype(np.float32)
+
+
+def embed_one(embedder: Embedder, text: str) -> Vector:
+    return embedder.embed([text])[0]

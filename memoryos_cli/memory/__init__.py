@@ -1,0 +1,1 @@
+"""The three memory tiers, consolidation and recall. Nothing here imports UI libraries."""

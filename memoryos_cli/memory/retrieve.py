@@ -1,0 +1,165 @@
+"""Recall: hybrid ranking (sqlite-vec KNN + FTS5 BM25, fused by reciprocal rank fusion)
+over segments, pages and knowledge, shaped by the MemoryOS tiers."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from typing import Any
+
+import numpy as np
+
+from memoryos_cli.embed import Vector
+from memoryos_cli.memory import long_term, mid_term, short_term
+from memoryos_cli.memory.records import PAGE_COLUMNS, Page, Recall, RecallItem
+from memoryos_cli.memory.scope import Scope
+from memoryos_cli.memory.text import fts_query, page_text
+from memoryos_cli.store import vectors
+
+RRF_K = 60
+CANDIDATES = 50
+TOP_SEGMENTS = 5
+TOP_KNOWLEDGE = 5
+MIN_KNOWLEDGE_SIMILARITY = 0.25
+
+
+def rrf(rankings: Iterable[list[int]], k: int = RRF_K) -> dict[int, float]:
+    """Reciprocal rank fusion: sum of 1/(k + rank) over the lists an item appears in."""
+    scores: dict[int, float] = defaultdict(float)
+    for ranking in rankings:
+        for rank, item in enumerate(ranking, start=1):
+            scores[item] += 1.0 / (k + rank)
+    return dict(scores)
+
+
+def bm25(conn: Any, table: str, owner_id: int, query: str, k: int) -> list[int]:
+    """Row ids of one owner best matching `query` by FTS5 BM25, best first."""
+    match = fts_query(query)
+    if not match or k <= 0:
+        return []
+    base = {"pages_fts": "pages", "segments_fts": "segments", "knowledge_fts": "knowledge"}[table]
+    extra = " AND b.superseded_by IS NULL AND b.archived = 0" if base == "knowledge" else ""
+    rows = conn.execute(
+        f"SELECT f.rowid FROM {table} f JOIN {base} b ON b.id = f.rowid"
+        f" WHERE {table} MATCH ? AND b.owner_id = ?{extra} ORDER BY f.rank LIMIT ?",
+        (match, owner_id, k),
+    ).fetchall()
+    return [int(r[0]) for r in rows]
+
+
+def dense(conn: Any, table: str, owner_id: int, qvec: Vector, k: int) -> list[tuple[int, float]]:
+    return vectors.knn(conn, table, owner_id, qvec, k)
+
+
+def hybrid(
+    conn: Any, table: str, owner_id: int, query: str, qvec: Vector, k: int
+) -> tuple[dict[int, float], dict[int, float]]:
+    """Fused scores and cosine similarities for the top candidates of one index."""
+    dense_hits = dense(conn, f"{table}_vec", owner_id, qvec, k)
+    lexical = bm25(conn, f"{table}_fts", owner_id, query, k)
+    fused = rrf([[i for i, _ in dense_hits], lexical])
+    return fused, dict(dense_hits)
+
+
+def load_pages(conn: Any, ids: Iterable[int]) -> dict[int, Page]:
+    ids = list(ids)
+    if not ids:
+        return {}
+    marks = ",".join("?" * len(ids))
+    rows = conn.execute(f"SELECT {PAGE_COLUMNS} FROM pages WHERE id IN ({marks})", ids).fetchall()
+    return {int(r[0]): Page.from_row(r) for r in rows}
+
+
+def _similarities(conn: Any, table: str, ids: list[int], qvec: Vector) -> dict[int, float]:
+    got = vectors.get(conn, table, ids)
+    return {i: float(np.dot(v, qvec)) for i, v in got.items()}
+
+
+def page_item(page: Page, score: float, sim: float) -> RecallItem:
+    return RecallItem(
+        ref=page.ref,
+        tier=page.tier,
+        text=page_text(page.user_input, page.agent_response),
+        score=score,
+        similarity=sim,
+        ts=page.ts,
+        segment_id=page.segment_id,
+        page=page,
+    )
+
+
+def recall(
+    scope: Scope,
+    query: str,
+    qvec: Vector,
+    *,
+    pages_k: int | None = None,
+    knowledge_k: int = TOP_KNOWLEDGE,
+    touch: bool = True,
+) -> Recall:
+    """What memoryos remembers for `query`: every tier, scored, with timestamps.
+
+    Mid-term ranking follows MemoryOS (segments first, pages inside the best segments),
+    fused with a flat page search so pages of evicted or unlucky segments are not lost.
+    """
+    store, owner = scope.store, scope.owner_id
+    k = pages_k or scope.settings.retrieval_queue_capacity
+    with store.lock:
+        conn = store.conn
+        short = short_term.pages(conn, owner)
+        short_sims = _similarities(conn, "pages_vec", [p.id for p in short], qvec)
+        short_items = [page_item(p, short_sims.get(p.id, 0.0), short_sims.get(p.id, 0.0)) for p in short]
+
+        seg_scores, _ = hybrid(conn, "segments", owner, query, qvec, CANDIDATES)
+        top_segments = sorted(seg_scores.items(), key=lambda kv: -kv[1])[:TOP_SEGMENTS]
+        page_scores, page_sims = hybrid(conn, "pages", owner, query, qvec, CANDIDATES)
+        short_ids = {p.id for p in short}
+        seg_rank = {sid: rank for rank, (sid, _) in enumerate(top_segments, start=1)}
+        in_segments = [
+            int(r[0])
+            for sid, _ in top_segments
+            for r in conn.execute("SELECT id FROM pages WHERE segment_id = ?", (sid,))
+        ]
+        candidates = (set(page_scores) | set(in_segments)) - short_ids
+        missing = [i for i in candidates if i not in page_sims]
+        page_sims.update(_similarities(conn, "pages_vec", missing, qvec))
+        pages = load_pages(conn, candidates)
+        scored: list[tuple[float, Page]] = []
+        for pid, page in pages.items():
+            score = page_scores.get(pid, 0.0)
+            if page.segment_id in seg_rank:
+                score += 1.0 / (RRF_K + seg_rank[page.segment_id])
+            scored.append((score, page))
+        scored.sort(key=lambda sp: (-sp[0], -sp[1].id))
+        mid_items = [page_item(p, s, page_sims.get(p.id, 0.0)) for s, p in scored[:k]]
+
+        fact_scores, fact_sims = hybrid(conn, "knowledge", owner, query, qvec, CANDIDATES)
+        active = {f.id: f for f in long_term.facts(conn, owner)}
+        fact_items = []
+        for fid, score in sorted(fact_scores.items(), key=lambda kv: -kv[1]):
+            fact = active.get(fid)
+            if fact is None:
+                continue
+            sim = fact_sims.get(fid)
+            if sim is None:
+                sim = _similarities(conn, "knowledge_vec", [fid], qvec).get(fid, 0.0)
+            if sim < MIN_KNOWLEDGE_SIMILARITY and fid not in fact_sims:
+                continue
+            tier = "knowledge" if fact.kind == "user" else "assistant_knowledge"
+            fact_items.append(RecallItem(fact.ref, tier, fact.text, score, sim, fact.ts))
+            if len(fact_items) >= knowledge_k:
+                break
+        profile = long_term.profile(conn, owner)
+    if touch:
+        hit_segments = [i.segment_id for i in mid_items if i.segment_id is not None]
+        if hit_segments:
+            with store.transaction() as conn:
+                mid_term.touch(conn, scope, [s for s in hit_segments if s is not None])
+    return Recall(
+        query=query,
+        short_term=short_items,
+        mid_term=mid_items,
+        knowledge=fact_items,
+        profile=profile,
+        segments=top_segments,
+    )

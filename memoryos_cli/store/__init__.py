@@ -1,0 +1,200 @@
+"""One SQLite file: connection, pragmas, sqlite-vec, migrations, transactions."""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from memoryos_cli.config import ensure_private_dir
+from memoryos_cli.errors import EmbedderMismatchError, SchemaTooNewError, StoreError
+from memoryos_cli.store.driver import Driver, choose_driver, load_sqlite_vec
+from memoryos_cli.store.migrations import MIGRATIONS
+
+BUSY_TIMEOUT_MS = 30_000
+VECTOR_TABLES = ("pages_vec", "segments_vec", "knowledge_vec")
+SQLITE_MAGIC = b"SQLite format 3\x00"
+
+
+def _make_private_file(path: Path) -> None:
+    if not path.exists():
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT, 0o600)
+        os.close(fd)
+    elif path.stat().st_size >= 16:
+        with open(path, "rb") as fh:
+            if fh.read(16) != SQLITE_MAGIC:
+                raise StoreError(f"{path} is not a memoryos database (not SQLite); move it away")
+
+
+class Store:
+    """A connection to the memory file. Thread-safe: one lock serializes use of the connection."""
+
+    def __init__(self, path: Path | str, *, driver: Driver | None = None, migrate: bool = True):
+        self.path = Path(path)
+        ensure_private_dir(self.path.parent)
+        _make_private_file(self.path)
+        self.driver = driver or choose_driver()
+        self.lock = threading.RLock()
+        try:
+            self.conn: Any = self.driver.module.connect(
+                str(self.path), isolation_level=None, check_same_thread=False, timeout=30
+            )
+        except Exception as exc:  # noqa: BLE001 - driver-specific errors
+            raise StoreError(f"cannot open {self.path}: {exc}") from exc
+        self.vec_version = load_sqlite_vec(self.conn)
+        self._configure()
+        if migrate:
+            self.migrate()
+        for suffix in ("-wal", "-shm"):
+            side = Path(str(self.path) + suffix)
+            if side.exists():
+                os.chmod(side, 0o600)
+
+    def _configure(self) -> None:
+        try:
+            self.conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+            mode = self.conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+            self.conn.execute("PRAGMA foreign_keys = ON")
+            self.conn.execute("PRAGMA secure_delete = ON")
+            self.conn.execute("PRAGMA synchronous = NORMAL")
+        except self.driver.module.DatabaseError as exc:
+            raise StoreError(f"{self.path} is not a usable SQLite database ({exc})") from exc
+        if str(mode).lower() != "wal":
+            raise StoreError(f"could not switch {self.path} to WAL mode (got {mode})")
+
+    # -- transactions -------------------------------------------------------------------
+
+    @contextmanager
+    def transaction(self) -> Iterator[Any]:
+        """A write transaction (BEGIN IMMEDIATE): all of it commits, or none of it."""
+        with self.lock:
+            self.conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield self.conn
+            except BaseException:
+                self.conn.execute("ROLLBACK")
+                raise
+            else:
+                self.conn.execute("COMMIT")
+
+    def query(self, sql: str, params: Any = ()) -> list[Any]:
+        with self.lock:
+            return list(self.conn.execute(sql, params).fetchall())
+
+    def one(self, sql: str, params: Any = ()) -> Any:
+        with self.lock:
+            return self.conn.execute(sql, params).fetchone()
+
+    # -- schema -------------------------------------------------------------------------
+
+    @property
+    def schema_version(self) -> int:
+        return int(self.one("PRAGMA user_version")[0])
+
+    def migrate(self) -> int:
+        """Apply pending migrations in order; refuse a file made by a newer memoryos."""
+        current = self.schema_version
+        if current > len(MIGRATIONS):
+            raise SchemaTooNewError(
+                f"{self.path} has schema version {current}, newer than this memoryos "
+                f"supports ({len(MIGRATIONS)}); upgrade memoryos"
+            )
+        for number, (name, migration) in enumerate(MIGRATIONS, start=1):
+            if number <= current:
+                continue
+            with self.transaction() as conn:
+                if number == 1:
+                    conn.execute(
+                        "CREATE TABLE IF NOT EXISTS schema_migrations("
+                        "name TEXT PRIMARY KEY, applied_at REAL NOT NULL)"
+                    )
+                migration(conn)
+                conn.execute(
+                    "INSERT INTO schema_migrations(name, applied_at) VALUES (?, ?)",
+                    (name, time.time()),
+                )
+                conn.execute(f"PRAGMA user_version = {number}")
+        return self.schema_version
+
+    # -- embedder binding ---------------------------------------------------------------
+
+    def get_meta(self, key: str) -> str | None:
+        row = self.one("SELECT value FROM meta WHERE key = ?", (key,))
+        return None if row is None else str(row[0])
+
+    def bind_embedder(self, name: str, dim: int) -> None:
+        """Record which embedder made the vectors; create the vec0 tables on first use."""
+        stored_name, stored_dim = self.get_meta("embedder"), self.get_meta("embedding_dim")
+        if stored_name is not None:
+            if stored_name != name or int(stored_dim or 0) != dim:
+                raise EmbedderMismatchError(
+                    f"this memory was indexed with embedder {stored_name} ({stored_dim}-d), "
+                    f"not {name} ({dim}-d); run `memoryos reindex` to re-embed it"
+                )
+            return
+        with self.transaction() as conn:
+            self.create_vector_tables(conn, dim)
+            conn.execute("INSERT OR REPLACE INTO meta VALUES ('embedder', ?)", (name,))
+            conn.execute("INSERT OR REPLACE INTO meta VALUES ('embedding_dim', ?)", (str(dim),))
+
+    @staticmethod
+    def create_vector_tables(conn: Any, dim: int) -> None:
+        for table, key in (
+            ("pages_vec", "page_id"),
+            ("segments_vec", "segment_id"),
+            ("knowledge_vec", "knowledge_id"),
+        ):
+            conn.execute(
+                f"CREATE VIRTUAL TABLE IF NOT EXISTS {table} USING vec0("
+                f"{key} INTEGER PRIMARY KEY, owner_id INTEGER PARTITION KEY, "
+                f"embedding float[{dim}] distance_metric=cosine)"
+            )
+
+    def drop_vector_tables(self, conn: Any) -> None:
+        for table in VECTOR_TABLES:
+            conn.execute(f"DROP TABLE IF EXISTS {table}")
+        conn.execute("DELETE FROM meta WHERE key IN ('embedder', 'embedding_dim')")
+
+    # -- owners -------------------------------------------------------------------------
+
+    def owner_id(self, user_id: str, assistant_id: str) -> int:
+        row = self.one(
+            "SELECT id FROM owners WHERE user_id = ? AND assistant_id = ?", (user_id, assistant_id)
+        )
+        if row is not None:
+            return int(row[0])
+        with self.transaction() as conn:
+            conn.execute(
+                "INSERT OR IGNORE INTO owners(user_id, assistant_id, created_at) VALUES (?, ?, ?)",
+                (user_id, assistant_id, time.time()),
+            )
+            row = conn.execute(
+                "SELECT id FROM owners WHERE user_id = ? AND assistant_id = ?",
+                (user_id, assistant_id),
+            ).fetchone()
+        return int(row[0])
+
+    # -- maintenance --------------------------------------------------------------------
+
+    def checkpoint(self) -> None:
+        """Move the WAL into the main file and truncate it (erasure needs both)."""
+        with self.lock:
+            self.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+
+    def integrity_check(self) -> str:
+        return str(self.one("PRAGMA integrity_check")[0])
+
+    def close(self) -> None:
+        with self.lock:
+            try:
+                self.conn.close()
+            except Exception:  # noqa: BLE001 - closing twice is harmless
+                pass
+
+
+def open_store(path: Path | str) -> Store:
+    return Store(path)
