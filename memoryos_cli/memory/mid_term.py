@@ -86,7 +86,7 @@ def place_page(conn: Any, scope: Scope, page: Page, vec: Vector) -> int:
     if sid is None or score < scope.settings.segment_similarity_threshold:
         sid = _create_segment(conn, scope, page, vec, now)
     else:
-        _join_segment(conn, scope, sid, vec)
+        _join_segment(conn, scope, sid, vec, max(now, page.ts))
     conn.execute(
         "UPDATE pages SET tier = 'mid', segment_id = ? WHERE id = ?", (sid, page.id)
     )
@@ -116,14 +116,16 @@ def _create_segment(conn: Any, scope: Scope, page: Page, vec: Vector, now: float
     return sid
 
 
-def _join_segment(conn: Any, scope: Scope, sid: int, vec: Vector) -> None:
+def _join_segment(conn: Any, scope: Scope, sid: int, vec: Vector, now: float) -> None:
+    """Add a page: centroid moves, L_interaction grows, recency refreshes (as in MemoryOS)."""
     row = conn.execute("SELECT centroid, page_count FROM segments WHERE id = ?", (sid,)).fetchone()
     old, n = vectors.from_blob(row[0]), int(row[1])
     centroid = normalize(((old * n + vec) / (n + 1))[np.newaxis, :])[0]
     conn.execute(
         "UPDATE segments SET centroid = ?, page_count = page_count + 1,"
-        " l_interaction = l_interaction + 1, updated_at = ? WHERE id = ?",
-        (vectors.blob(centroid), time.time(), sid),
+        " l_interaction = l_interaction + 1, last_visit_ts = MAX(last_visit_ts, ?),"
+        " updated_at = ? WHERE id = ?",
+        (vectors.blob(centroid), now, time.time(), sid),
     )
     vectors.upsert(conn, "segments_vec", sid, scope.owner_id, centroid)
 

@@ -1,0 +1,95 @@
+"""Consolidation: one LLM call per hot segment, validated JSON, idempotent jobs."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from memoryos_cli.api import Memoryos
+from memoryos_cli.llm.fake import ScriptedLLM
+from memoryos_cli.memory.consolidate import parse_analysis
+
+T0 = 1_700_000_000.0
+
+
+def reply(page_ids: list[int]) -> str:
+    return json.dumps(
+        {
+            "summary": "Alice talks about hiking with her sister",
+            "keywords": ["hiking", "sister"],
+            "profile": [{"attribute": "hobby", "value": "hiking", "sources": page_ids[:1]}],
+            "user_facts": [
+                {"text": "Alice hikes in the Alps with her sister", "sources": page_ids,
+                 "supersedes": []}
+            ],
+            "assistant_facts": [
+                {"text": "The assistant suggested the Aletsch trail", "sources": [], "supersedes": []}
+            ],
+        }
+    )
+
+
+def hot(mem: Memoryos) -> None:
+    for i in range(11):
+        mem.add_memory(f"hiking in the alps with my sister {i}", "nice", timestamp=T0 + i * 60)
+
+
+def test_add_memory_makes_no_llm_call(mem: Memoryos, llm: ScriptedLLM) -> None:
+    hot(mem)
+    assert llm.calls == []
+    assert mem.pending_jobs() == 1
+
+
+def test_one_call_applies_profile_facts_summary_and_resets_heat(
+    mem: Memoryos, llm: ScriptedLLM
+) -> None:
+    hot(mem)
+    llm.replies.append(reply([1, 2]))
+    assert mem.consolidate() == 1
+    assert len([c for c in llm.calls if c["kind"] == "complete"]) == 1
+    assert llm.calls[0]["json_schema"] is not None
+    assert [(p.attribute, p.value) for p in mem.profile()] == [("hobby", "hiking")]
+    kinds = sorted((f.kind, f.text) for f in mem.knowledge())
+    assert kinds[0] == ("assistant", "The assistant suggested the Aletsch trail")
+    assert kinds[1][1] == "Alice hikes in the Alps with her sister"
+    seg = mem.segments()[0]
+    assert seg.summary == "Alice talks about hiking with her sister"
+    assert seg.n_visit == 0 and seg.l_interaction == 0
+    assert mem.store.query("SELECT COUNT(*) FROM pages WHERE analyzed = 0 AND tier = 'mid'")[0][0] == 0
+    assert mem.pending_jobs() == 0
+
+
+def test_bad_reply_is_retried_then_failed_without_writes(mem: Memoryos, llm: ScriptedLLM) -> None:
+    hot(mem)
+    llm.default = "this is not json"
+    for _ in range(3):
+        mem.consolidate()
+    state = mem.store.query("SELECT state, attempts, error FROM jobs")[0]
+    assert state[0] == "failed" and state[1] == 3 and "JSON" in state[2]
+    assert mem.knowledge() == [] and mem.profile() == []
+
+
+def test_rerunning_a_job_does_not_duplicate(mem: Memoryos, llm: ScriptedLLM) -> None:
+    hot(mem)
+    llm.replies.append(reply([1, 2]))
+    mem.consolidate()
+    # The same analysis applied again (as after a crash between LLM and commit) adds evidence only.
+    mem.store.conn.execute("UPDATE pages SET analyzed = 0")
+    mem.store.conn.execute("UPDATE jobs SET state = 'pending'")
+    llm.replies.append(reply([1, 2]))
+    mem.consolidate()
+    assert len(mem.knowledge()) == 2
+    assert len(mem.profile(history=True)) == 1
+
+
+def test_parse_analysis_drops_unknown_references() -> None:
+    raw = 'noise {"summary": "s", "keywords": [], "profile": [{"attribute": "x"}],' \
+          ' "user_facts": [{"text": "Fact here", "sources": [99, 1], "supersedes": ["k7", "k2"]}],' \
+          ' "assistant_facts": "bad"}'
+    out = parse_analysis(raw, {1, 2}, {2})
+    assert out.profile == []
+    assert out.user_facts == [("Fact here", [1], [2])]
+    assert out.assistant_facts == []
+    with pytest.raises(ValueError):
+        parse_analysis("no json", {1}, set())

@@ -1,0 +1,87 @@
+"""Short-term FIFO, movement into mid-term segments, heat and the analysis trigger."""
+
+from __future__ import annotations
+
+import math
+
+from memoryos_cli.api import Memoryos
+from memoryos_cli.memory.heat import segment_heat
+
+T0 = 1_700_000_000.0
+
+
+def add(mem: Memoryos, n: int, text: str = "hiking in the alps with my sister", start: int = 0):
+    return [
+        mem.add_memory(f"{text} {i}", f"reply about {text} {i}", timestamp=T0 + 60 * (start + i))
+        for i in range(n)
+    ]
+
+
+def test_short_term_is_fifo_at_capacity(mem: Memoryos) -> None:
+    ids = add(mem, 9)
+    short = mem.short_term()
+    assert [p.id for p in short] == ids[2:]
+    rows = mem.store.query("SELECT id, tier, segment_id FROM pages ORDER BY id")
+    assert [(r[0], r[1]) for r in rows[:2]] == [(ids[0], "mid"), (ids[1], "mid")]
+    assert all(r[2] is not None for r in rows[:2])
+
+
+def test_similar_pages_share_a_segment_and_different_topics_split(mem: Memoryos) -> None:
+    add(mem, 3, "hiking in the alps with my sister")
+    add(mem, 3, "quarterly tax return spreadsheet deadline", start=3)
+    add(mem, 7, "filler chat number", start=6)  # push the first six out of short-term
+    segs = {p.segment_id for p in mem.pages()[:3]}
+    tax = {p.segment_id for p in mem.pages()[3:6]}
+    assert len(segs) == 1 and len(tax) == 1
+    assert segs != tax
+    seg = next(s for s in mem.segments() if s.id in segs)
+    assert seg.page_count == 3 and "hiking" in seg.keywords
+
+
+def test_heat_formula() -> None:
+    h = segment_heat(2, 3, T0, T0 + 24 * 3600, alpha=1, beta=1, gamma=1, tau_hours=24)
+    assert math.isclose(h, 2 + 3 + math.exp(-1))
+
+
+def test_heat_threshold_enqueues_one_analysis_job(mem: Memoryos) -> None:
+    # 7 short-term + 4 in one segment: heat = 0 visits + 4 pages + recency(~1) >= 5
+    add(mem, 10)
+    assert mem.pending_jobs() == 0
+    add(mem, 1, start=10)
+    jobs = mem.store.query("SELECT kind, target_id, state FROM jobs")
+    assert len(jobs) == 1 and jobs[0][0] == "analyze_segment" and jobs[0][2] == "pending"
+    add(mem, 3, start=11)  # more pages join the hot segment: still one open job
+    assert mem.pending_jobs() == 1
+
+
+def test_retrieval_hits_bump_visits(mem: Memoryos) -> None:
+    add(mem, 9)
+    seg = mem.segments()[0]
+    mem.retrieve("hiking alps sister")
+    assert mem.segments()[0].n_visit == seg.n_visit + 1
+    mem.search("hiking alps sister")  # a preview does not heat
+    assert mem.segments()[0].n_visit == seg.n_visit + 1
+
+
+def test_lfu_eviction_keeps_transcript(home, embedder, llm) -> None:
+    mem = Memoryos("bob", "a", home, llm_model=llm, embedder=embedder, mid_term_capacity=2,
+                   short_term_capacity=1)
+    topics = ["violin lessons practice", "garden tomatoes compost", "rust compiler borrow",
+              "marathon training pace"]
+    for i, topic in enumerate(topics):
+        mem.add_memory(topic, f"about {topic}", timestamp=T0 + i)
+    mem.add_memory("unrelated final words", "ok", timestamp=T0 + 10)
+    assert len(mem.segments()) == 2
+    tiers = [p.tier for p in mem.pages()]
+    assert tiers.count("archive") == 2 and len(tiers) == 5
+    archived = [p for p in mem.pages() if p.tier == "archive"]
+    hits = mem.search(archived[0].user_input, k=3)
+    assert archived[0].id in [i.page.id for i in hits.mid_term if i.page]
+
+
+def test_new_session_flushes_short_term(mem: Memoryos) -> None:
+    add(mem, 3)
+    mem.new_session()
+    assert mem.short_term() == []
+    assert {p.tier for p in mem.pages()} == {"mid"}
+    assert mem.recent_pages() == []
