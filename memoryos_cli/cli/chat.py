@@ -1,4 +1,4 @@
-"""`memoryos chat`: the REPL."""
+"""`memoryos chat`: the REPL command."""
 
 from __future__ import annotations
 
@@ -8,19 +8,17 @@ from memoryos_cli.cli.env import get_env
 
 
 def chat(ctx: typer.Context) -> None:
-    """Talk with the assistant; every exchange is remembered across runs."""
+    """Talk with the assistant; every exchange is remembered across runs.
+
+    Slash commands: /help /profile /memory [short|mid|long] /search TEXT /why
+    /forget ID /remember TEXT /model /new /exit. Ctrl-C stops an answer, Ctrl-D leaves.
+    """
+    from memoryos_cli.cli.repl import run
+
     env = get_env(ctx)
     mem = env.memoryos()
     try:
-        for line in env.stdin:
-            query = line.strip()
-            if not query:
-                continue
-            if query in {"/exit", "/quit"}:
-                break
-            for piece in mem.stream_response(query):
-                env.console.print(piece, end="", markup=False, highlight=False)
-            env.console.print()
+        run(env, mem)
     finally:
         mem.close()
 

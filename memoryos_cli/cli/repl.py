@@ -1,0 +1,300 @@
+"""The chat session behind `memoryos chat`: input, streaming, slash commands, idle work.
+
+Models load in a background thread so the prompt appears at once. After each answer,
+queued consolidation runs while the user types, then the stable prompt prefix is
+evaluated so the next answer starts fast; pressing Enter cancels that idle work first,
+so nothing runs between Enter and the first token but recall.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterator
+from typing import Any
+
+from rich.markup import escape
+from rich.table import Table
+from rich.text import Text
+
+from memoryos_cli.api import Memoryos
+from memoryos_cli.cli.env import Env
+from memoryos_cli.errors import MemoryosError
+from memoryos_cli.llm.prompts import when
+
+HELP = [
+    ("/help", "this list"),
+    ("/profile", "what I have learned about you"),
+    ("/memory [short|mid|long]", "look inside a memory tier"),
+    ("/search TEXT", "what I would recall for TEXT"),
+    ("/why", "the memories recalled for my last answer"),
+    ("/forget ID", "erase a memory everywhere (ids like p12, k3, u4, s5)"),
+    ("/remember TEXT", "store an explicit fact about you"),
+    ("/model", "which model and embedder are in use"),
+    ("/new", "fresh short-term memory (long-term stays)"),
+    ("/exit", "leave (Ctrl-D works too)"),
+]
+
+
+class ChatSession:
+    """One REPL run over one Memoryos; UI-independent enough to drive from tests."""
+
+    def __init__(self, env: Env, mem: Memoryos, *, background: bool = True) -> None:
+        self.env = env
+        self.mem = mem
+        self.console = env.console
+        self.background = background
+        self.cancel_idle = threading.Event()
+        self._idle: threading.Thread | None = None
+        self._loader: threading.Thread | None = None
+        self.load_error: BaseException | None = None
+
+    # -- background work ----------------------------------------------------------------
+
+    def start_loading(self) -> None:
+        """Load embedder and model off the main thread; the prompt shows meanwhile."""
+
+        def load() -> None:
+            try:
+                warm = getattr(self.mem.embedder, "warm", None)
+                if warm:
+                    warm()
+                _ = self.mem.llm
+                self._idle_work()
+            except BaseException as exc:  # noqa: BLE001 - reported when the user asks
+                self.load_error = exc
+
+        if self.background:
+            self._loader = threading.Thread(target=load, name="memoryos-load", daemon=True)
+            self._loader.start()
+        else:
+            load()
+
+    def wait_until_loaded(self) -> None:
+        if self._loader is not None and self._loader.is_alive():
+            with self.console.status("loading the model…", spinner="dots"):
+                self._loader.join()
+        if self.load_error is not None:
+            err, self.load_error = self.load_error, None
+            raise err
+
+    def _idle_work(self) -> None:
+        """Consolidate queued segments, then pre-evaluate the next prompt's stable prefix."""
+        self.cancel_idle.clear()
+        self.mem.consolidate(cancel=self.cancel_idle)
+        if not self.cancel_idle.is_set() and self.mem.llm_loaded:
+            self.mem.llm.warm(self.mem.stable_prefix())
+
+    def start_idle(self) -> None:
+        if not self.background:
+            return
+        self.stop_idle()
+        self._idle = threading.Thread(target=self._safe_idle, name="memoryos-idle", daemon=True)
+        self._idle.start()
+
+    def _safe_idle(self) -> None:
+        try:
+            self._idle_work()
+        except Exception:  # noqa: BLE001 - idle work must never break the chat
+            pass
+
+    def stop_idle(self) -> None:
+        """Cancel idle work (between tokens) and wait for it to hand the model back."""
+        if self._idle is not None and self._idle.is_alive():
+            self.cancel_idle.set()
+            llm_cancel = getattr(self.mem._llm, "cancel", None)
+            if isinstance(llm_cancel, threading.Event):
+                llm_cancel.set()
+            self._idle.join()
+            if isinstance(llm_cancel, threading.Event):
+                llm_cancel.clear()
+        self._idle = None
+
+    def finish(self) -> None:
+        """At exit: finish pending consolidation with a visible progress indicator."""
+        self.stop_idle()
+        if self.mem.llm_free or not self.mem.pending_jobs() or not self.mem.llm_loaded:
+            return
+        n = self.mem.pending_jobs()
+        with self.console.status(f"consolidating {n} memory segment(s)… (Ctrl-C to leave now)"):
+            try:
+                self.mem.consolidate()
+            except KeyboardInterrupt:
+                self.console.print("left the rest queued for next time", style="dim")
+
+    # -- one line of input --------------------------------------------------------------
+
+    def handle(self, line: str) -> bool:
+        """Process one user entry; False means the session should end."""
+        text = line.strip()
+        if not text:
+            return True
+        if text.startswith("/"):
+            return self.command(text)
+        self.answer(text)
+        return True
+
+    def answer(self, query: str) -> None:
+        self.stop_idle()
+        self.wait_until_loaded()
+        stream: Iterator[str] = self.mem.stream_response(query)
+        self.console.print(Text(f"{self.mem.settings.assistant_id}: ", style="bold cyan"), end="")
+        try:
+            for piece in stream:
+                self.console.print(Text(piece), end="")
+        except KeyboardInterrupt:
+            stream.close()  # stores what was said so far
+            self.console.print(Text(" [stopped]", style="dim"), end="")
+        self.console.print()
+        self.start_idle()
+
+    # -- slash commands -----------------------------------------------------------------
+
+    def command(self, text: str) -> bool:
+        name, _, arg = text.partition(" ")
+        arg = arg.strip()
+        handlers: dict[str, Callable[[str], Any]] = {
+            "/help": lambda _: self.show_help(),
+            "/profile": lambda _: self.show_profile(),
+            "/memory": self.show_memory,
+            "/search": self.show_search,
+            "/why": lambda _: self.show_why(),
+            "/forget": self.forget,
+            "/remember": self.remember,
+            "/model": lambda _: self.show_model(),
+            "/new": lambda _: self.new_session(),
+        }
+        if name in {"/exit", "/quit"}:
+            return False
+        handler = handlers.get(name)
+        if handler is None:
+            self.console.print(f"unknown command {escape(name)}; try /help", style="yellow")
+            return True
+        try:
+            handler(arg)
+        except MemoryosError as exc:
+            self.console.print(f"error: {escape(str(exc))}", style="red")
+        return True
+
+    def show_help(self) -> None:
+        table = Table(show_header=False, box=None)
+        for cmd, what in HELP:
+            table.add_row(Text(cmd, style="bold"), what)
+        self.console.print(table)
+
+    def show_profile(self) -> None:
+        items = self.mem.profile()
+        facts = self.mem.knowledge("user")
+        if not items and not facts:
+            self.console.print("I have not learned anything lasting about you yet.")
+            return
+        table = Table("id", "about you", "evidence", "since", title="Profile")
+        for p in items:
+            table.add_row(p.ref, Text(f"{p.attribute.replace('_', ' ')}: {p.value}"),
+                          str(p.evidence_count), when(p.ts))
+        for f in facts:
+            table.add_row(f.ref, Text(f.text), str(f.evidence_count), when(f.ts))
+        self.console.print(table)
+
+    def show_memory(self, tier: str) -> None:
+        tier = tier or "short"
+        if tier == "short":
+            table = Table("id", "when", "exchange", title="Short-term memory")
+            for p in self.mem.short_term():
+                table.add_row(p.ref, when(p.ts), Text(f"{p.user_input}\n→ {p.agent_response}"))
+        elif tier == "mid":
+            table = Table("id", "heat", "pages", "visits", "summary", title="Mid-term segments")
+            for s in self.mem.segments():
+                table.add_row(s.ref, f"{s.heat:.2f}", str(s.page_count), str(s.n_visit),
+                              Text(s.summary))
+        elif tier == "long":
+            table = Table("id", "kind", "fact", "when", title="Long-term knowledge")
+            for f in self.mem.knowledge():
+                table.add_row(f.ref, f.kind, Text(f.text), when(f.ts))
+        else:
+            self.console.print("usage: /memory short|mid|long", style="yellow")
+            return
+        self.console.print(table)
+
+    def _recall_table(self, items: list[Any], title: str) -> Table:
+        table = Table("id", "tier", "score", "when", "memory", title=title)
+        for i in items:
+            table.add_row(i.ref, i.tier, f"{i.score:.3f}", when(i.ts), Text(i.text))
+        return table
+
+    def show_search(self, query: str) -> None:
+        if not query:
+            self.console.print("usage: /search TEXT", style="yellow")
+            return
+        recall = self.mem.search(query)
+        self.console.print(self._recall_table(recall.knowledge + recall.mid_term, "Would recall"))
+
+    def show_why(self) -> None:
+        built = self.mem.last_prompt
+        if built is None:
+            self.console.print("Nothing answered yet in this session.")
+        elif not built.recalled:
+            self.console.print("The last answer used no recalled memories (only recent turns).")
+        else:
+            self.console.print(self._recall_table(built.recalled, "Recalled for the last answer"))
+
+    def forget(self, ref: str) -> None:
+        if not ref:
+            self.console.print("usage: /forget ID", style="yellow")
+            return
+        counts = self.mem.forget(ref)
+        gone = ", ".join(f"{n} {k}" for k, n in counts.items()) or "nothing"
+        self.console.print(f"forgotten: {gone}")
+
+    def remember(self, text: str) -> None:
+        fact_id = self.mem.remember(text)
+        self.console.print(f"remembered as k{fact_id}")
+
+    def show_model(self) -> None:
+        state = "loaded" if self.mem.llm_loaded else "loading"
+        self.console.print(
+            Text(f"model: {self.mem.settings.model} ({state}); embedder: {self.mem.embedder.name}")
+        )
+
+    def new_session(self) -> None:
+        self.stop_idle()
+        self.mem.new_session()
+        self.console.print("Started a fresh conversation; long-term memory is kept.")
+
+
+def run(env: Env, mem: Memoryos) -> None:
+    """The loop: prompt-toolkit when interactive, plain lines when piped."""
+    session = ChatSession(env, mem, background=True)
+    session.start_loading()
+    console = env.console
+    try:
+        if env.interactive:
+            console.print(
+                f"[bold]memoryos[/] — {escape(mem.settings.user_id)} with "
+                f"{escape(mem.settings.assistant_id)}. /help for commands, Ctrl-D to leave."
+            )
+            _interactive_loop(env, session)
+        else:
+            for line in env.stdin:
+                if not session.handle(line):
+                    break
+        session.finish()
+    except KeyboardInterrupt:
+        session.stop_idle()
+        raise
+
+
+def _interactive_loop(env: Env, session: ChatSession) -> None:
+    from prompt_toolkit import PromptSession
+    from prompt_toolkit.history import FileHistory
+
+    history = env.settings().home / "history"
+    prompt: PromptSession[str] = PromptSession(history=FileHistory(str(history)))
+    while True:
+        try:
+            line = prompt.prompt("you> ")
+        except KeyboardInterrupt:
+            continue  # Ctrl-C at the prompt clears the line
+        except EOFError:
+            return
+        if not session.handle(line):
+            return

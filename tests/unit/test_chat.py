@@ -1,0 +1,78 @@
+"""The chat REPL driven through typer's CliRunner with scripted stdin and a fake LLM."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from typer.testing import CliRunner
+
+from memoryos_cli.api import Memoryos
+from memoryos_cli.cli.app import app
+from memoryos_cli.cli.env import Env
+from memoryos_cli.embed.hashing import HashingEmbedder
+from memoryos_cli.llm.fake import ScriptedLLM
+
+
+@pytest.fixture
+def fake_llm(monkeypatch: pytest.MonkeyPatch) -> ScriptedLLM:
+    llm = ScriptedLLM()
+
+    def open_memory(self: Env, **kwargs: object) -> Memoryos:
+        return Memoryos(settings=self.settings(), llm_model=llm, embedder=HashingEmbedder())
+
+    monkeypatch.setattr(Env, "memoryos", open_memory)
+    return llm
+
+
+def chat(text: str) -> str:
+    result = CliRunner().invoke(app, ["chat"], input=text)
+    assert result.exit_code == 0, result.output
+    return result.output
+
+
+def test_chat_streams_answers_and_remembers_across_runs(fake_llm: ScriptedLLM, home) -> None:
+    fake_llm.replies = ["Nice to meet you, Ana.", "You told me your name is Ana."]
+    out = chat("My name is Ana and I love kayaking\n")
+    assert "memoryos: Nice to meet you, Ana." in out
+    out = chat("What is my name?\n/exit\n")
+    assert "You told me your name is Ana." in out
+    # The second run's prompt carried the first run's exchange as a recent turn.
+    prompt = [c for c in fake_llm.calls if c["kind"] == "stream"][-1]["messages"]
+    assert {"role": "user", "content": "My name is Ana and I love kayaking"} in prompt
+
+
+def test_slash_commands(fake_llm: ScriptedLLM) -> None:
+    out = chat(
+        "/remember I am vegetarian\n/profile\n/memory long\n/search vegetarian\n/why\n"
+        "/model\n/bogus\n/help\n/forget k1\n/memory long\n/exit\nnever reached\n"
+    )
+    assert "remembered as k1" in out
+    assert out.count("I am vegetarian") >= 3
+    assert "Nothing answered yet" in out
+    assert "unknown command /bogus" in out
+    assert "forgotten: 1 facts" in out
+    assert "/remember TEXT" in out
+    assert [c for c in fake_llm.calls if c["kind"] == "stream"] == []
+
+
+def test_why_shows_recalled_memories(fake_llm: ScriptedLLM) -> None:
+    out = chat("/remember My cat is called Pixel\nWhat is my cat called?\n/why\n")
+    assert "Recalled for the last answer" in out
+    assert "k1" in out and "My cat is called Pixel" in out
+
+
+def test_user_text_is_not_markup(fake_llm: ScriptedLLM) -> None:
+    fake_llm.replies = ["[bold]not bold[/bold] [red]x"]
+    out = chat("/remember [link=http://x]click[/link]\n/memory long\nhello\n")
+    assert "[link=http://x]click[/link]" in out
+    assert "[bold]not bold[/bold] [red]x" in out
+
+
+def test_new_session_keeps_long_term(fake_llm: ScriptedLLM, home) -> None:
+    chat("hello there\n/new\n")
+    result = CliRunner().invoke(app, ["chat"], input="/memory short\n")
+    assert "hello there" not in result.output
+    db_rows = Memoryos(settings=Env().settings(), llm_model="none", embedder=HashingEmbedder())
+    assert [p.tier for p in db_rows.pages()] == ["mid"]
+    assert json.loads(json.dumps(db_rows.stats()))["pages"] == 1
