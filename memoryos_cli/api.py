@@ -94,8 +94,12 @@ class Memoryos:
 
             embedder = SentenceTransformerEmbedder(self.settings.embedder)
         self.embedder = embedder
-        self.store.bind_embedder(embedder.name, embedder.dim)
-        owner = self.store.owner_id(self.settings.user_id, self.settings.assistant_id)
+        try:
+            self.store.bind_embedder(embedder.name, embedder.dim)
+            owner = self.store.owner_id(self.settings.user_id, self.settings.assistant_id)
+        except BaseException:
+            self.store.close()
+            raise
         self.scope = Scope(self.store, owner, self.settings, embedder)
         self._llm: LLM | None = llm_model if llm_model is not None and not isinstance(llm_model, str) else None
         self._llm_lock = threading.Lock()
@@ -138,6 +142,12 @@ class Memoryos:
                 f"{name} is {len(value):,} characters; the limit is "
                 f"{self.settings.max_input_chars:,} (setting max_input_chars)"
             )
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError as exc:
+            raise InvalidInputError(
+                f"{name} is not valid UTF-8 text (position {exc.start}); re-encode it as UTF-8"
+            ) from exc
         return value.replace("\x00", "")
 
     def add_memory(
@@ -234,7 +244,8 @@ class Memoryos:
         return self.retrieve(query, k=k, touch=False)
 
     def profile(self, history: bool = False) -> list[ProfileItem]:
-        return long_term.profile(self.store.conn, self.scope.owner_id, history=history)
+        with self.store.lock:
+            return long_term.profile(self.store.conn, self.scope.owner_id, history=history)
 
     def knowledge(self, kind: str | None = None, history: bool = False) -> list[Fact]:
         with self.store.lock:
@@ -310,13 +321,17 @@ class Memoryos:
                 "SELECT COUNT(*) FROM knowledge WHERE owner_id = ? AND kind='assistant'"
                 " AND superseded_by IS NULL AND archived = 0"
             ),
-            "jobs": jobs.counts(self.store.conn, owner),
+            "jobs": self._job_counts(),
             "db_path": str(self.store.path),
             "db_bytes": self.store.path.stat().st_size,
             "embedder": self.embedder.name,
             "model": self.settings.model,
             "schema_version": self.store.schema_version,
         }
+
+    def _job_counts(self) -> dict[str, int]:
+        with self.store.lock:
+            return jobs.counts(self.store.conn, self.scope.owner_id)
 
     # -- answering ----------------------------------------------------------------------
 

@@ -14,7 +14,9 @@ Vector = npt.NDArray[np.float32]
 @runtime_checkable
 class Embedder(Protocol):
     name: str
-    dim: int
+
+    @property
+    def dim(self) -> int: ...
 
     def embed(self, texts: Sequence[str]) -> Vector:
         """Return an (n, dim) float32 array of unit vectors."""

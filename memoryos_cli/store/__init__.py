@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import os
+import stat
 import threading
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any
 
@@ -21,13 +22,35 @@ SQLITE_MAGIC = b"SQLite format 3\x00"
 
 
 def _make_private_file(path: Path) -> None:
-    if not path.exists():
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT, 0o600)
-        os.close(fd)
-    elif path.stat().st_size >= 16:
-        with open(path, "rb") as fh:
-            if fh.read(16) != SQLITE_MAGIC:
-                raise StoreError(f"{path} is not a memoryos database (not SQLite); move it away")
+    """Create the DB file 0600, or check an existing one is SQLite and make it 0600."""
+    try:
+        if not path.exists():
+            os.close(os.open(path, os.O_WRONLY | os.O_CREAT, 0o600))
+            return
+        size = path.stat().st_size
+        if size:
+            with open(path, "rb") as fh:
+                if fh.read(16) != SQLITE_MAGIC:
+                    raise StoreError(
+                        f"{path} is not a memoryos database (not SQLite); move it away"
+                    )
+        mode = stat.S_IMODE(path.stat().st_mode)
+        if mode & 0o077:
+            os.chmod(path, mode & 0o700)
+    except OSError as exc:
+        raise StoreError(f"cannot use {path} ({exc.strerror}); check its permissions") from exc
+
+
+def _describe(exc: Exception) -> str:
+    """What to do about a write that SQLite refused."""
+    text = str(exc).lower()
+    if "full" in text:
+        return "the disk is full; free some space and try again"
+    if "readonly" in text or "read-only" in text or "unable to open" in text:
+        return "the memory file or its folder is read-only; check their permissions"
+    if "locked" in text or "busy" in text:
+        return "another memoryos process kept the file busy; try again"
+    return "run `memoryos doctor`"
 
 
 class Store:
@@ -35,7 +58,13 @@ class Store:
 
     def __init__(self, path: Path | str, *, driver: Driver | None = None, migrate: bool = True):
         self.path = Path(path)
-        ensure_private_dir(self.path.parent)
+        try:
+            ensure_private_dir(self.path.parent)
+        except OSError as exc:
+            raise StoreError(
+                f"cannot use the data folder {self.path.parent} ({exc.strerror}); "
+                "check its permissions or set MEMORYOS_HOME"
+            ) from exc
         _make_private_file(self.path)
         self.driver = driver or choose_driver()
         self.lock = threading.RLock()
@@ -45,24 +74,51 @@ class Store:
             )
         except Exception as exc:  # noqa: BLE001 - driver-specific errors
             raise StoreError(f"cannot open {self.path}: {exc}") from exc
-        self.vec_version = load_sqlite_vec(self.conn)
-        self._configure()
-        if migrate:
-            self.migrate()
+        try:
+            self._check_file()
+            self.vec_version = load_sqlite_vec(self.conn)
+            self._configure()
+            if migrate:
+                self.migrate()
+        except BaseException as exc:
+            self.close()
+            if isinstance(exc, self.driver.module.Error):
+                raise StoreError(f"cannot open {self.path} ({exc}); {_describe(exc)}") from exc
+            raise
         for suffix in ("-wal", "-shm"):
             side = Path(str(self.path) + suffix)
             if side.exists():
                 os.chmod(side, 0o600)
 
-    def _configure(self) -> None:
+    def _check_file(self) -> None:
+        """Read-only checks first: a file we must refuse is left byte-identical."""
         try:
             self.conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+            version = int(self.conn.execute("PRAGMA user_version").fetchone()[0])
+        except self.driver.module.DatabaseError as exc:
+            reason = _describe(exc)
+            if "doctor" not in reason:
+                raise StoreError(f"cannot open {self.path}: {reason} ({exc})") from exc
+            raise StoreError(f"{self.path} is not a usable SQLite database ({exc})") from exc
+        self._refuse_if_newer(version)
+
+    def _refuse_if_newer(self, version: int) -> None:
+        if version > len(MIGRATIONS):
+            raise SchemaTooNewError(
+                f"{self.path} has schema version {version}, newer than this memoryos "
+                f"supports ({len(MIGRATIONS)}); upgrade memoryos"
+            )
+
+    def _configure(self) -> None:
+        try:
             mode = self.conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
             self.conn.execute("PRAGMA foreign_keys = ON")
             self.conn.execute("PRAGMA secure_delete = ON")
-            self.conn.execute("PRAGMA synchronous = NORMAL")
+            self.conn.execute("PRAGMA synchronous = FULL")
         except self.driver.module.DatabaseError as exc:
-            raise StoreError(f"{self.path} is not a usable SQLite database ({exc})") from exc
+            raise StoreError(
+                f"{self.path} is not a usable SQLite database ({exc}); {_describe(exc)}"
+            ) from exc
         if str(mode).lower() != "wal":
             raise StoreError(f"could not switch {self.path} to WAL mode (got {mode})")
 
@@ -70,16 +126,30 @@ class Store:
 
     @contextmanager
     def transaction(self) -> Iterator[Any]:
-        """A write transaction (BEGIN IMMEDIATE): all of it commits, or none of it."""
+        """A write transaction (BEGIN IMMEDIATE): all of it commits, or none of it.
+
+        A write SQLite refuses (disk full, read-only file, busy past the timeout) becomes
+        one StoreError after the rollback; the connection stays usable.
+        """
+        errors = self.driver.module
         with self.lock:
-            self.conn.execute("BEGIN IMMEDIATE")
             try:
-                yield self.conn
-            except BaseException:
+                self.conn.execute("BEGIN IMMEDIATE")
+                try:
+                    yield self.conn
+                    self.conn.execute("COMMIT")
+                except BaseException:
+                    self._rollback()
+                    raise
+            except errors.OperationalError as exc:
+                raise StoreError(f"could not write {self.path} ({exc}); {_describe(exc)}") from exc
+
+    def _rollback(self) -> None:
+        # SQLite may already have rolled back (e.g. SQLITE_FULL); a second ROLLBACK would
+        # raise and hide the error that matters.
+        if self.conn.in_transaction:
+            with suppress(Exception):  # the original error is the one to report
                 self.conn.execute("ROLLBACK")
-                raise
-            else:
-                self.conn.execute("COMMIT")
 
     def query(self, sql: str, params: Any = ()) -> list[Any]:
         with self.lock:
@@ -96,17 +166,21 @@ class Store:
         return int(self.one("PRAGMA user_version")[0])
 
     def migrate(self) -> int:
-        """Apply pending migrations in order; refuse a file made by a newer memoryos."""
+        """Apply pending migrations in order; refuse a file made by a newer memoryos.
+
+        The version is re-read under the write lock, so processes opening a new file at
+        the same moment apply each migration exactly once.
+        """
         current = self.schema_version
-        if current > len(MIGRATIONS):
-            raise SchemaTooNewError(
-                f"{self.path} has schema version {current}, newer than this memoryos "
-                f"supports ({len(MIGRATIONS)}); upgrade memoryos"
-            )
+        self._refuse_if_newer(current)
         for number, (name, migration) in enumerate(MIGRATIONS, start=1):
             if number <= current:
                 continue
             with self.transaction() as conn:
+                current = int(conn.execute("PRAGMA user_version").fetchone()[0])
+                self._refuse_if_newer(current)
+                if number <= current:
+                    continue
                 if number == 1:
                     conn.execute(
                         "CREATE TABLE IF NOT EXISTS schema_migrations("
@@ -128,18 +202,26 @@ class Store:
 
     def bind_embedder(self, name: str, dim: int) -> None:
         """Record which embedder made the vectors; create the vec0 tables on first use."""
-        stored_name, stored_dim = self.get_meta("embedder"), self.get_meta("embedding_dim")
-        if stored_name is not None:
-            if stored_name != name or int(stored_dim or 0) != dim:
-                raise EmbedderMismatchError(
-                    f"this memory was indexed with embedder {stored_name} ({stored_dim}-d), "
-                    f"not {name} ({dim}-d); run `memoryos reindex` to re-embed it"
-                )
+        if self._embedder_matches(name, dim):
             return
         with self.transaction() as conn:
+            if self._embedder_matches(name, dim):  # another process bound it meanwhile
+                return
             self.create_vector_tables(conn, dim)
             conn.execute("INSERT OR REPLACE INTO meta VALUES ('embedder', ?)", (name,))
             conn.execute("INSERT OR REPLACE INTO meta VALUES ('embedding_dim', ?)", (str(dim),))
+
+    def _embedder_matches(self, name: str, dim: int) -> bool:
+        """True when bound to this embedder, False when unbound; a different one is an error."""
+        stored_name, stored_dim = self.get_meta("embedder"), self.get_meta("embedding_dim")
+        if stored_name is None:
+            return False
+        if stored_name != name or int(stored_dim or 0) != dim:
+            raise EmbedderMismatchError(
+                f"this memory was indexed with embedder {stored_name} ({stored_dim}-d), "
+                f"not {name} ({dim}-d); run `memoryos reindex` to re-embed it"
+            )
+        return True
 
     @staticmethod
     def create_vector_tables(conn: Any, dim: int) -> None:
@@ -180,20 +262,21 @@ class Store:
 
     # -- maintenance --------------------------------------------------------------------
 
-    def checkpoint(self) -> None:
-        """Move the WAL into the main file and truncate it (erasure needs both)."""
+    def checkpoint(self) -> bool:
+        """Move the WAL into the main file and truncate it (erasure needs both).
+
+        False when another connection kept part of the WAL alive (it is retried on the
+        next checkpoint and on the last close)."""
         with self.lock:
-            self.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            busy = self.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()[0]
+        return not busy
 
     def integrity_check(self) -> str:
         return str(self.one("PRAGMA integrity_check")[0])
 
     def close(self) -> None:
-        with self.lock:
-            try:
-                self.conn.close()
-            except Exception:  # noqa: BLE001 - closing twice is harmless
-                pass
+        with self.lock, suppress(Exception):  # closing twice is harmless
+            self.conn.close()
 
 
 def open_store(path: Path | str) -> Store:

@@ -1,0 +1,588 @@
+"""Commands that look inside memory and change it by hand: profile, memory tiers, search,
+add/remember/forget, stats, config, reindex. Thin: they parse, call the api, render.
+
+User text is never read as rich markup: it always goes into `Text` objects.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import asdict
+from typing import Annotated, Any
+
+import typer
+from rich.console import Group
+from rich.panel import Panel
+from rich.table import Table
+from rich.text import Text
+
+from memoryos_cli.cli.env import get_env
+from memoryos_cli.errors import InvalidInputError, NotFoundError
+from memoryos_cli.memory.heat import recency
+
+JsonFlag = Annotated[bool, typer.Option("--json", help="Print JSON instead of tables.")]
+BAR_WIDTH = 12
+PREVIEW_CHARS = 160
+
+profile_app = typer.Typer(help="The user profile learned from conversations.", no_args_is_help=True)
+memory_app = typer.Typer(help="Look inside each memory tier.", no_args_is_help=True)
+config_app = typer.Typer(help="Show or change settings (config.toml).", no_args_is_help=True)
+
+
+# -- helpers ---------------------------------------------------------------------------
+
+
+@contextmanager
+def opened(ctx: typer.Context) -> Iterator[Any]:
+    """The memory of the selected user/assistant, closed afterwards."""
+    mem = get_env(ctx).memoryos()
+    try:
+        yield mem
+    finally:
+        mem.close()
+
+
+def when(ts: float) -> str:
+    """A timestamp as people read it (UTC, like the timestamps memoryos parses)."""
+    return dt.datetime.fromtimestamp(ts, dt.UTC).strftime("%Y-%m-%d %H:%M")
+
+
+def clip(text: str, limit: int = PREVIEW_CHARS) -> Text:
+    """User text, shortened for a table cell, never interpreted as markup."""
+    text = " ".join(text.split())
+    return Text(text if len(text) <= limit else text[: limit - 1] + "…")
+
+
+def heat_bar(heat: float, threshold: float) -> Text:
+    """Heat as a bar filled towards the analysis threshold, with its value."""
+    filled = min(BAR_WIDTH, round(BAR_WIDTH * heat / threshold)) if threshold > 0 else BAR_WIDTH
+    return Text.assemble(
+        ("█" * filled, "red" if heat >= threshold else "yellow"),
+        ("░" * (BAR_WIDTH - filled), "dim"),
+        f" {heat:.2f}",
+    )
+
+
+def page_dict(page: Any) -> dict[str, Any]:
+    return asdict(page) | {"ref": page.ref}
+
+
+def item_dict(item: Any) -> dict[str, Any]:
+    return asdict(item) | {"ref": item.ref}
+
+
+def segment_dict(mem: Any, seg: Any, now: float) -> dict[str, Any]:
+    return asdict(seg) | {
+        "ref": seg.ref,
+        "recency": recency(seg.last_visit_ts, now, mem.settings.heat_tau_hours),
+    }
+
+
+def parse_segment_id(value: str) -> int:
+    text = value.strip().lower().removeprefix("s")
+    if not text.isdigit():
+        raise InvalidInputError(f"{value!r} is not a segment id; use s5 or 5")
+    return int(text)
+
+
+def page_panel(page: Any) -> Panel:
+    body = Group(
+        Text.assemble(("User: ", "bold cyan"), page.user_input),
+        Text.assemble(("Assistant: ", "bold green"), page.agent_response),
+    )
+    where = page.tier if page.segment_id is None else f"{page.tier}, s{page.segment_id}"
+    return Panel(body, title=Text(f"{page.ref} · {when(page.ts)} · {where}"), title_align="left")
+
+
+def pages_table(pages: list[Any], title: str) -> Table:
+    table = Table(title=title, title_justify="left", show_lines=False)
+    table.add_column("id", no_wrap=True)
+    table.add_column("when", no_wrap=True)
+    table.add_column("user")
+    table.add_column("assistant")
+    for page in pages:
+        table.add_row(page.ref, when(page.ts), clip(page.user_input), clip(page.agent_response))
+    return table
+
+
+def find_item(mem: Any, ref: str) -> Any:
+    """A fact (k3) or profile item (u4), including superseded history."""
+    from memoryos_cli.memory.forget import parse_ref
+
+    kind, num = parse_ref(ref)
+    if kind == "k":
+        items = mem.knowledge(history=True)
+    elif kind == "u":
+        items = mem.profile(history=True)
+    else:
+        raise InvalidInputError(f"{ref} is not a fact or profile item; use k3 or u4")
+    for item in items:
+        if item.id == num:
+            return item
+    raise NotFoundError(f"no {'fact' if kind == 'k' else 'profile item'} {ref} in this memory")
+
+
+def describe(mem: Any, ref: str) -> list[tuple[str, str]]:
+    """What forgetting `ref` removes: the item and what was learned from it."""
+    from memoryos_cli.memory.forget import parse_ref
+
+    kind, num = parse_ref(ref)
+    if kind in "ku":
+        item = find_item(mem, ref)
+        return [(item.ref, item.text if kind == "k" else f"{item.attribute}: {item.value}")]
+    if kind == "s":
+        pages = mem.segment_pages(num)
+        return [(f"s{num}", f"segment with {len(pages)} page(s)")] + [
+            row for p in pages for row in describe(mem, p.ref)
+        ]
+    pages = mem.pages([num])
+    if not pages:
+        raise NotFoundError(f"no page {ref} in this memory")
+    page = pages[0]
+    out = [(page.ref, f"{page.user_input} / {page.agent_response}")]
+    out += [(f.ref, f.text) for f in mem.knowledge(history=True) if num in f.source_page_ids]
+    out += [
+        (p.ref, f"{p.attribute}: {p.value}")
+        for p in mem.profile(history=True)
+        if num in p.source_page_ids
+    ]
+    return out
+
+
+def counts_line(counts: dict[str, int]) -> str:
+    parts = [f"{n} {name.replace('_', ' ')}" for name, n in sorted(counts.items()) if n]
+    return ", ".join(parts) if parts else "nothing"
+
+
+# -- profile ---------------------------------------------------------------------------
+
+
+@profile_app.command("show")
+def profile_show(ctx: typer.Context, as_json: JsonFlag = False) -> None:
+    """The current profile: each trait with its evidence count and last update."""
+    env = get_env(ctx)
+    with opened(ctx) as mem:
+        items = mem.profile()
+    if as_json:
+        env.print_json([item_dict(i) for i in items])
+        return
+    if not items:
+        env.console.print("No profile yet: it is learned when conversations are consolidated.")
+        return
+    table = Table(title="Profile", title_justify="left")
+    for col in ("id", "attribute", "value", "evidence", "updated", "sources"):
+        table.add_column(col, no_wrap=col in ("id", "evidence", "updated"))
+    for i in items:
+        table.add_row(
+            i.ref, Text(i.attribute), Text(i.value), str(i.evidence_count), when(i.updated_at),
+            " ".join(f"p{p}" for p in i.source_page_ids),
+        )  # fmt: skip
+    env.console.print(table)
+
+
+def _chains(items: list[Any]) -> list[list[Any]]:
+    """Items linked by superseded_by, oldest first; only chains with a change or an end."""
+    by_id = {i.id: i for i in items}
+    newer = {i.superseded_by for i in items if i.superseded_by is not None}
+    heads = [i for i in items if i.superseded_by is None or i.superseded_by not in by_id]
+    chains = []
+    for head in heads:
+        chain = [head]
+        while True:
+            older = [i for i in items if i.superseded_by == chain[-1].id]
+            if not older:
+                break
+            chain.append(min(older, key=lambda i: i.id))
+        chains.append(list(reversed(chain)))
+    return [c for c in chains if len(c) > 1 or c[0].id in newer or getattr(c[0], "archived", False)]
+
+
+@profile_app.command("history")
+def profile_history(ctx: typer.Context, as_json: JsonFlag = False) -> None:
+    """How each profile attribute and fact changed: superseded values, dates, sources."""
+    env = get_env(ctx)
+    with opened(ctx) as mem:
+        profile, facts = mem.profile(history=True), mem.knowledge(history=True)
+    if as_json:
+        env.print_json(
+            {
+                "profile": [item_dict(i) for i in profile],
+                "knowledge": [item_dict(f) for f in facts if f.superseded_by or f.archived
+                              or any(o.superseded_by == f.id for o in facts)],
+            }
+        )  # fmt: skip
+        return
+    if not profile and not facts:
+        env.console.print("No history yet.")
+        return
+    table = Table(title="History", title_justify="left")
+    for col in ("id", "what", "value", "since", "status", "sources"):
+        table.add_column(col, no_wrap=col in ("id", "since"))
+    by_attr: dict[str, list[Any]] = {}
+    for item in profile:
+        by_attr.setdefault(item.attribute, []).append(item)
+    rows: list[tuple[Any, str, str]] = []
+    for attr, items in sorted(by_attr.items()):
+        for chain in _chains(items) or [[i] for i in items]:
+            rows += [(i, attr, i.value) for i in chain]
+    for chain in _chains(facts):
+        rows += [(f, f"{f.kind} fact", f.text) for f in chain]
+    for item, what, value in rows:
+        if item.superseded_by is not None:
+            status = f"superseded by {item.ref[0]}{item.superseded_by}"
+        elif getattr(item, "archived", False):
+            status = "archived"
+        else:
+            status = "current"
+        table.add_row(
+            item.ref, Text(what), Text(value), when(item.ts), status,
+            " ".join(f"p{p}" for p in item.source_page_ids),
+        )  # fmt: skip
+    env.console.print(table)
+
+
+# -- memory tiers ----------------------------------------------------------------------
+
+
+@memory_app.command("short")
+def memory_short(ctx: typer.Context, as_json: JsonFlag = False) -> None:
+    """Short-term memory: the latest exchanges, oldest first."""
+    env = get_env(ctx)
+    with opened(ctx) as mem:
+        pages, cap = mem.short_term(), mem.settings.short_term_capacity
+    if as_json:
+        env.print_json([page_dict(p) for p in pages])
+        return
+    env.console.print(pages_table(pages, f"Short-term ({len(pages)}/{cap})"))
+
+
+@memory_app.command("mid")
+def memory_mid(ctx: typer.Context, as_json: JsonFlag = False) -> None:
+    """Mid-term memory: topic segments, hottest first, with heat and its components."""
+    env = get_env(ctx)
+    with opened(ctx) as mem:
+        segs, now = mem.segments(), mem.scope.logical_now()
+        data = [segment_dict(mem, s, now) for s in segs]
+        threshold = mem.settings.mid_term_heat_threshold
+    if as_json:
+        env.print_json(data)
+        return
+    table = Table(title=f"Mid-term ({len(segs)} segments, analysis at heat {threshold:g})",
+                  title_justify="left")  # fmt: skip
+    for col in ("id", "heat", "N_visit", "L_interaction", "recency", "pages", "summary"):
+        table.add_column(col, no_wrap=col != "summary")
+    for seg, row in zip(segs, data, strict=True):
+        table.add_row(
+            seg.ref, heat_bar(seg.heat, threshold), str(seg.n_visit), str(seg.l_interaction),
+            f"{row['recency']:.2f}", str(seg.page_count), clip(seg.summary),
+        )  # fmt: skip
+    env.console.print(table)
+
+
+@memory_app.command("long")
+def memory_long(ctx: typer.Context, as_json: JsonFlag = False) -> None:
+    """Long-term memory: the profile, user knowledge and assistant knowledge."""
+    env = get_env(ctx)
+    with opened(ctx) as mem:
+        profile = mem.profile()
+        user, assistant = mem.knowledge("user"), mem.knowledge("assistant")
+        cap = mem.settings.long_term_knowledge_capacity
+    if as_json:
+        env.print_json(
+            {
+                "profile": [item_dict(i) for i in profile],
+                "user_knowledge": [item_dict(f) for f in user],
+                "assistant_knowledge": [item_dict(f) for f in assistant],
+            }
+        )
+        return
+    for title, facts in (("User knowledge", user), ("Assistant knowledge", assistant)):
+        table = Table(title=f"{title} ({len(facts)}/{cap})", title_justify="left")
+        for col in ("id", "fact", "evidence", "when", "sources"):
+            table.add_column(col, no_wrap=col != "fact")
+        for f in facts:
+            table.add_row(
+                f.ref, Text(f.text), str(f.evidence_count), when(f.ts),
+                " ".join(f"p{p}" for p in f.source_page_ids),
+            )  # fmt: skip
+        env.console.print(table)
+    env.console.print(Text(f"Profile: {len(profile)} trait(s); see `memoryos profile show`."))
+
+
+@memory_app.command("segment")
+def memory_segment(
+    ctx: typer.Context,
+    segment: Annotated[str, typer.Argument(help="Segment id: s5 or 5.")],
+    as_json: JsonFlag = False,
+) -> None:
+    """One mid-term segment: its summary, heat and every page in it."""
+    env = get_env(ctx)
+    sid = parse_segment_id(segment)
+    with opened(ctx) as mem:
+        pages = mem.segment_pages(sid)
+        seg = next(s for s in mem.segments() if s.id == sid)
+        info = segment_dict(mem, seg, mem.scope.logical_now())
+        threshold = mem.settings.mid_term_heat_threshold
+    if as_json:
+        env.print_json({"segment": info, "pages": [page_dict(p) for p in pages]})
+        return
+    head = Group(
+        Text(seg.summary),
+        Text(f"keywords: {', '.join(seg.keywords)}"),
+        Text.assemble(
+            "heat ",
+            heat_bar(seg.heat, threshold),
+            f"  N_visit={seg.n_visit} L_interaction={seg.l_interaction}"
+            f" recency={info['recency']:.2f}",
+        ),  # fmt: skip
+    )
+    env.console.print(
+        Panel(head, title=Text(f"{seg.ref} · {len(pages)} page(s)"), title_align="left")
+    )
+    for page in pages:
+        env.console.print(page_panel(page))
+
+
+@memory_app.command("why")
+def memory_why(
+    ctx: typer.Context,
+    ref: Annotated[str, typer.Argument(help="A fact (k3) or profile item (u4).")],
+    as_json: JsonFlag = False,
+) -> None:
+    """The exchanges a fact or profile item was learned from."""
+    env = get_env(ctx)
+    with opened(ctx) as mem:
+        item = find_item(mem, ref)
+        pages = mem.pages(item.source_page_ids)
+    if as_json:
+        env.print_json({"item": item_dict(item), "sources": [page_dict(p) for p in pages]})
+        return
+    text = item.text if item.ref.startswith("k") else f"{item.attribute}: {item.value}"
+    status = (
+        "current"
+        if item.superseded_by is None
+        else f"superseded by {item.ref[0]}{item.superseded_by}"
+    )
+    env.console.print(Panel(
+        Text(text),
+        title=Text(f"{item.ref} · evidence {item.evidence_count} · {status}"), title_align="left",
+    ))  # fmt: skip
+    if not pages:
+        env.console.print("No source exchanges: it was remembered explicitly.")
+    for page in pages:
+        env.console.print(page_panel(page))
+
+
+# -- search ----------------------------------------------------------------------------
+
+TIER_CHOICES = ("short", "mid", "knowledge")
+
+
+def search(
+    ctx: typer.Context,
+    query: Annotated[str, typer.Argument(help="What to look for.")],
+    tier: Annotated[
+        str | None, typer.Option("--tier", help="Only one tier: short, mid or knowledge.")
+    ] = None,
+    k: Annotated[int | None, typer.Option("-k", help="How many mid-term pages.", min=1)] = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """What would be recalled for QUERY, with scores, tiers and dates (heats nothing)."""
+    env = get_env(ctx)
+    if tier is not None and tier not in TIER_CHOICES:
+        raise InvalidInputError(f"--tier must be one of {', '.join(TIER_CHOICES)}")
+    with opened(ctx) as mem:
+        recall = mem.search(query, k=k)
+    groups = {"short": recall.short_term, "mid": recall.mid_term, "knowledge": recall.knowledge}
+    chosen = [tier] if tier else list(TIER_CHOICES)
+    if as_json:
+        data = {"query": query}
+        data |= {name: [i.to_dict() for i in groups[name]] for name in chosen}
+        env.print_json(data)
+        return
+    for name in chosen:
+        items = groups[name]
+        table = Table(title=f"{name} ({len(items)})", title_justify="left")
+        for col in ("id", "score", "similarity", "when", "text"):
+            table.add_column(col, no_wrap=col != "text")
+        for item in items:
+            table.add_row(
+                item.ref, f"{item.score:.4f}", f"{item.similarity:.3f}", when(item.ts),
+                clip(item.text),
+            )  # fmt: skip
+        env.console.print(table)
+
+
+# -- writing ---------------------------------------------------------------------------
+
+
+def add(
+    ctx: typer.Context,
+    user_input: Annotated[str, typer.Option("--user-input", help="What the user said.")],
+    response: Annotated[str, typer.Option("--response", help="What the assistant answered.")],
+    timestamp: Annotated[
+        str | None,
+        typer.Option("--timestamp", help="When (ISO 8601, UTC if no zone); now if omitted."),
+    ] = None,
+) -> None:
+    """Store one exchange, as if it had been said in a chat (no model needed)."""
+    env = get_env(ctx)
+    with opened(ctx) as mem:
+        page_id = mem.add_memory(user_input, response, timestamp)
+        page = mem.pages([page_id])[0]
+    env.console.print(Text(f"stored p{page_id} ({when(page.ts)}, {page.tier}-term)"))
+
+
+def remember(
+    ctx: typer.Context,
+    text: Annotated[str, typer.Argument(help="The fact, in a sentence.")],
+    assistant: Annotated[
+        bool, typer.Option("--assistant", help="A fact about the assistant, not the user.")
+    ] = False,
+) -> None:
+    """Store a fact in long-term knowledge directly."""
+    env = get_env(ctx)
+    with opened(ctx) as mem:
+        fact_id = mem.remember(text, "assistant" if assistant else "user")
+    env.console.print(Text(f"remembered k{fact_id}"))
+
+
+def forget(
+    ctx: typer.Context,
+    ref: Annotated[
+        str | None,
+        typer.Argument(help="What to forget: p12 page, k3 fact, u4 profile item, s5 segment."),
+    ] = None,
+    match: Annotated[
+        str | None, typer.Option("--match", help="Forget everything whose text contains this.")
+    ] = None,
+    everything: Annotated[bool, typer.Option("--all", help="Forget this whole memory.")] = False,
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
+) -> None:
+    """Erase memories for good: rows, indexes, derived facts and the WAL."""
+    env = get_env(ctx)
+    if sum(x is not None and x is not False for x in (ref, match, everything or None)) != 1:
+        raise InvalidInputError("give exactly one of: an id, --match TEXT, --all")
+    from memoryos_cli.memory.forget import matching_refs
+
+    with opened(ctx) as mem:
+        if everything:
+            st = mem.stats()
+            rows = [("all", f"{st['pages']} pages, {st['segments']} segments, "
+                     f"{st['profile_items']} profile items, "
+                     f"{st['user_knowledge'] + st['assistant_knowledge']} facts "
+                     f"of {st['user_id']} with {st['assistant_id']}")]  # fmt: skip
+        elif match is not None:
+            refs = matching_refs(mem.store.conn, mem.scope.owner_id, match)
+            rows = list(dict.fromkeys(row for r in refs for row in describe(mem, r)))
+        else:
+            assert ref is not None
+            rows = describe(mem, ref)
+        if not rows:
+            env.console.print(Text(f"nothing matches {match!r}"))
+            return
+        table = Table(title="Will be forgotten", title_justify="left")
+        table.add_column("id", no_wrap=True)
+        table.add_column("what")
+        for r, what in rows:
+            table.add_row(r, clip(what))
+        env.console.print(table)
+        if not yes and not typer.confirm("Forget these for good?", default=False):
+            env.console.print("kept everything")
+            raise typer.Exit(1)
+        if everything:
+            counts = mem.forget_all()
+        elif match is not None:
+            counts = mem.forget_matching(match)
+        else:
+            assert ref is not None
+            counts = mem.forget(ref)
+    env.console.print(Text(f"forgot {counts_line(counts)}"))
+
+
+# -- stats, config, reindex ------------------------------------------------------------
+
+
+def stats(ctx: typer.Context, as_json: JsonFlag = False) -> None:
+    """Counts per tier, job queue, file size, embedder and model."""
+    env = get_env(ctx)
+    with opened(ctx) as mem:
+        data = mem.stats()
+    if as_json:
+        env.print_json(data)
+        return
+    table = Table(title="memoryos", title_justify="left", show_header=False)
+    table.add_column("key", style="bold")
+    table.add_column("value")
+    for key, value in data.items():
+        if isinstance(value, dict):
+            value = ", ".join(f"{k} {v}" for k, v in value.items()) or "none"
+        table.add_row(key, Text(str(value)))
+    env.console.print(table)
+
+
+@config_app.command("show")
+def config_show(ctx: typer.Context, as_json: JsonFlag = False) -> None:
+    """Every setting as resolved: defaults < config.toml < MEMORYOS_* < flags."""
+    env = get_env(ctx)
+    settings = env.settings()
+    data = {k: str(v) if k == "home" else v for k, v in asdict(settings).items()}
+    data["config_file"] = str(settings.config_path)
+    data["db_path"] = str(settings.db_path)
+    if as_json:
+        env.print_json(data)
+        return
+    table = Table(title="Settings", title_justify="left", show_header=False)
+    table.add_column("key", style="bold")
+    table.add_column("value")
+    for key, value in data.items():
+        table.add_row(key, Text(str(value)))
+    env.console.print(table)
+
+
+@config_app.command("set")
+def config_set(
+    ctx: typer.Context,
+    key: Annotated[str, typer.Argument(help="Setting name, as `config show` lists it.")],
+    value: Annotated[str, typer.Argument(help="New value.")],
+) -> None:
+    """Set one setting in config.toml."""
+    from memoryos_cli.config import load_settings, write_config_value
+
+    env = get_env(ctx)
+    settings = env.settings()
+    write_config_value(settings, key, value)
+    new = getattr(load_settings(settings.home), key)
+    env.console.print(Text(f"{key} = {new} (in {settings.config_path})"))
+
+
+def reindex(ctx: typer.Context, as_json: JsonFlag = False) -> None:
+    """Re-embed every page, segment and fact with the configured embedder (after a change)."""
+    from memoryos_cli.memory import reindex as reindexing
+    from memoryos_cli.store import Store
+
+    env = get_env(ctx)
+    settings = env.settings()
+    store = Store(settings.db_path)
+    try:
+        with env.console.status("re-embedding…"):
+            result = reindexing.reindex(store, reindexing.make_embedder(settings))
+    finally:
+        store.close()
+    if as_json:
+        env.print_json(result)
+        return
+    env.console.print(Text(
+        f"reindexed {result['pages']} pages, {result['segments']} segments and "
+        f"{result['facts']} facts with {result['embedder']} ({result['dim']}-d)"
+    ))  # fmt: skip
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(profile_app, name="profile")
+    app.add_typer(memory_app, name="memory")
+    app.add_typer(config_app, name="config")
+    for fn in (search, add, remember, forget, stats, reindex):
+        app.command(fn.__name__)(fn)

@@ -1,0 +1,209 @@
+"""export / import: lossless roundtrip, merge without duplicates, all-or-nothing validation."""
+
+from __future__ import annotations
+
+import json
+import stat
+from pathlib import Path
+from typing import Any
+
+import pytest
+from cli_support import fast_env, rows, run, seed
+
+from memoryos_cli.api import Memoryos
+from memoryos_cli.cli.env import Env
+from memoryos_cli.embed.hashing import HashingEmbedder
+from memoryos_cli.errors import InvalidInputError
+from memoryos_cli.memory import portable
+
+VOLATILE = ("exported_at",)
+
+
+@pytest.fixture
+def env(monkeypatch: pytest.MonkeyPatch) -> Env:
+    return fast_env(monkeypatch)
+
+
+def export(env: Env, path: Path, *extra: str) -> dict[str, Any]:
+    out = run(env, "export", "-o", str(path), *extra).output
+    assert out.startswith("exported ")
+    return json.loads(path.read_text())
+
+
+def same(a: dict[str, Any], b: dict[str, Any]) -> None:
+    for key in VOLATILE:
+        a, b = {k: v for k, v in a.items() if k != key}, {k: v for k, v in b.items() if k != key}
+    assert a == b
+
+
+def file_state(home: Path) -> bytes:
+    out = b""
+    for suffix in ("", "-wal"):
+        path = Path(str(home / "memoryos.db") + suffix)
+        out += path.read_bytes() if path.exists() else b"-"
+    return out
+
+
+@pytest.mark.parametrize("with_vectors", [False, True])
+def test_roundtrip_into_a_fresh_home(
+    env: Env, home: Path, tmp_path: Path, with_vectors: bool
+) -> None:
+    seed(home)
+    extra = ("--embeddings",) if with_vectors else ()
+    first = export(env, tmp_path / "me.json", *extra)
+    assert stat.S_IMODE((tmp_path / "me.json").stat().st_mode) == 0o600
+    assert first["format"] == "memoryos-export" and first["format_version"] == 1
+    assert len(first["pages"]) == 9 and first["pages"][0]["tier"] == "mid"
+    assert first["profile"][0]["superseded_by"] == 2
+    assert ("embedding" in first["pages"][0]) is with_vectors
+    fresh = Env(home=tmp_path / "other", user="alice", assistant="assistant")
+    out = run(fresh, "import", str(tmp_path / "me.json")).output
+    assert out == ("imported 9 exchanges (0 already here), 1 segments, 2 facts, "
+                   "2 profile items into alice with assistant\n")  # fmt: skip
+    second = export(fresh, tmp_path / "again.json", *extra)
+    same(first, second)
+
+
+def test_import_twice_adds_nothing(env: Env, home: Path, tmp_path: Path) -> None:
+    seed(home)
+    export(env, tmp_path / "me.json")
+    before = {t: rows(home, f"SELECT COUNT(*) FROM {t}") for t in
+              ("pages", "segments", "knowledge", "profile_items", "jobs", "pages_vec")}  # fmt: skip
+    out = run(env, "import", str(tmp_path / "me.json")).output
+    assert out.startswith("imported 0 exchanges (9 already here), 0 segments, 0 facts, 0 profile")
+    after = {t: rows(home, f"SELECT COUNT(*) FROM {t}") for t in before}
+    assert after == before
+
+
+def test_merge_into_an_existing_store_remaps_ids(env: Env, home: Path, tmp_path: Path) -> None:
+    seed(home)
+    data = export(env, tmp_path / "me.json")
+    other = Env(home=tmp_path / "other", user="alice", assistant="assistant")
+    run(
+        other,
+        "add",
+        "--user-input",
+        "I play chess",
+        "--response",
+        "Fun!",
+        "--timestamp",
+        "2024-04-01",
+    )
+    run(other, "remember", "Plays chess")
+    run(other, "import", str(tmp_path / "me.json"))
+    merged = export(other, tmp_path / "merged.json")
+    assert len(merged["pages"]) == 10
+    by_text = {p["user_input"]: p for p in merged["pages"]}
+    teacher = by_text["Let me tell you about a job as a teacher."]
+    assert teacher["id"] != 4  # ids were taken: remapped
+    facts = {f["text"]: f for f in merged["knowledge"]}
+    assert facts["Works as a teacher"]["source_page_ids"] == [teacher["id"]]
+    assert facts["Works as a teacher"]["superseded_by"] == facts["Works as a nurse"]["id"]
+    assert facts["Plays chess"]["superseded_by"] is None
+    # the short-term capacity still holds after the merge: the chess page moved on
+    assert sum(p["tier"] == "short" for p in merged["pages"]) == 7
+    assert len(data["pages"]) == 9
+    with Memoryos("alice", "assistant", tmp_path / "other", llm_model="none",
+                  embedder=HashingEmbedder()) as mem:  # fmt: skip
+        recall = mem.search("teacher job")
+        assert f"p{teacher['id']}" in [i.ref for i in recall.items()]
+        assert recall.knowledge[0].text == "Works as a nurse"  # vectors came along
+
+
+def test_different_embedder_reembeds(env: Env, home: Path, tmp_path: Path) -> None:
+    seed(home)
+    data = export(env, tmp_path / "me.json", "--embeddings")
+    data["embedder"] = {"name": "other-model", "dim": 64}
+    (tmp_path / "me.json").write_text(json.dumps(data))
+    fresh = Env(home=tmp_path / "other", user="alice", assistant="assistant")
+    run(fresh, "import", str(tmp_path / "me.json"))
+    again = export(fresh, tmp_path / "again.json", "--embeddings")
+    assert again["embedder"]["name"] == "hashing-test"
+    assert [p["embedding"] for p in again["pages"]] == [
+        p["embedding"] for p in export(env, tmp_path / "x.json", "--embeddings")["pages"]
+    ]
+
+
+def _broken(data: dict[str, Any]) -> list[tuple[str, Any]]:
+    def edit(fn):  # type: ignore[no-untyped-def]
+        copy = json.loads(json.dumps(data))
+        fn(copy)
+        return copy
+
+    return [
+        ("wrong version", edit(lambda d: d.update(format_version=99))),
+        ("newer schema", edit(lambda d: d.update(schema_version=999))),
+        ("not an export", edit(lambda d: d.pop("format"))),
+        ("bad type", edit(lambda d: d["pages"][3].update(ts="yesterday"))),
+        ("bool as number", edit(lambda d: d["pages"][3].update(ts=True))),
+        ("duplicate id", edit(lambda d: d["pages"][2].update(id=d["pages"][1]["id"]))),
+        ("dangling segment", edit(lambda d: d["pages"][0].update(segment_id=77))),
+        ("dangling source", edit(lambda d: d["knowledge"][0].update(source_page_ids=[404]))),
+        ("dangling superseded_by", edit(lambda d: d["profile"][0].update(superseded_by=9))),
+        ("bad tier", edit(lambda d: d["pages"][5].update(tier="long"))),
+        ("missing field", edit(lambda d: d["knowledge"][1].pop("text"))),
+        ("bad vector", edit(lambda d: d["pages"][0].update(embedding="AAAA"))),
+        ("not a list", edit(lambda d: d.update(jobs={}))),
+    ]
+
+
+def test_malformed_files_change_nothing(env: Env, home: Path, tmp_path: Path) -> None:
+    seed(home)
+    good = export(env, tmp_path / "me.json", "--embeddings")
+    text = (tmp_path / "me.json").read_text()
+    target = tmp_path / "target"
+    target_env = Env(home=target, user="alice", assistant="assistant")
+    run(target_env, "add", "--user-input", "existing", "--response", "row")
+    before = file_state(target)
+    cases = [("truncated", text[: len(text) // 2]), ("empty", ""), ("not json", "hello")]
+    cases += [(name, json.dumps(d)) for name, d in _broken(good)]
+    for name, content in cases:
+        bad = tmp_path / "bad.json"
+        bad.write_text(content)
+        result = run(target_env, "import", str(bad), ok=False)
+        assert isinstance(result.exception, InvalidInputError), name
+        assert "nothing was imported" in str(result.exception), name
+        assert file_state(target) == before, name
+    assert rows(target, "SELECT COUNT(*) FROM pages") == [(1,)]
+
+
+def test_error_message_is_one_clear_line(tmp_path: Path) -> None:
+    path = tmp_path / "cut.json"
+    path.write_text('{"format": "memoryos-export", "format_version": 1, "pages": [')
+    with pytest.raises(InvalidInputError) as err:
+        portable.read_file(path)
+    assert str(err.value) == (
+        "not a valid memoryos export: broken or truncated JSON (Expecting value at line 1, "
+        "column 62); nothing was imported"
+    )
+    with pytest.raises(InvalidInputError, match="newer than this memoryos reads"):
+        portable.parse(json.dumps({"format": "memoryos-export", "format_version": 2}))
+    with pytest.raises(InvalidInputError, match="no such file"):
+        portable.read_file(tmp_path / "missing.json")
+
+
+def test_markdown_journal(env: Env, home: Path, tmp_path: Path) -> None:
+    seed(home)
+    run(env, "export", "--format", "md", "-o", str(tmp_path / "me.md"))
+    text = (tmp_path / "me.md").read_text()
+    assert stat.S_IMODE((tmp_path / "me.md").stat().st_mode) == 0o600
+    assert text.startswith("# memoryos journal: alice with assistant\n")
+    assert "- **occupation**: nurse (u2, evidence 1)" in text
+    assert "- Works as a nurse (k2, 2024-05-01)" in text
+    assert (
+        "\n## 2024-05-01\n\n### 14:30 · p1\n\n**User:**\n\n> Let me tell you about hiking" in text
+    )
+    assert "teacher" in text  # the transcript keeps what the profile superseded
+
+
+def test_export_to_stdout(env: Env, home: Path) -> None:
+    seed(home)
+    data = json.loads(run(env, "export").output)
+    assert len(data["pages"]) == 9
+    assert data["settings"]["short_term_capacity"] == 7 and "home" not in data["settings"]
+    assert data["segments"][0]["heat"] == pytest.approx(
+        data["segments"][0]["n_visit"] + data["segments"][0]["l_interaction"]
+        + data["segments"][0]["recency"]
+    )  # fmt: skip
+    bad = run(env, "export", "--format", "xml", ok=False)
+    assert isinstance(bad.exception, InvalidInputError)
