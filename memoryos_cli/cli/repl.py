@@ -226,7 +226,9 @@ class ChatSession:
             self.console.print("usage: /search TEXT", style="yellow")
             return
         recall = self.mem.search(query)
-        self.console.print(self._recall_table(recall.knowledge + recall.mid_term, "Would recall"))
+        short = sorted(recall.short_term, key=lambda i: -i.similarity)[:3]
+        items = recall.knowledge + recall.mid_term + short
+        self.console.print(self._recall_table(items, "Would recall"))
 
     def show_why(self) -> None:
         built = self.mem.last_prompt
