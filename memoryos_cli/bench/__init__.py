@@ -1,0 +1,1 @@
+"""Benchmarks: LoCoMo retrieval/QA quality against baselines, and storage/recall speed."""

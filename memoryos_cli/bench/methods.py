@@ -1,0 +1,67 @@
+"""The recall methods compared on the same pages with the same embedder.
+
+Each returns page ids, best first. The baselines read the same SQLite indexes memoryos
+keeps (pages_fts, pages_vec) through the helpers of memory/retrieve.py; `memoryos` goes
+through the public API and its tiers.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from memoryos_cli.api import Memoryos
+from memoryos_cli.embed import Vector
+from memoryos_cli.memory import retrieve
+from memoryos_cli.memory.records import Recall, RecallItem
+
+Ranker = Callable[[Memoryos, str, Vector, int], list[int]]
+
+
+def recency(mem: Memoryos, query: str, qvec: Vector, k: int) -> list[int]:
+    """The last k pages, newest first: what a plain chat window would hold."""
+    return [p.id for p in reversed(mem.pages(limit=k))]
+
+
+def bm25(mem: Memoryos, query: str, qvec: Vector, k: int) -> list[int]:
+    """FTS5 BM25 over all pages, nothing else."""
+    with mem.store.lock:
+        return retrieve.bm25(mem.store.conn, "pages_fts", mem.scope.owner_id, query, k)
+
+
+def dense(mem: Memoryos, query: str, qvec: Vector, k: int) -> list[int]:
+    """Flat sqlite-vec KNN over all page vectors (plain dense RAG)."""
+    with mem.store.lock:
+        return [
+            i for i, _ in retrieve.dense(mem.store.conn, "pages_vec", mem.scope.owner_id, qvec, k)
+        ]
+
+
+def hybrid(mem: Memoryos, query: str, qvec: Vector, k: int) -> list[int]:
+    """BM25 and dense fused by reciprocal rank fusion, flat (no tiers)."""
+    depth = max(k, retrieve.CANDIDATES)
+    with mem.store.lock:
+        scores, _ = retrieve.hybrid(mem.store.conn, "pages", mem.scope.owner_id, query, qvec, depth)
+    return [i for i, _ in sorted(scores.items(), key=lambda kv: (-kv[1], -kv[0]))][:k]
+
+
+def merged_pages(recall: Recall) -> list[RecallItem]:
+    """One ranking of the pages memoryos recalls: short-term and mid-term pages carry
+    the same fused score, so they are ranked together by it."""
+    return sorted([*recall.short_term, *recall.mid_term], key=lambda i: -i.score)
+
+
+def memoryos(mem: Memoryos, query: str, qvec: Vector, k: int) -> list[int]:
+    """Memoryos.retrieve: short-term + segments -> pages (touch=False: questions stay
+    independent of each other and of their order)."""
+    recall = mem.retrieve(query, k=k, touch=False)
+    ids = [item.page.id for item in merged_pages(recall) if item.page is not None]
+    return ids[:k]
+
+
+METHODS: dict[str, Ranker] = {
+    "recency": recency,
+    "bm25": bm25,
+    "dense": dense,
+    "hybrid": hybrid,
+    "memoryos": memoryos,
+}

@@ -1,0 +1,140 @@
+"""`memoryos bench`: LoCoMo quality and speed benchmarks, rendered for people or as JSON."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.table import Table
+
+from memoryos_cli.cli.env import Env, get_env
+
+bench_app = typer.Typer(help="Benchmarks: LoCoMo recall and answers, storage and recall speed.")
+
+
+def _fmt(value: Any, digits: int = 3) -> str:
+    if value is None:
+        return "-"
+    return f"{value:.{digits}f}" if isinstance(value, float) else str(value)
+
+
+def _write_json(env: Env, data: dict[str, Any], out: Path | None) -> None:
+    if out is not None:
+        out.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
+        env.console.print(f"wrote {out}")
+
+
+def locomo_table(report: dict[str, Any]) -> Table:
+    k = report.get("k", 10)
+    recall_cols = [f"recall@{n}" for n in sorted({5, 10, 20, k})]
+    table = Table(
+        title=f"LoCoMo {report['mode']}: {report['questions']} questions, {report['pages']} pages"
+    )
+    table.add_column("method")
+    for col in recall_cols:
+        table.add_column(col, justify="right")
+    for cat in ("1", "2", "3", "4"):
+        table.add_column(f"c{cat} r@{k}", justify="right")
+    if report["mode"] == "qa":
+        for col in ("F1", "BLEU-1", "calls/ans", "TTFT s"):
+            table.add_column(col, justify="right")
+    table.add_column("tokens/ans", justify="right")
+    table.add_column("ms/query", justify="right")
+    for name, m in report["methods"].items():
+        cats = [_fmt(m["by_category"].get(c, {}).get(f"recall@{k}")) for c in ("1", "2", "3", "4")]
+        row = [name, *(_fmt(m[c]) for c in recall_cols), *cats]
+        if report["mode"] == "qa":
+            row += [
+                _fmt(m["f1"]),
+                _fmt(m["bleu1"]),
+                _fmt(m["llm_calls_per_answer"]),
+                _fmt(m["ttft_s_per_answer"]),
+            ]
+        row += [_fmt(m["recalled_tokens_per_answer"], 0), _fmt(m["ms_per_query"], 1)]
+        table.add_row(*row)
+    table.caption = "categories: 1 multi-hop, 2 temporal, 3 open-domain, 4 single-hop"
+    return table
+
+
+@bench_app.command("locomo")
+def locomo(
+    ctx: typer.Context,
+    data: Annotated[Path, typer.Option("--data", help="A LoCoMo JSON file (read by path).")],
+    mode: Annotated[
+        str, typer.Option("--mode", help="retrieval (evidence recall, no model) or qa (answers).")
+    ] = "retrieval",
+    k: Annotated[int, typer.Option("-k", help="Pages recalled per question.")] = 10,
+    questions: Annotated[
+        int | None, typer.Option("--questions", help="A seeded subset, stratified by category.")
+    ] = None,
+    seed: Annotated[int, typer.Option("--seed", help="Seed of the question subset.")] = 0,
+    json_out: Annotated[
+        Path | None, typer.Option("--json", help="Also write the report here.")
+    ] = None,
+) -> None:
+    """Score recall methods (recency, bm25, dense, hybrid, memoryos) on LoCoMo questions."""
+    from memoryos_cli.bench.locomo_bench import run_locomo
+
+    env = get_env(ctx)
+    with env.console.status("LoCoMo") as status:
+        report = run_locomo(
+            data,
+            mode=mode,
+            k=k,
+            questions=questions,
+            seed=seed,
+            model=env.model,
+            progress=lambda msg: status.update(msg),
+        )
+    env.console.print(locomo_table(report))
+    _write_json(env, report, json_out)
+
+
+def perf_table(report: dict[str, Any]) -> Table:
+    table = Table(title=f"memoryos perf ({report['embedder']})", caption=report["method"])
+    cols = [
+        ("pages", "pages"),
+        ("add p50 ms", "add_memory_ms_p50"),
+        ("add p95 ms", "add_memory_ms_p95"),
+        ("retrieve p50 ms", "retrieve_ms_p50"),
+        ("retrieve p95 ms", "retrieve_ms_p95"),
+        ("DB MB", "db_bytes"),
+        ("bytes/page", "bytes_per_page"),
+        ("overhead/page", "overhead_bytes_per_page"),
+        ("peak RSS MB", "peak_rss_mb"),
+    ]
+    for title, _ in cols:
+        table.add_column(title, justify="right")
+    for row in report["sizes"]:
+        cells = []
+        for _, key in cols:
+            value = row[key]
+            cells.append(f"{value / 1e6:.1f}" if key == "db_bytes" else _fmt(value, 1))
+        table.add_row(*cells)
+    return table
+
+
+@bench_app.command("perf")
+def perf(
+    ctx: typer.Context,
+    pages: Annotated[
+        list[int] | None, typer.Option("--pages", help="Page counts to measure (repeatable).")
+    ] = None,
+    json_out: Annotated[
+        Path | None, typer.Option("--json", help="Also write the report here.")
+    ] = None,
+) -> None:
+    """Time add_memory and retrieve (p50/p95), DB size and peak memory at each page count."""
+    from memoryos_cli.bench.perf import DEFAULT_SIZES, run_perf
+
+    env = get_env(ctx)
+    with env.console.status("perf") as status:
+        report = run_perf(pages or list(DEFAULT_SIZES), progress=lambda msg: status.update(msg))
+    env.console.print(perf_table(report))
+    _write_json(env, report, json_out)
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(bench_app, name="bench")

@@ -1,0 +1,97 @@
+"""`memoryos bench` end to end on the real all-MiniLM-L6-v2 embedder."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from memoryos_cli.cli.app import app
+from memoryos_cli.cli.env import Env
+
+pytestmark = pytest.mark.integration
+
+
+def turn(speaker: str, dia_id: str, text: str) -> dict[str, str]:
+    return {"speaker": speaker, "dia_id": dia_id, "text": text}
+
+
+# Hand-made, LoCoMo-shaped (not from the dataset).
+TINY = [
+    {
+        "sample_id": "tiny",
+        "conversation": {
+            "speaker_a": "Ines",
+            "speaker_b": "Tom",
+            "session_1_date_time": "3:00 pm on 4 March, 2023",
+            "session_1": [
+                turn("Ines", "D1:1", "My brother Leo moved to Lisbon for a bakery job."),
+                turn("Tom", "D1:2", "Great, Lisbon has wonderful pastries."),
+                turn("Ines", "D1:3", "I bought a violin and take lessons every Tuesday."),
+                turn("Tom", "D1:4", "Music is a lovely hobby."),
+            ],
+            "session_2_date_time": "11:00 am on 9 April, 2023",
+            "session_2": [
+                turn("Tom", "D2:1", "I planted tomatoes in my garden last weekend."),
+                turn("Ines", "D2:2", "I am training for a half marathon in May."),
+                turn("Tom", "D2:3", "Good luck with the running!"),
+            ],
+        },
+        "qa": [
+            {
+                "question": "Where does Leo work?",
+                "answer": "a bakery in Lisbon",
+                "evidence": ["D1:1"],
+                "category": 4,
+            },
+            {
+                "question": "Which instrument does Ines play?",
+                "answer": "violin",
+                "evidence": ["D1:3"],
+                "category": 4,
+            },
+            {
+                "question": "When did Tom plant tomatoes?",
+                "answer": "early April 2023",
+                "evidence": ["D2:1"],
+                "category": 2,
+            },
+            {
+                "question": "What sports event is Ines preparing for?",
+                "answer": "half marathon",
+                "evidence": ["D2:2"],
+                "category": 1,
+            },
+        ],
+    }
+]
+
+
+def run(*args: str) -> str:
+    result = CliRunner().invoke(app, list(args), obj=Env())
+    assert result.exit_code == 0, (result.output, result.exception)
+    return result.stdout
+
+
+def test_bench_locomo_and_perf_on_minilm(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("COLUMNS", "200")
+    data = tmp_path / "tiny.json"
+    data.write_text(json.dumps(TINY), encoding="utf-8")
+    out = tmp_path / "locomo.json"
+    shown = run("bench", "locomo", "--data", str(data), "-k", "1", "--json", str(out))
+    assert "LoCoMo retrieval: 4 questions, 4 pages" in shown
+    report = json.loads(out.read_text())
+    assert set(report["methods"]) == {"recency", "bm25", "dense", "hybrid", "memoryos"}
+    for method in report["methods"].values():
+        assert method["recall@20"] == 1.0
+        assert set(method["by_category"]) == {"1", "2", "4"}
+    assert report["methods"]["dense"]["by_category"]["4"]["recall@1"] == 1.0
+
+    perf_out = tmp_path / "perf.json"
+    shown = run("bench", "perf", "--pages", "50", "--json", str(perf_out))
+    assert "all-MiniLM-L6-v2" in shown
+    (size,) = json.loads(perf_out.read_text())["sizes"]
+    assert size["pages"] == 50 and size["samples"] == 50
+    assert size["add_memory_ms_p50"] > 0 and size["retrieve_ms_p50"] > 0
