@@ -101,7 +101,9 @@ class Memoryos:
             self.store.close()
             raise
         self.scope = Scope(self.store, owner, self.settings, embedder)
-        self._llm: LLM | None = llm_model if llm_model is not None and not isinstance(llm_model, str) else None
+        self._llm: LLM | None = (
+            llm_model if llm_model is not None and not isinstance(llm_model, str) else None
+        )
         self._llm_lock = threading.Lock()
         self._window: int | None = None
         self.last_recall: Recall | None = None
@@ -176,12 +178,70 @@ class Memoryos:
             page_id = short_term.insert_page(
                 conn, scope.owner_id, user_input, agent_response, ts, meta_data or {}, words, vec
             )
-            for page in short_term.overflow(conn, scope.owner_id, self.settings.short_term_capacity):
+            for page in short_term.overflow(
+                conn, scope.owner_id, self.settings.short_term_capacity
+            ):
                 from memoryos_cli.store import vectors
 
                 page_vec = vectors.get(conn, "pages_vec", [page.id])[page.id]
                 mid_term.place_page(conn, scope, page, page_vec)
         return page_id
+
+    ADD_BATCH = 256
+
+    def _exchange(self, item: Any) -> tuple[str, str, float, dict[str, Any], list[str]]:
+        """One exchange of `add_memories`, checked as `add_memory` checks its arguments."""
+        if not isinstance(item, dict):
+            raise InvalidInputError(
+                "each exchange must be an object with user_input/agent_response"
+            )
+        unknown = set(item) - {"user_input", "agent_response", "timestamp", "meta_data"}
+        if unknown:
+            raise InvalidInputError(f"unknown exchange fields: {', '.join(sorted(unknown))}")
+        user_input = self._check_text("user_input", item.get("user_input", ""))
+        agent_response = self._check_text("agent_response", item.get("agent_response", ""))
+        if not user_input.strip() and not agent_response.strip():
+            raise InvalidInputError("an exchange needs a user input or an agent response")
+        meta_data = item.get("meta_data")
+        if meta_data is not None and not isinstance(meta_data, dict):
+            raise InvalidInputError("meta_data must be a JSON object")
+        try:
+            json.dumps(meta_data or {})
+        except (TypeError, ValueError) as exc:
+            raise InvalidInputError(f"meta_data is not JSON-serializable: {exc}") from exc
+        ts = parse_timestamp(item.get("timestamp"))
+        words = keywords(f"{user_input}\n{agent_response}")
+        return user_input, agent_response, ts, meta_data or {}, words
+
+    def add_memories(self, exchanges: list[dict[str, Any]]) -> list[int]:
+        """Store many exchanges, same result as `add_memory` on each in order; returns page ids.
+
+        Each is a dict of add_memory's arguments (user_input, agent_response, and optional
+        timestamp, meta_data). All are checked before anything is written; then each batch
+        of ADD_BATCH is embedded in one call and written in one transaction (one fsync).
+        """
+        checked = [self._exchange(item) for item in exchanges]
+        from memoryos_cli.store import vectors
+
+        scope, ids = self.scope, []
+        for start in range(0, len(checked), self.ADD_BATCH):
+            batch = checked[start : start + self.ADD_BATCH]
+            vecs = self.embedder.embed([page_text(u, a) for u, a, *_ in batch])
+            with self.store.transaction() as conn:
+                for (user_input, agent_response, ts, meta, words), vec in zip(
+                    batch, vecs, strict=True
+                ):
+                    ids.append(
+                        short_term.insert_page(
+                            conn, scope.owner_id, user_input, agent_response, ts, meta, words, vec
+                        )
+                    )
+                    for page in short_term.overflow(
+                        conn, scope.owner_id, self.settings.short_term_capacity
+                    ):
+                        page_vec = vectors.get(conn, "pages_vec", [page.id])[page.id]
+                        mid_term.place_page(conn, scope, page, page_vec)
+        return ids
 
     def remember(self, text: str, kind: str = "user") -> int:
         """Store an explicit fact in long-term knowledge; returns its fact id."""

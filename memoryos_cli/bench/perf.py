@@ -1,11 +1,13 @@
 """`bench perf`: how add_memory and retrieve scale with the number of pages.
 
-At each size a fresh store is filled through `Memoryos.add_memory` (LLM-free). Page
-texts are synthesized from templates. Their vectors are computed ahead in batches (one
-MiniLM call per 256 texts instead of one per page); beyond POOL distinct texts, a page
-reuses a pooled text's vector plus a little noise, so a 100k run stays within minutes.
-Then the timed part uses the real path: SAMPLES fresh add_memory calls, each embedding
-its own new text, and SAMPLES retrieve calls, each embedding its own new query.
+At each size a fresh store is filled through `Memoryos.add_memories` (LLM-free, one
+transaction per batch). Page texts are synthesized from templates. Their vectors are
+computed ahead in batches (one MiniLM call per 256 texts instead of one per page); beyond
+POOL distinct texts, a page reuses a pooled text's vector plus a little noise, so a 100k
+run stays within minutes. Then the timed part uses the real path: SAMPLES fresh
+add_memory calls, each embedding its own new text, and SAMPLES retrieve calls, each
+embedding its own new query; the same queries are timed again with the exact (flat
+float) page scan, and the embedding and the commit (fsync) are timed on their own.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+from unittest import mock
 
 import numpy as np
 
@@ -27,10 +30,12 @@ from memoryos_cli.bench.metrics import percentile
 from memoryos_cli.bench.primed import PrimedEmbedder
 from memoryos_cli.embed import Embedder, normalize
 from memoryos_cli.errors import InvalidInputError
+from memoryos_cli.memory import retrieve
 from memoryos_cli.memory.text import page_text
 
 POOL = 4096
 SAMPLES = 100
+FILL_CHUNK = 5000
 NOISE = 0.15
 DEFAULT_SIZES = (1000, 10000, 100000)
 
@@ -132,41 +137,74 @@ def db_bytes(path: Path) -> int:
     return sum(p.stat().st_size for p in path.parent.glob(path.name + "*"))
 
 
+def timed(calls: list[Callable[[], object]]) -> list[float]:
+    """Seconds each call took."""
+    took = []
+    for call in calls:
+        t0 = time.perf_counter()
+        call()
+        took.append(time.perf_counter() - t0)
+    return took
+
+
+def commit_times(mem: Memoryos, synchronous: str, n: int = 20) -> list[float]:
+    """A one-row write transaction under `PRAGMA synchronous`: what a commit costs."""
+    conn = mem.store.conn
+    conn.execute(f"PRAGMA synchronous = {synchronous}")
+    try:
+
+        def write(i: int) -> None:
+            with mem.store.transaction() as tx:
+                tx.execute("INSERT OR REPLACE INTO meta VALUES ('bench_probe', ?)", (str(i),))
+
+        return timed([lambda i=i: write(i) for i in range(n)])
+    finally:
+        conn.execute("PRAGMA synchronous = FULL")
+        with mem.store.transaction() as tx:
+            tx.execute("DELETE FROM meta WHERE key = 'bench_probe'")
+
+
 def measure(size: int, embedder: Embedder, seed: int, say: Callable[[str], None]) -> dict[str, Any]:
     rng = random.Random(seed)
     nprng = np.random.default_rng(seed)
     fill = max(0, size - SAMPLES)
     exchanges = [synth_exchange(rng, i) for i in range(size)]
     primed = PrimedEmbedder(embedder)
+    say(f"{size:,} pages: embedding {min(fill, POOL):,} texts")
     start = time.perf_counter()
     fill_vectors(primed, [page_text(u, a) for u, a in exchanges[:fill]], nprng)
     embed_s = time.perf_counter() - start
+    base_ts = 1_700_000_000.0
+    items = [
+        {"user_input": u, "agent_response": a, "timestamp": base_ts + 60 * i}
+        for i, (u, a) in enumerate(exchanges)
+    ]
     with tempfile.TemporaryDirectory(prefix="memoryos-perf-") as tmp:
         mem = Memoryos("perf", "bench", Path(tmp), llm_model=NO_MODEL, embedder=primed)
         try:
-            say(f"{size:,} pages: storing {fill:,} pre-embedded pages")
             start = time.perf_counter()
-            base_ts = 1_700_000_000.0
-            for i, (user, agent) in enumerate(exchanges[:fill]):
-                mem.add_memory(user, agent, base_ts + 60 * i)
+            for at in range(0, fill, FILL_CHUNK):
+                say(f"{size:,} pages: storing pre-embedded pages {at:,}/{fill:,}")
+                mem.add_memories(items[at : min(fill, at + FILL_CHUNK)])
             fill_s = time.perf_counter() - start
             primed.forget()
             gc.collect()
             say(f"{size:,} pages: timing add_memory and retrieve")
-            adds = []
-            for i, (user, agent) in enumerate(exchanges[fill:], start=fill):
-                t0 = time.perf_counter()
-                mem.add_memory(user, agent, base_ts + 60 * i)
-                adds.append(time.perf_counter() - t0)
-            gets = []
-            for i in range(min(SAMPLES, size)):
-                query = synth_query(rng, size * 10 + i)
-                t0 = time.perf_counter()
-                mem.retrieve(query, k=10)
-                gets.append(time.perf_counter() - t0)
+            adds = timed([lambda it=it: mem.add_memory(**it) for it in items[fill:]])
+            # Fresh query texts for each pass: the embedder caches texts it has seen.
+            queries = [
+                [synth_query(rng, size * 10 + n * SAMPLES + i) for i in range(min(SAMPLES, size))]
+                for n in range(3)
+            ]
+            gets = timed([lambda q=q: mem.retrieve(q, k=10) for q in queries[0]])
+            with mock.patch.object(retrieve, "BINARY_MIN_PAGES", sys.maxsize):
+                flat = timed([lambda q=q: mem.retrieve(q, k=10) for q in queries[1]])
+            embeds = timed([lambda q=q: embedder.embed([q]) for q in queries[2]])
+            full, normal = commit_times(mem, "FULL"), commit_times(mem, "NORMAL")
             pages = mem.stats()["pages"]
             text_bytes = sum(len(page_text(u, a).encode()) for u, a in exchanges)
-            mem.store.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            vector_bytes = pages * 4 * embedder.dim
+            mem.store.checkpoint()
             size_bytes = db_bytes(mem.store.path)
         finally:
             mem.close()
@@ -177,9 +215,15 @@ def measure(size: int, embedder: Embedder, seed: int, say: Callable[[str], None]
         "add_memory_ms_p95": ms(percentile(adds, 95)),
         "retrieve_ms_p50": ms(percentile(gets, 50)),
         "retrieve_ms_p95": ms(percentile(gets, 95)),
+        "retrieve_flat_ms_p50": ms(percentile(flat, 50)),
+        "retrieve_flat_ms_p95": ms(percentile(flat, 95)),
+        "embed_one_ms_p50": ms(percentile(embeds, 50)),
+        "commit_full_ms_p50": ms(percentile(full, 50)),
+        "commit_normal_ms_p50": ms(percentile(normal, 50)),
+        "binary_prefilter": pages >= retrieve.BINARY_MIN_PAGES,
         "db_bytes": size_bytes,
         "bytes_per_page": round(size_bytes / max(1, pages)),
-        "overhead_bytes_per_page": round((size_bytes - text_bytes) / max(1, pages)),
+        "overhead_bytes_per_page": round((size_bytes - text_bytes - vector_bytes) / max(1, pages)),
         "peak_rss_mb": round(peak_rss_mb(), 1),
         "setup_embed_s": round(embed_s, 1),
         "setup_fill_s": round(fill_s, 1),
@@ -209,7 +253,10 @@ def run_perf(
         "method": (
             f"synthetic template pages; fill vectors batch-embedded (first {POOL} distinct "
             f"texts, the rest pooled vectors + noise); the last {SAMPLES} add_memory calls and "
-            f"{SAMPLES} retrieve calls (k=10) are timed with real embedding of new text"
+            f"{SAMPLES} retrieve calls (k=10) are timed with real embedding of new text; "
+            f"retrieve_flat: the same queries with the exact float page scan; overhead: bytes "
+            f"beyond page text and float vectors ({retrieve.BINARY_MIN_PAGES:,}+ pages use the "
+            "binary prefilter)"
         ),
         "sizes": results,
     }

@@ -52,4 +52,6 @@ class PrimedEmbedder:
             fresh = {}
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
-        return np.stack([fresh[t] if t in fresh else self._ready[t] for t in texts]).astype(np.float32)
+        return np.stack([fresh[t] if t in fresh else self._ready[t] for t in texts]).astype(
+            np.float32
+        )

@@ -33,11 +33,18 @@ def _version(value: bool) -> None:
 def root(
     ctx: typer.Context,
     home: Annotated[
-        Path | None, typer.Option("--home", help="Data directory (default: MEMORYOS_HOME or the platform data dir).")
+        Path | None,
+        typer.Option(
+            "--home", help="Data directory (default: MEMORYOS_HOME or the platform data dir)."
+        ),
     ] = None,
     user: Annotated[str | None, typer.Option("--user", help="Whose memory to use.")] = None,
-    assistant: Annotated[str | None, typer.Option("--assistant", help="Which assistant persona.")] = None,
-    model: Annotated[str | None, typer.Option("--model", help="Chat model: catalogue name or GGUF path.")] = None,
+    assistant: Annotated[
+        str | None, typer.Option("--assistant", help="Which assistant persona.")
+    ] = None,
+    model: Annotated[
+        str | None, typer.Option("--model", help="Chat model: catalogue name or GGUF path.")
+    ] = None,
     debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks on errors.")] = False,
     version: Annotated[
         bool, typer.Option("--version", callback=_version, is_eager=True, help="Show the version.")

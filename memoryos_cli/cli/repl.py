@@ -8,6 +8,7 @@ so nothing runs between Enter and the first token but recall.
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -92,10 +93,9 @@ class ChatSession:
         self._idle.start()
 
     def _safe_idle(self) -> None:
-        try:
+        # Idle work must never break the chat: a failed job stays queued with its error.
+        with contextlib.suppress(Exception):
             self._idle_work()
-        except Exception:  # noqa: BLE001 - idle work must never break the chat
-            pass
 
     def stop_idle(self) -> None:
         """Cancel idle work (between tokens) and wait for it to hand the model back."""
@@ -189,8 +189,12 @@ class ChatSession:
             return
         table = Table("id", "about you", "evidence", "since", title="Profile")
         for p in items:
-            table.add_row(p.ref, Text(f"{p.attribute.replace('_', ' ')}: {p.value}"),
-                          str(p.evidence_count), when(p.ts))
+            table.add_row(
+                p.ref,
+                Text(f"{p.attribute.replace('_', ' ')}: {p.value}"),
+                str(p.evidence_count),
+                when(p.ts),
+            )
         for f in facts:
             table.add_row(f.ref, Text(f.text), str(f.evidence_count), when(f.ts))
         self.console.print(table)
@@ -204,8 +208,9 @@ class ChatSession:
         elif tier == "mid":
             table = Table("id", "heat", "pages", "visits", "summary", title="Mid-term segments")
             for s in self.mem.segments():
-                table.add_row(s.ref, f"{s.heat:.2f}", str(s.page_count), str(s.n_visit),
-                              Text(s.summary))
+                table.add_row(
+                    s.ref, f"{s.heat:.2f}", str(s.page_count), str(s.n_visit), Text(s.summary)
+                )
         elif tier == "long":
             table = Table("id", "kind", "fact", "when", title="Long-term knowledge")
             for f in self.mem.knowledge():

@@ -67,8 +67,9 @@ class SentenceTransformerEmbedder:
                     self._model = SentenceTransformer(str(self.path), device="cpu")
                 except Exception as exc:  # noqa: BLE001 - any load failure is the same to a user
                     raise ModelError(f"cannot load embedder from {self.path}: {exc}") from exc
-                get_dim = getattr(self._model, "get_embedding_dimension", None) or getattr(
-                    self._model, "get_sentence_embedding_dimension"
+                get_dim = (
+                    getattr(self._model, "get_embedding_dimension", None)
+                    or self._model.get_sentence_embedding_dimension
                 )
                 self._dim = int(get_dim())
             return self._model

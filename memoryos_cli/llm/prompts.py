@@ -70,8 +70,12 @@ Already known (id: text):
 Return a JSON object with:
 - "summary": one sentence naming the topic of these excerpts.
 - "keywords": up to 8 topic keywords.
-- "profile": user attributes as {{"attribute": short snake_case name, "value": short value, "sources": [page numbers]}} (e.g. name, job, city, diet, hobbies). Only what the user says about themself.
-- "user_facts": {{"text": one self-contained sentence about the user, with the date if it matters, "sources": [page numbers], "supersedes": [ids of known facts this one corrects or updates]}}.
+- "profile": user attributes as {{"attribute": short snake_case name, "value": short value,
+  "sources": [page numbers]}} (e.g. name, job, city, diet, hobbies). Only what the user
+  says about themself.
+- "user_facts": {{"text": one self-contained sentence about the user, with the date if it
+  matters, "sources": [page numbers], "supersedes": [ids of known facts this one corrects
+  or updates]}}.
 - "assistant_facts": same shape, for what the assistant promised, recommended or learned.
 Use empty lists when nothing durable was said. Do not repeat known facts."""
 
@@ -92,12 +96,21 @@ def analysis_messages(pages: list[tuple[int, float, str, str]], known: list[str]
     ]
 
 
+def _text(max_length: int) -> dict[str, Any]:
+    return {"type": "string", "maxLength": max_length}
+
+
+def _list(item: dict[str, Any], max_items: int) -> dict[str, Any]:
+    return {"type": "array", "items": item, "maxItems": max_items}
+
+
+# Bounded lengths keep a small model from rambling inside a string until max_tokens.
 _FACT: dict[str, Any] = {
     "type": "object",
     "properties": {
-        "text": {"type": "string"},
-        "sources": {"type": "array", "items": {"type": "integer"}},
-        "supersedes": {"type": "array", "items": {"type": "string"}},
+        "text": _text(200),
+        "sources": _list({"type": "integer"}, 6),
+        "supersedes": _list({"type": "string"}, 4),
     },
     "required": ["text", "sources", "supersedes"],
 }
@@ -105,22 +118,22 @@ _FACT: dict[str, Any] = {
 ANALYSIS_SCHEMA: dict[str, Any] = {
     "type": "object",
     "properties": {
-        "summary": {"type": "string"},
-        "keywords": {"type": "array", "items": {"type": "string"}},
-        "profile": {
-            "type": "array",
-            "items": {
+        "summary": _text(200),
+        "keywords": _list(_text(30), 8),
+        "profile": _list(
+            {
                 "type": "object",
                 "properties": {
-                    "attribute": {"type": "string"},
-                    "value": {"type": "string"},
-                    "sources": {"type": "array", "items": {"type": "integer"}},
+                    "attribute": _text(40),
+                    "value": _text(100),
+                    "sources": _list({"type": "integer"}, 6),
                 },
                 "required": ["attribute", "value", "sources"],
             },
-        },
-        "user_facts": {"type": "array", "items": _FACT},
-        "assistant_facts": {"type": "array", "items": _FACT},
+            8,
+        ),
+        "user_facts": _list(_FACT, 8),
+        "assistant_facts": _list(_FACT, 4),
     },
     "required": ["summary", "keywords", "profile", "user_facts", "assistant_facts"],
 }

@@ -11,8 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from memoryos_cli.llm import Message
-from memoryos_cli.llm import prompts
+from memoryos_cli.llm import Message, prompts
 from memoryos_cli.memory.records import Page, ProfileItem, Recall, RecallItem
 
 MAX_PROFILE_LINES = 40

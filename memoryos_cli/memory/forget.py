@@ -33,9 +33,10 @@ def parse_ref(ref: str) -> tuple[str, int]:
 
 def _delete_fact_chain(conn: Any, fact_id: int, counts: Counter[str]) -> None:
     """A fact and the history it superseded."""
-    older = [int(r[0]) for r in conn.execute(
-        "SELECT id FROM knowledge WHERE superseded_by = ?", (fact_id,)
-    )]
+    older = [
+        int(r[0])
+        for r in conn.execute("SELECT id FROM knowledge WHERE superseded_by = ?", (fact_id,))
+    ]
     vectors.erase(conn, "knowledge_vec", fact_id)
     conn.execute("DELETE FROM knowledge WHERE id = ?", (fact_id,))
     counts["facts"] += 1
@@ -44,9 +45,10 @@ def _delete_fact_chain(conn: Any, fact_id: int, counts: Counter[str]) -> None:
 
 
 def _delete_profile_chain(conn: Any, item_id: int, counts: Counter[str]) -> None:
-    older = [int(r[0]) for r in conn.execute(
-        "SELECT id FROM profile_items WHERE superseded_by = ?", (item_id,)
-    )]
+    older = [
+        int(r[0])
+        for r in conn.execute("SELECT id FROM profile_items WHERE superseded_by = ?", (item_id,))
+    ]
     conn.execute("DELETE FROM profile_items WHERE id = ?", (item_id,))
     counts["profile_items"] += 1
     for old in older:
@@ -62,7 +64,9 @@ def _cites(conn: Any, table: str, owner_id: int, page_id: int) -> list[int]:
 
 def _rebuild_segment(conn: Any, scope: Scope, sid: int) -> None:
     """After losing a page: new centroid and keywords from what remains, or no segment."""
-    remaining = [int(r[0]) for r in conn.execute("SELECT id FROM pages WHERE segment_id = ?", (sid,))]
+    remaining = [
+        int(r[0]) for r in conn.execute("SELECT id FROM pages WHERE segment_id = ?", (sid,))
+    ]
     if not remaining:
         mid_term.delete_segment(conn, sid)
         return
@@ -126,9 +130,9 @@ def forget_ref(scope: Scope, ref: str) -> dict[str, int]:
         elif kind == "u":
             _delete_profile_chain(conn, num, counts)
         else:
-            pages = [int(r[0]) for r in conn.execute(
-                "SELECT id FROM pages WHERE segment_id = ?", (num,)
-            )]
+            pages = [
+                int(r[0]) for r in conn.execute("SELECT id FROM pages WHERE segment_id = ?", (num,))
+            ]
             for pid in pages:
                 _delete_page(conn, scope, pid, counts)
             if conn.execute("SELECT 1 FROM segments WHERE id = ?", (num,)).fetchone():
@@ -176,11 +180,15 @@ def forget_matching(scope: Scope, text: str) -> dict[str, int]:
             kind, num = parse_ref(ref)
             if kind == "p":
                 _delete_page(conn, scope, num, counts)
-            elif kind == "k" and conn.execute("SELECT 1 FROM knowledge WHERE id=?", (num,)).fetchone():
+            elif (
+                kind == "k"
+                and conn.execute("SELECT 1 FROM knowledge WHERE id=?", (num,)).fetchone()
+            ):
                 _delete_fact_chain(conn, num, counts)
-            elif kind == "u" and conn.execute(
-                "SELECT 1 FROM profile_items WHERE id=?", (num,)
-            ).fetchone():
+            elif (
+                kind == "u"
+                and conn.execute("SELECT 1 FROM profile_items WHERE id=?", (num,)).fetchone()
+            ):
                 _delete_profile_chain(conn, num, counts)
     return _finish(scope, counts)
 
@@ -190,16 +198,24 @@ def forget_all(scope: Scope) -> dict[str, int]:
     counts: Counter[str] = Counter()
     owner = scope.owner_id
     with scope.store.transaction() as conn:
-        for table, vec_table in (("pages", "pages_vec"), ("knowledge", "knowledge_vec"),
-                                 ("segments", "segments_vec")):
-            ids = [int(r[0]) for r in conn.execute(f"SELECT id FROM {table} WHERE owner_id = ?", (owner,))]
+        for table, vec_table in (
+            ("pages", "pages_vec"),
+            ("knowledge", "knowledge_vec"),
+            ("segments", "segments_vec"),
+        ):
+            ids = [
+                int(r[0])
+                for r in conn.execute(f"SELECT id FROM {table} WHERE owner_id = ?", (owner,))
+            ]
             for row_id in ids:
                 vectors.erase(conn, vec_table, row_id)
             counts[table] = len(ids)
         conn.execute("UPDATE knowledge SET superseded_by = NULL WHERE owner_id = ?", (owner,))
         conn.execute("UPDATE profile_items SET superseded_by = NULL WHERE owner_id = ?", (owner,))
         conn.execute("UPDATE pages SET segment_id = NULL WHERE owner_id = ?", (owner,))
-        conn.execute("UPDATE segments SET centroid = zeroblob(length(centroid)) WHERE owner_id = ?", (owner,))
+        conn.execute(
+            "UPDATE segments SET centroid = zeroblob(length(centroid)) WHERE owner_id = ?", (owner,)
+        )
         for table in ("pages", "knowledge", "segments", "jobs"):
             conn.execute(f"DELETE FROM {table} WHERE owner_id = ?", (owner,))
         counts["profile_items"] = conn.execute(

@@ -95,8 +95,7 @@ def still_mine(conn: Any, job: Job) -> bool:
 
 def finish(conn: Any, job: Job, error: str | None = None) -> None:
     conn.execute(
-        "UPDATE jobs SET state = 'done', error = ?, claimed_by = NULL, updated_at = ?"
-        " WHERE id = ?",
+        "UPDATE jobs SET state = 'done', error = ?, claimed_by = NULL, updated_at = ? WHERE id = ?",
         (error, time.time(), job.id),
     )
 

@@ -19,6 +19,7 @@ from memoryos_cli.store import vectors
 
 SEGMENT_CANDIDATES = 8
 SEGMENT_KEYWORDS = 24
+KEYWORD_PAGES = 500
 SEGMENT_COLUMNS = (
     "id, summary, keywords_json, summary_source, n_visit, l_interaction, last_visit_ts, page_count"
 )
@@ -87,9 +88,7 @@ def place_page(conn: Any, scope: Scope, page: Page, vec: Vector) -> int:
         sid = _create_segment(conn, scope, page, vec, now)
     else:
         _join_segment(conn, scope, sid, vec, max(now, page.ts))
-    conn.execute(
-        "UPDATE pages SET tier = 'mid', segment_id = ? WHERE id = ?", (sid, page.id)
-    )
+    conn.execute("UPDATE pages SET tier = 'mid', segment_id = ? WHERE id = ?", (sid, page.id))
     _refresh_keywords(conn, sid)
     maybe_enqueue_analysis(conn, scope, sid, now)
     evict_lfu(conn, scope)
@@ -131,9 +130,17 @@ def _join_segment(conn: Any, scope: Scope, sid: int, vec: Vector, now: float) ->
 
 
 def _refresh_keywords(conn: Any, sid: int) -> None:
-    """Segment keywords = the most frequent keywords of its pages."""
+    """Segment keywords = the most frequent keywords of its newest KEYWORD_PAGES pages.
+
+    Bounded so a page joining a huge segment costs the same as joining a small one
+    (all pages: 13 ms per add_memory at 8k pages in 5 segments, quadratic fill time).
+    """
     counts: Counter[str] = Counter()
-    for (kw_json,) in conn.execute("SELECT keywords_json FROM pages WHERE segment_id = ?", (sid,)):
+    for (kw_json,) in conn.execute(
+        "SELECT keywords_json FROM (SELECT id, keywords_json FROM pages WHERE segment_id = ?"
+        " ORDER BY id DESC LIMIT ?) ORDER BY id",
+        (sid, KEYWORD_PAGES),
+    ):
         counts.update(json.loads(kw_json))
     words = [w for w, _ in counts.most_common(SEGMENT_KEYWORDS)]
     source = conn.execute("SELECT summary_source FROM segments WHERE id = ?", (sid,)).fetchone()[0]

@@ -13,11 +13,13 @@ from typing import Any
 
 from memoryos_cli.config import ensure_private_dir
 from memoryos_cli.errors import EmbedderMismatchError, SchemaTooNewError, StoreError
+from memoryos_cli.store import vectors
 from memoryos_cli.store.driver import Driver, choose_driver, load_sqlite_vec
 from memoryos_cli.store.migrations import MIGRATIONS
 
 BUSY_TIMEOUT_MS = 30_000
-VECTOR_TABLES = ("pages_vec", "segments_vec", "knowledge_vec")
+MMAP_BYTES = 1 << 30
+VECTOR_TABLES = ("pages_vec", "pages_bin", "segments_vec", "knowledge_vec")
 SQLITE_MAGIC = b"SQLite format 3\x00"
 
 
@@ -115,6 +117,9 @@ class Store:
             self.conn.execute("PRAGMA foreign_keys = ON")
             self.conn.execute("PRAGMA secure_delete = ON")
             self.conn.execute("PRAGMA synchronous = FULL")
+            # Reads through a memory map: a vec0 point lookup walks its chunk's overflow
+            # pages, 10x slower through read() (200 page vectors: 25 ms -> 2.6 ms).
+            self.conn.execute(f"PRAGMA mmap_size = {MMAP_BYTES}")
         except self.driver.module.DatabaseError as exc:
             raise StoreError(
                 f"{self.path} is not a usable SQLite database ({exc}); {_describe(exc)}"
@@ -225,16 +230,10 @@ class Store:
 
     @staticmethod
     def create_vector_tables(conn: Any, dim: int) -> None:
-        for table, key in (
-            ("pages_vec", "page_id"),
-            ("segments_vec", "segment_id"),
-            ("knowledge_vec", "knowledge_id"),
-        ):
-            conn.execute(
-                f"CREATE VIRTUAL TABLE IF NOT EXISTS {table} USING vec0("
-                f"{key} INTEGER PRIMARY KEY, owner_id INTEGER PARTITION KEY, "
-                f"embedding float[{dim}] distance_metric=cosine)"
-            )
+        for table in ("pages_vec", "segments_vec", "knowledge_vec"):
+            conn.execute(vectors.float_table_sql(table, dim))
+        for table in vectors.BINARY.values():
+            conn.execute(vectors.binary_table_sql(table, dim))
 
     def drop_vector_tables(self, conn: Any) -> None:
         for table in VECTOR_TABLES:

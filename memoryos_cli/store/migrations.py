@@ -166,17 +166,40 @@ def m001_initial(conn: Any) -> None:
             INSERT INTO knowledge_fts(knowledge_fts, rowid, text)
             VALUES ('delete', old.id, old.text);
         END;
-        """
+        """,
     )
     # Deleted rows leave the FTS index itself, not only its content table
     # (SQLite >= 3.44; older builds rely on secure_delete plus an `optimize` merge).
     for table in ("pages_fts", "knowledge_fts", "segments_fts"):
-        try:
+        try:  # noqa: SIM105 - m001 is shipped; kept as it was
             conn.execute(f"INSERT INTO {table}({table}, rank) VALUES ('secure-delete', 1)")
         except Exception:  # noqa: BLE001 - driver-specific OperationalError
             pass
 
 
+def m002_pages_binary_index(conn: Any) -> None:
+    """`pages_bin`: sign bits of every page vector, a fast prefilter for page KNN; and
+    an index for the latest page time of an owner.
+
+    A store not yet bound to an embedder gets the table when it is bound
+    (`Store.create_vector_tables`); a bound one gets it here, filled from `pages_vec`.
+    """
+    from memoryos_cli.store import vectors
+
+    # The heat clock (`Scope.logical_now`, MAX(ts) per owner) on every write and recall:
+    # a scan of all pages without it (1.5 ms at 10k pages, 17 ms at 100k).
+    conn.execute("CREATE INDEX IF NOT EXISTS pages_owner_ts ON pages(owner_id, ts)")
+    row = conn.execute("SELECT value FROM meta WHERE key = 'embedding_dim'").fetchone()
+    if row is None:
+        return
+    conn.execute(vectors.binary_table_sql("pages_bin", int(row[0])))
+    conn.execute(
+        "INSERT INTO pages_bin(page_id, owner_id, embedding)"
+        " SELECT page_id, owner_id, vec_quantize_binary(embedding) FROM pages_vec"
+    )
+
+
 MIGRATIONS: list[tuple[str, Migration]] = [
     ("m001_initial", m001_initial),
+    ("m002_pages_binary_index", m002_pages_binary_index),
 ]

@@ -1,4 +1,9 @@
-"""sqlite-vec helpers: serialize, upsert, erase and KNN within one owner's partition."""
+"""sqlite-vec helpers: serialize, upsert, erase and KNN within one owner's partition.
+
+Pages have two indexes: `pages_vec` (float, exact) and `pages_bin` (one sign bit per
+dimension, via `vec_quantize_binary`). Writing or erasing a page vector keeps both in
+step, so every caller of `upsert`/`erase` maintains the binary index without knowing it.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +13,29 @@ import numpy as np
 
 from memoryos_cli.embed import Vector
 
-KEYS = {"pages_vec": "page_id", "segments_vec": "segment_id", "knowledge_vec": "knowledge_id"}
+KEYS = {
+    "pages_vec": "page_id",
+    "pages_bin": "page_id",
+    "segments_vec": "segment_id",
+    "knowledge_vec": "knowledge_id",
+}
+# Float table -> its binary-quantized twin.
+BINARY = {"pages_vec": "pages_bin"}
+
+
+def float_table_sql(table: str, dim: int) -> str:
+    return (
+        f"CREATE VIRTUAL TABLE IF NOT EXISTS {table} USING vec0("
+        f"{KEYS[table]} INTEGER PRIMARY KEY, owner_id INTEGER PARTITION KEY, "
+        f"embedding float[{dim}] distance_metric=cosine)"
+    )
+
+
+def binary_table_sql(table: str, dim: int) -> str:
+    return (
+        f"CREATE VIRTUAL TABLE IF NOT EXISTS {table} USING vec0("
+        f"{KEYS[table]} INTEGER PRIMARY KEY, owner_id INTEGER PARTITION KEY, embedding bit[{dim}])"
+    )
 
 
 def blob(vec: Vector) -> bytes:
@@ -21,16 +48,31 @@ def from_blob(data: bytes) -> Vector:
 
 def upsert(conn: Any, table: str, row_id: int, owner_id: int, vec: Vector) -> None:
     key = KEYS[table]
+    data = blob(vec)
     conn.execute(f"DELETE FROM {table} WHERE {key} = ?", (row_id,))
     conn.execute(
         f"INSERT INTO {table}({key}, owner_id, embedding) VALUES (?, ?, ?)",
-        (row_id, owner_id, blob(vec)),
+        (row_id, owner_id, data),
     )
+    twin = BINARY.get(table)
+    if twin is not None:
+        conn.execute(f"DELETE FROM {twin} WHERE {key} = ?", (row_id,))
+        conn.execute(
+            f"INSERT INTO {twin}({key}, owner_id, embedding) VALUES (?, ?, vec_quantize_binary(?))",
+            (row_id, owner_id, data),
+        )
 
 
 def erase(conn: Any, table: str, row_id: int) -> None:
-    """Overwrite the stored vector with zeros, then delete it: vec0 chunks keep deleted bytes."""
+    """Overwrite the stored vector with zeros, then delete it: vec0 chunks keep deleted bytes.
+
+    The binary twin is only deleted: sqlite-vec 0.1.9 refuses UPDATEs of bit columns, and
+    zeroes a deleted row's slot itself (tests/integration/test_perf_paths.py checks it).
+    """
     key = KEYS[table]
+    twin = BINARY.get(table)
+    if twin is not None:
+        conn.execute(f"DELETE FROM {twin} WHERE {key} = ?", (row_id,))
     row = conn.execute(f"SELECT embedding FROM {table} WHERE {key} = ?", (row_id,)).fetchone()
     if row is None:
         return
@@ -40,7 +82,7 @@ def erase(conn: Any, table: str, row_id: int) -> None:
 
 
 def knn(conn: Any, table: str, owner_id: int, vec: Vector, k: int) -> list[tuple[int, float]]:
-    """Nearest rows of one owner: (id, cosine similarity), best first."""
+    """Nearest rows of one owner: (id, cosine similarity), best first. Exact (a full scan)."""
     if k <= 0:
         return []
     key = KEYS[table]
@@ -51,12 +93,43 @@ def knn(conn: Any, table: str, owner_id: int, vec: Vector, k: int) -> list[tuple
     return [(int(r[0]), 1.0 - float(r[1])) for r in rows]
 
 
-def get(conn: Any, table: str, ids: list[int]) -> dict[int, Vector]:
-    if not ids:
-        return {}
-    key = KEYS[table]
-    marks = ",".join("?" * len(ids))
+def knn_binary(
+    conn: Any, table: str, owner_id: int, vec: Vector, k: int, shortlist: int
+) -> list[tuple[int, float]]:
+    """Approximate `knn`: the `shortlist` nearest by Hamming distance of sign bits (a scan
+    of 48 bytes a row instead of 1,536), reranked by exact cosine of their float vectors."""
+    if k <= 0:
+        return []
+    key, twin = KEYS[table], BINARY[table]
     rows = conn.execute(
-        f"SELECT {key}, embedding FROM {table} WHERE {key} IN ({marks})", ids
+        f"SELECT {key} FROM {twin} WHERE embedding MATCH vec_quantize_binary(?)"
+        " AND k = ? AND owner_id = ?",
+        (blob(vec), max(k, shortlist), owner_id),
     ).fetchall()
-    return {int(r[0]): from_blob(r[1]) for r in rows}
+    sims = cosines(get(conn, table, [int(r[0]) for r in rows]), vec)
+    return sorted(sims.items(), key=lambda kv: (-kv[1], kv[0]))[:k]
+
+
+def cosines(got: dict[int, Vector], vec: Vector) -> dict[int, float]:
+    """Cosine similarity of each stored vector to `vec` (what vec0's cosine distance gives)."""
+    if not got:
+        return {}
+    ids = list(got)
+    mat = np.stack([got[i] for i in ids]).astype(np.float32)
+    q = np.asarray(vec, dtype=np.float32)
+    norms = np.linalg.norm(mat, axis=1) * float(np.linalg.norm(q))
+    sims = (mat @ q) / np.where(norms > 0, norms, 1.0)
+    return {i: float(s) for i, s in zip(ids, sims, strict=True)}
+
+
+def get(conn: Any, table: str, ids: list[int]) -> dict[int, Vector]:
+    """Stored vectors by id. One point lookup per id: vec0 answers `IN (...)` with a scan
+    (27 ms for 200 ids among 100k, against 2.4 ms for 200 lookups)."""
+    key = KEYS[table]
+    sql = f"SELECT embedding FROM {table} WHERE {key} = ?"
+    found: dict[int, Vector] = {}
+    for row_id in dict.fromkeys(ids):
+        row = conn.execute(sql, (row_id,)).fetchone()
+        if row is not None:
+            found[int(row_id)] = from_blob(row[0])
+    return found

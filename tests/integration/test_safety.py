@@ -5,6 +5,7 @@ Every test uses sqlean + sqlite-vec and the hashing embedder (no model), and is 
 
 from __future__ import annotations
 
+import contextlib
 import gzip
 import json
 import os
@@ -26,6 +27,7 @@ from memoryos_cli.errors import InvalidInputError, MemoryosError, StoreError
 from memoryos_cli.llm.fake import ScriptedLLM
 from memoryos_cli.memory import jobs
 from memoryos_cli.store import Store
+from memoryos_cli.store.migrations import MIGRATIONS
 
 FIXTURES = Path(__file__).parents[1] / "fixtures"
 ROOT = Path(__file__).parents[2]
@@ -70,6 +72,7 @@ def consistent(mem: Memoryos) -> None:
     assert store.integrity_check() == "ok"
     ids = {r[0] for r in store.query("SELECT id FROM pages")}
     assert {r[0] for r in store.query("SELECT page_id FROM pages_vec")} == ids
+    assert {r[0] for r in store.query("SELECT page_id FROM pages_bin")} == ids
     assert {r[0] for r in store.query("SELECT rowid FROM pages_fts")} == ids
     store.conn.execute("INSERT INTO pages_fts(pages_fts, rank) VALUES ('integrity-check', 1)")
     store.conn.execute(
@@ -113,7 +116,7 @@ def test_four_processes_write_at_once(home: Path) -> None:
             )
         )
         assert counts == {"u1": per, "u2": per, "shared": 2 * per}
-        assert store.one("SELECT COUNT(*) FROM schema_migrations")[0] == 1
+        assert store.one("SELECT COUNT(*) FROM schema_migrations")[0] == len(MIGRATIONS)
         assert store.integrity_check() == "ok"
     finally:
         store.close()
@@ -287,10 +290,9 @@ def test_opening_never_widens_folder_permissions(home: Path, tmp_path: Path) -> 
     Store(data / "memoryos.db").close()
     os.chmod(data, 0o500)
     try:
-        try:  # root may still write here; an unprivileged user gets a StoreError
+        # root may still write here; an unprivileged user gets a StoreError
+        with contextlib.suppress(StoreError):
             Store(data / "memoryos.db").close()
-        except StoreError:
-            pass
         assert stat.S_IMODE(data.stat().st_mode) == 0o500
     finally:
         os.chmod(data, 0o700)

@@ -20,11 +20,18 @@ def reply(page_ids: list[int]) -> str:
             "keywords": ["hiking", "sister"],
             "profile": [{"attribute": "hobby", "value": "hiking", "sources": page_ids[:1]}],
             "user_facts": [
-                {"text": "Alice hikes in the Alps with her sister", "sources": page_ids,
-                 "supersedes": []}
+                {
+                    "text": "Alice hikes in the Alps with her sister",
+                    "sources": page_ids,
+                    "supersedes": [],
+                }
             ],
             "assistant_facts": [
-                {"text": "The assistant suggested the Aletsch trail", "sources": [], "supersedes": []}
+                {
+                    "text": "The assistant suggested the Aletsch trail",
+                    "sources": [],
+                    "supersedes": [],
+                }
             ],
         }
     )
@@ -48,7 +55,7 @@ def test_one_call_applies_profile_facts_summary_and_resets_heat(
     llm.replies.append(reply([1, 2]))
     assert mem.consolidate() == 1
     assert len([c for c in llm.calls if c["kind"] == "complete"]) == 1
-    assert llm.calls[0]["json_schema"] is not None
+    assert llm.calls[0]["json_schema"] is None  # free generation first: it is valid
     assert [(p.attribute, p.value) for p in mem.profile()] == [("hobby", "hiking")]
     kinds = sorted((f.kind, f.text) for f in mem.knowledge())
     assert kinds[0] == ("assistant", "The assistant suggested the Aletsch trail")
@@ -56,8 +63,19 @@ def test_one_call_applies_profile_facts_summary_and_resets_heat(
     seg = mem.segments()[0]
     assert seg.summary == "Alice talks about hiking with her sister"
     assert seg.n_visit == 0 and seg.l_interaction == 0
-    assert mem.store.query("SELECT COUNT(*) FROM pages WHERE analyzed = 0 AND tier = 'mid'")[0][0] == 0
+    assert (
+        mem.store.query("SELECT COUNT(*) FROM pages WHERE analyzed = 0 AND tier = 'mid'")[0][0] == 0
+    )
     assert mem.pending_jobs() == 0
+
+
+def test_invalid_reply_is_retried_once_with_the_schema(mem: Memoryos, llm: ScriptedLLM) -> None:
+    hot(mem)
+    llm.replies += ["Sure! Here is the JSON: {not json", reply([1])]
+    assert mem.consolidate() == 1
+    calls = [c for c in llm.calls if c["kind"] == "complete"]
+    assert [c["json_schema"] is not None for c in calls] == [False, True]
+    assert len(mem.knowledge()) == 2
 
 
 def test_bad_reply_is_retried_then_failed_without_writes(mem: Memoryos, llm: ScriptedLLM) -> None:
@@ -84,9 +102,11 @@ def test_rerunning_a_job_does_not_duplicate(mem: Memoryos, llm: ScriptedLLM) -> 
 
 
 def test_parse_analysis_drops_unknown_references() -> None:
-    raw = 'noise {"summary": "s", "keywords": [], "profile": [{"attribute": "x"}],' \
-          ' "user_facts": [{"text": "Fact here", "sources": [99, 1], "supersedes": ["k7", "k2"]}],' \
-          ' "assistant_facts": "bad"}'
+    raw = (
+        'noise {"summary": "s", "keywords": [], "profile": [{"attribute": "x"}],'
+        ' "user_facts": [{"text": "Fact here", "sources": [99, 1], "supersedes": ["k7", "k2"]}],'
+        ' "assistant_facts": "bad"}'
+    )
     out = parse_analysis(raw, {1, 2}, {2})
     assert out.profile == []
     assert out.user_facts == [("Fact here", [1], [2])]

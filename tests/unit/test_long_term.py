@@ -40,8 +40,7 @@ def test_fact_supersedes_and_keeps_history(mem: Memoryos) -> None:
 
 
 def test_knowledge_capacity_archives_oldest(home, embedder, llm) -> None:
-    mem = Memoryos("c", "a", home, llm_model=llm, embedder=embedder,
-                   long_term_knowledge_capacity=3)
+    mem = Memoryos("c", "a", home, llm_model=llm, embedder=embedder, long_term_knowledge_capacity=3)
     ids = [mem.remember(f"fact number {w}") for w in ["one", "two", "three", "four", "five"]]
     active = [f.id for f in mem.knowledge()]
     assert active == ids[2:]

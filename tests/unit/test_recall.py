@@ -88,5 +88,8 @@ def test_get_response_streams_and_stores(mem: Memoryos, llm) -> None:
     pieces = list(mem.stream_response("When does Emma marry?"))
     assert "".join(pieces) == "Emma marries in June."
     page = mem.pages()[-1]
-    assert (page.user_input, page.agent_response) == ("When does Emma marry?", "Emma marries in June.")
+    assert (page.user_input, page.agent_response) == (
+        "When does Emma marry?",
+        "Emma marries in June.",
+    )
     assert mem.last_prompt is not None

@@ -64,10 +64,21 @@ def test_retrieval_hits_bump_visits(mem: Memoryos) -> None:
 
 
 def test_lfu_eviction_keeps_transcript(home, embedder, llm) -> None:
-    mem = Memoryos("bob", "a", home, llm_model=llm, embedder=embedder, mid_term_capacity=2,
-                   short_term_capacity=1)
-    topics = ["violin lessons practice", "garden tomatoes compost", "rust compiler borrow",
-              "marathon training pace"]
+    mem = Memoryos(
+        "bob",
+        "a",
+        home,
+        llm_model=llm,
+        embedder=embedder,
+        mid_term_capacity=2,
+        short_term_capacity=1,
+    )
+    topics = [
+        "violin lessons practice",
+        "garden tomatoes compost",
+        "rust compiler borrow",
+        "marathon training pace",
+    ]
     for i, topic in enumerate(topics):
         mem.add_memory(topic, f"about {topic}", timestamp=T0 + i)
     mem.add_memory("unrelated final words", "ok", timestamp=T0 + 10)

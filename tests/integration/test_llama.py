@@ -1,0 +1,177 @@
+"""Real llama.cpp (SmolLM2-135M): streaming, JSON, KV-cache reuse, cancel, CLI errors, e2e."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+import pytest
+
+from memoryos_cli import catalog
+from memoryos_cli.api import Memoryos
+from memoryos_cli.cli.app import main
+from memoryos_cli.config import load_settings
+from memoryos_cli.embed.hashing import HashingEmbedder
+from memoryos_cli.llm import LLM
+from memoryos_cli.llm.llama import LlamaCppLLM
+from memoryos_cli.llm.loader import load_llm
+
+PREFIX = [
+    {
+        "role": "system",
+        "content": "You are a friendly assistant. Answer in one short sentence. " * 8,
+    },
+    {"role": "user", "content": "My name is Alice and I live in Paris."},
+    {"role": "assistant", "content": "Nice to meet you, Alice!"},
+]
+
+
+@pytest.fixture(scope="module")
+def smol(smol_model_path: Path, tmp_path_factory: pytest.TempPathFactory) -> LlamaCppLLM:
+    """One loaded model for the module (loading is the slow part)."""
+    return LlamaCppLLM(smol_model_path, load_settings(tmp_path_factory.mktemp("home")))
+
+
+def ask(llm: LlamaCppLLM, messages: list[dict[str, str]], max_tokens: int = 24) -> str:
+    return "".join(llm.stream(messages, max_tokens=max_tokens, temperature=0.0))
+
+
+def test_implements_the_protocol_and_streams_pieces(smol: LlamaCppLLM) -> None:
+    assert isinstance(smol, LLM)
+    pieces = list(
+        smol.stream(PREFIX + [{"role": "user", "content": "Where do I live?"}], max_tokens=24)
+    )
+    assert len(pieces) > 1 and "".join(pieces).strip()
+    stats = smol.last_stats
+    assert stats.completion_tokens > 1 and stats.prompt_tokens > 50
+    assert 0 < stats.seconds_to_first_token <= stats.seconds_total
+    assert smol.count_tokens("hello world") >= 2
+
+
+def test_json_schema_constrains_the_reply(smol: LlamaCppLLM) -> None:
+    schema = {
+        "type": "object",
+        "properties": {
+            "city": {"type": "string", "maxLength": 20},
+            "likes_tea": {"type": "boolean"},
+        },
+        "required": ["city", "likes_tea"],
+    }
+    raw = smol.complete(
+        [{"role": "user", "content": "I love green tea and I live in Paris. Reply in JSON."}],
+        max_tokens=60,
+        temperature=0.0,
+        json_schema=schema,
+    )
+    data = json.loads(raw)
+    assert set(data) == {"city", "likes_tea"}
+    assert isinstance(data["city"], str) and len(data["city"]) <= 20
+    assert isinstance(data["likes_tea"], bool)
+
+
+def test_a_shared_prefix_is_not_evaluated_again(smol: LlamaCppLLM) -> None:
+    smol.warm([{"role": "user", "content": "unrelated " * 30}])  # start from another prompt
+    ask(smol, PREFIX + [{"role": "user", "content": "What is my name?"}])
+    first = smol.last_stats
+    assert first.prompt_tokens_evaluated > first.prompt_tokens - 10  # little reusable
+    follow_up = PREFIX + [
+        {"role": "user", "content": "What is my name?"},
+        {"role": "assistant", "content": "Alice."},
+        {"role": "user", "content": "And my city?"},
+    ]
+    ask(smol, follow_up)
+    second = smol.last_stats
+    assert second.prompt_tokens > first.prompt_tokens
+    assert second.prompt_tokens_evaluated < first.prompt_tokens_evaluated / 2
+
+
+def test_warm_makes_the_next_call_cheap(smol: LlamaCppLLM) -> None:
+    smol.warm([{"role": "user", "content": "unrelated " * 30}])
+    smol.warm(PREFIX)
+    assert smol.last_stats.prompt_tokens_evaluated > 50
+    ask(smol, PREFIX + [{"role": "user", "content": "Say hello."}])
+    assert smol.last_stats.prompt_tokens_evaluated < 20
+
+
+def test_cancel_stops_between_tokens(smol: LlamaCppLLM) -> None:
+    got = []
+    for piece in smol.stream(
+        PREFIX + [{"role": "user", "content": "Count to fifty."}], max_tokens=120
+    ):
+        got.append(piece)
+        if len(got) == 3:
+            smol.cancel.set()
+    assert len(got) == 3
+    assert ask(smol, PREFIX + [{"role": "user", "content": "Hi"}])  # the next call runs again
+
+
+def test_load_by_catalogue_name_verifies_the_wheel_file(home: Path) -> None:
+    llm = load_llm("smollm2-135m", load_settings(home))
+    assert llm.name == "smollm2-135m"
+
+
+def test_get_response_end_to_end(home: Path, smol_model_path: Path) -> None:
+    with Memoryos(
+        "alice", "assistant", home, llm_model=str(smol_model_path), embedder=HashingEmbedder()
+    ) as mem:
+        answer = mem.get_response("Hello! My favourite colour is green.")
+        assert answer
+        assert [p.agent_response for p in mem.short_term()][-1] == answer
+
+
+# -- the one-line errors a person sees, through the CLI -------------------------------
+
+
+@pytest.fixture
+def tiny_entry(monkeypatch: pytest.MonkeyPatch, smol_model_path: Path) -> bytes:
+    """A catalogue entry `tiny` pinned to a small GGUF (a slice of the SmolLM2 file)."""
+    body = smol_model_path.read_bytes()[:65536]
+    entry = catalog.Entry(
+        "tiny",
+        "test",
+        len(body),
+        hashlib.sha256(body).hexdigest(),
+        ("tiny-part1",),
+        ("tiny_part1/data/part01.bin",),
+    )
+    monkeypatch.setitem(catalog.CATALOG, "tiny", entry)
+    return body
+
+
+def run_cli(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str]:
+    with pytest.raises(SystemExit) as info:
+        main(args)
+    code = info.value.code
+    out = capsys.readouterr()
+    return (code if isinstance(code, int) else 0), out.err.strip()
+
+
+@pytest.mark.parametrize(
+    ("content", "expected"),
+    [
+        (None, "error: model tiny is not installed; run `memoryos models install tiny`"),
+        (
+            lambda b: b[:1000],
+            "is truncated (1,000 of 65,536 bytes); run `memoryos models install tiny`",
+        ),
+        (lambda b: b[:-1] + b"!", "is corrupt (sha256 "),
+        (lambda b: b"GGML" + b[4:], "is not a GGUF model file (bad magic bytes)"),
+    ],
+    ids=["missing", "truncated", "wrong-hash", "not-gguf"],
+)
+def test_models_verify_failures_are_one_clear_line(
+    tiny_entry: bytes,
+    home: Path,
+    capsys: pytest.CaptureFixture[str],
+    content,
+    expected,  # type: ignore[no-untyped-def]
+) -> None:
+    if content is not None:
+        target = load_settings(home).models_dir / "tiny.gguf"
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(content(tiny_entry))
+    code, err = run_cli(["models", "verify", "tiny"], capsys)
+    assert code == 4
+    assert expected in err and "\n" not in err
+    assert err.startswith("error: ")

@@ -1,0 +1,197 @@
+"""The fast paths behind `bench perf`: binary page prefilter, batched ingest, v1 -> v2 upgrade."""
+
+from __future__ import annotations
+
+import gzip
+import random
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from memoryos_cli.api import Memoryos
+from memoryos_cli.bench import perf
+from memoryos_cli.embed import normalize
+from memoryos_cli.embed.hashing import HashingEmbedder
+from memoryos_cli.errors import InvalidInputError
+from memoryos_cli.llm.fake import ScriptedLLM
+from memoryos_cli.memory import retrieve
+from memoryos_cli.store import Store, vectors
+from memoryos_cli.store.migrations import MIGRATIONS
+
+FIXTURES = Path(__file__).parents[1] / "fixtures"
+DIM = 384
+
+
+def exchanges(n: int) -> list[dict[str, object]]:
+    topics = ["garden tomatoes", "marathon training", "sister wedding Lisbon", "tax forms", "jazz"]
+    return [
+        {
+            "user_input": f"day {i}: about {topics[i % 5]} and {topics[(i * 3) % 5]} ({i})",
+            "agent_response": f"noted {topics[(i * 7) % 5]}",
+            "timestamp": 1_700_000_000 + 60 * i,
+            "meta_data": {"n": i},
+        }
+        for i in range(n)
+    ]
+
+
+def open_mem(home: Path, **kw: object) -> Memoryos:
+    return Memoryos(
+        "alice", "assistant", home, llm_model=ScriptedLLM(), embedder=HashingEmbedder(), **kw
+    )
+
+
+def test_v1_fixture_migrates_to_v2_with_pages_bin_backfilled(home: Path) -> None:
+    home.mkdir(parents=True)
+    (home / "memoryos.db").write_bytes(gzip.decompress((FIXTURES / "v1.db.gz").read_bytes()))
+    store = Store(home / "memoryos.db")
+    try:
+        assert store.schema_version == len(MIGRATIONS) >= 2
+        names = [r[0] for r in store.query("SELECT name FROM schema_migrations ORDER BY name")]
+        assert names[:2] == ["m001_initial", "m002_pages_binary_index"]
+        floats = dict(store.query("SELECT page_id, embedding FROM pages_vec"))
+        bits = dict(store.query("SELECT page_id, embedding FROM pages_bin"))
+        assert len(floats) == 5 and set(bits) == set(floats)
+        dim = int(store.get_meta("embedding_dim") or 0)
+        for pid, data in floats.items():
+            signs = np.packbits(vectors.from_blob(data) > 0, bitorder="little").tobytes()
+            assert bits[pid] == signs and len(bits[pid]) == dim // 8
+        owners = dict(store.query("SELECT page_id, owner_id FROM pages_vec"))
+        assert dict(store.query("SELECT page_id, owner_id FROM pages_bin")) == owners
+    finally:
+        store.close()
+    with Memoryos(
+        "fixture_user",
+        "fixture_assistant",
+        home,
+        llm_model=ScriptedLLM(),
+        embedder=HashingEmbedder(),
+        short_term_capacity=2,
+    ) as mem:
+        pid = mem.add_memory("The wedding went well.", "Wonderful!")
+        assert mem.store.one("SELECT COUNT(*) FROM pages_bin WHERE page_id = ?", (pid,))[0] == 1
+
+
+def test_unbound_store_gets_pages_bin_when_bound(home: Path) -> None:
+    store = Store(home / "memoryos.db")
+    try:
+        assert store.one("SELECT COUNT(*) FROM sqlite_master WHERE name = 'pages_bin'")[0] == 0
+        store.bind_embedder("e", DIM)
+        assert store.one("SELECT COUNT(*) FROM sqlite_master WHERE name = 'pages_bin'")[0] == 1
+    finally:
+        store.close()
+
+
+@pytest.fixture
+def random_store(home: Path) -> Store:
+    """400 random unit vectors in 40 topics for owner 1, and 100 for owner 2."""
+    store = Store(home / "memoryos.db")
+    store.bind_embedder("random", DIM)
+    rng = np.random.default_rng(7)
+    topics = rng.normal(size=(50, DIM))
+    data = normalize(
+        (np.repeat(topics, 10, axis=0) + rng.normal(size=(500, DIM))).astype(np.float32)
+    )
+    with store.transaction() as conn:
+        for i, vec in enumerate(data, start=1):
+            vectors.upsert(conn, "pages_vec", i, 1 if i <= 400 else 2, vec)
+    store.topics = normalize(topics.astype(np.float32))  # type: ignore[attr-defined]
+    return store
+
+
+def test_binary_prefilter_finds_the_exact_top_results(random_store: Store) -> None:
+    rng = np.random.default_rng(11)
+    conn, topics = random_store.conn, random_store.topics  # type: ignore[attr-defined]
+    try:
+        noisy = topics[:40] + rng.normal(size=(40, DIM)).astype(np.float32) / np.sqrt(DIM)
+        for q in normalize(noisy):
+            exact = vectors.knn(conn, "pages_vec", 1, q, 10)
+            approx = vectors.knn_binary(conn, "pages_vec", 1, q, 10, shortlist=200)
+            assert [i for i, _ in approx] == [i for i, _ in exact]
+            assert np.allclose([s for _, s in approx], [s for _, s in exact], atol=1e-5)
+        # Queries about nothing stored (pure noise) still agree on the best few.
+        for q in normalize(rng.normal(size=(10, DIM)).astype(np.float32)):
+            exact = [i for i, _ in vectors.knn(conn, "pages_vec", 1, q, 10)]
+            approx = [i for i, _ in vectors.knn_binary(conn, "pages_vec", 1, q, 10, 200)]
+            assert approx[0] == exact[0] and len(set(approx) & set(exact)) >= 8
+            assert all(i <= 400 for i in approx), "another owner's pages never appear"
+    finally:
+        random_store.close()
+
+
+def test_recall_with_binary_prefilter_matches_exact(
+    home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    rng = random.Random(3)
+    pages = [perf.synth_exchange(rng, i) for i in range(300)]
+    with Memoryos(
+        "alice", "assistant", home, llm_model=ScriptedLLM(), embedder=HashingEmbedder(dim=DIM)
+    ) as mem:
+        mem.add_memories([{"user_input": u, "agent_response": a} for u, a in pages])
+        queries = [perf.synth_query(rng, i) for i in range(20)]
+        exact = [[i.ref for i in mem.search(q, k=10).mid_term] for q in queries]
+        monkeypatch.setattr(retrieve, "BINARY_MIN_PAGES", 0)
+        calls: list[int] = []
+        knn_binary = vectors.knn_binary
+        monkeypatch.setattr(
+            vectors, "knn_binary", lambda *a, **kw: calls.append(1) or knn_binary(*a, **kw)
+        )
+        fast = [[i.ref for i in mem.search(q, k=10).mid_term] for q in queries]
+        assert len(calls) == len(queries), "the binary path was taken"
+        # Approximate, so near-ties at the 50th dense candidate may change the tail (the
+        # fusion rescales by it): the best pages agree, and nearly all of the ten.
+        assert [f[0] for f in fast] == [e[0] for e in exact]
+        overlap = [len(set(f) & set(e)) / len(e) for f, e in zip(fast, exact, strict=True)]
+        assert sum(overlap) / len(overlap) >= 0.9
+
+
+def test_add_memories_equals_add_memory_in_order(tmp_path: Path) -> None:
+    items = exchanges(40)
+    with open_mem(tmp_path / "one", short_term_capacity=3) as one:
+        ids_one = [one.add_memory(**item) for item in items]  # type: ignore[arg-type]
+        pages_one, segs_one = one.pages(), one.segments()
+    with open_mem(tmp_path / "batch", short_term_capacity=3) as batch:
+        batch.ADD_BATCH = 16  # several batches
+        ids_batch = batch.add_memories(items)
+        pages_batch, segs_batch = batch.pages(), batch.segments()
+        n_bin = batch.store.one("SELECT COUNT(*) FROM pages_bin")[0]
+    assert ids_batch == ids_one
+    key = lambda p: (p.id, p.user_input, p.agent_response, p.ts, p.meta, p.tier, p.segment_id)  # noqa: E731
+    assert [key(p) for p in pages_batch] == [key(p) for p in pages_one]
+    assert [(s.id, s.page_count, s.keywords) for s in segs_batch] == [
+        (s.id, s.page_count, s.keywords) for s in segs_one
+    ]
+    assert n_bin == 40
+
+
+def test_add_memories_checks_everything_before_writing(mem: Memoryos) -> None:
+    items = exchanges(3) + [{"user_input": "", "agent_response": " "}]
+    with pytest.raises(InvalidInputError):
+        mem.add_memories(items)
+    with pytest.raises(InvalidInputError):
+        mem.add_memories([{"user_input": "hi", "agent_response": "yo", "when": 1}])
+    assert mem.pages() == []
+    assert mem.add_memories([]) == []
+
+
+def test_forget_erases_the_binary_vector(mem: Memoryos) -> None:
+    pids = mem.add_memories(exchanges(5))
+    bits = mem.store.one("SELECT embedding FROM pages_bin WHERE page_id = ?", (pids[2],))[0]
+
+    def chunks() -> bytes:
+        return b"".join(
+            r[0] for r in mem.store.query("SELECT vectors FROM pages_bin_vector_chunks00")
+        )
+
+    others = [
+        mem.store.one("SELECT embedding FROM pages_bin WHERE page_id = ?", (p,))[0]
+        for p in pids
+        if p != pids[2]
+    ]
+    assert bits in chunks() and bits not in others
+    mem.forget(f"p{pids[2]}")
+    assert mem.store.one("SELECT COUNT(*) FROM pages_bin WHERE page_id = ?", (pids[2],))[0] == 0
+    assert bits not in chunks(), "sqlite-vec zeroes a deleted row's slot"
+    mem.forget_all()
+    assert mem.store.one("SELECT COUNT(*) FROM pages_bin")[0] == 0
