@@ -116,7 +116,7 @@ def perf_table(report: dict[str, Any]) -> Table:
     return table
 
 
-@bench_app.command("perf")
+@bench_app.command("perf", context_settings={"allow_extra_args": True})
 def perf(
     ctx: typer.Context,
     pages: Annotated[
@@ -126,13 +126,82 @@ def perf(
         Path | None, typer.Option("--json", help="Also write the report here.")
     ] = None,
 ) -> None:
-    """Time add_memory and retrieve (p50/p95), DB size and peak memory at each page count."""
+    """Time add_memory and retrieve (p50/p95), DB size and peak memory at each page count.
+
+    Sizes may follow one flag: `--pages 1000 10000 100000`.
+    """
     from memoryos_cli.bench.perf import DEFAULT_SIZES, run_perf
+    from memoryos_cli.errors import InvalidInputError
 
     env = get_env(ctx)
+    sizes = list(pages or [])
+    for extra in ctx.args:
+        if not extra.isdigit():
+            raise InvalidInputError(f"unexpected argument {extra!r}; --pages takes page counts")
+        sizes.append(int(extra))
     with env.console.status("perf") as status:
-        report = run_perf(pages or list(DEFAULT_SIZES), progress=lambda msg: status.update(msg))
+        report = run_perf(sizes or list(DEFAULT_SIZES), progress=lambda msg: status.update(msg))
     env.console.print(perf_table(report))
+    _write_json(env, report, json_out)
+
+
+def chat_table(report: dict[str, Any]) -> Table:
+    warm = "warm prefix" if report["warm_prefix"] else "no warm-up (baseline)"
+    table = Table(
+        title=f"chat: {report['model']}, {report['turns']} turns over "
+        f"{report['stored_pages']} stored pages, {warm}"
+    )
+    table.add_column("measure")
+    table.add_column("value", justify="right")
+    rows = [
+        ("model load s", report["load_s"]),
+        ("TTFT p50 s", report["ttft_p50_s"]),
+        ("TTFT p95 s", report["ttft_p95_s"]),
+        ("bookkeeping before first token p50 ms", report["bookkeeping_p50_ms"]),
+        ("bookkeeping p95 ms", report["bookkeeping_p95_ms"]),
+        ("prompt tokens per turn", report["prompt_tokens_per_turn"]),
+        ("prompt tokens evaluated per turn", report["prompt_tokens_evaluated_per_turn"]),
+        ("recalled tokens per turn", report["recalled_tokens_per_turn"]),
+        ("generation tok/s", report["generation_tok_s"]),
+        ("idle work per turn s (consolidation + warm)", report["idle_work_s_per_turn"]),
+        ("consolidation LLM calls per stored turn", report["consolidation_calls_per_stored_turn"]),
+        ("peak RSS MB", report["peak_rss_mb"]),
+    ]
+    for name, value in rows:
+        table.add_row(name, _fmt(value, 2))
+    return table
+
+
+@bench_app.command("chat")
+def chat(
+    ctx: typer.Context,
+    turns: Annotated[int, typer.Option("--turns", help="Scripted user turns.")] = 20,
+    stored: Annotated[int, typer.Option("--stored", help="Exchanges stored beforehand.")] = 500,
+    answer_tokens: Annotated[
+        int, typer.Option("--answer-tokens", help="Max tokens per answer.")
+    ] = 96,
+    no_warm: Annotated[
+        bool, typer.Option("--no-warm", help="Baseline: no idle consolidation or prefix warm-up.")
+    ] = False,
+    json_out: Annotated[
+        Path | None, typer.Option("--json", help="Also write the report here.")
+    ] = None,
+) -> None:
+    """Time to first token, tokens per turn and consolidation cost with the configured model."""
+    from memoryos_cli.bench.chat_bench import run_chat_bench
+
+    env = get_env(ctx)
+    model = env.settings().model
+    with env.console.status("chat bench") as status:
+        report = run_chat_bench(
+            model,
+            turns=turns,
+            stored=stored,
+            answer_tokens=answer_tokens,
+            warm=not no_warm,
+            progress=lambda msg: status.update(msg),
+        )
+    env.console.print(chat_table(report))
     _write_json(env, report, json_out)
 
 

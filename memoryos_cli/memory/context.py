@@ -15,6 +15,9 @@ from memoryos_cli.llm import Message, prompts
 from memoryos_cli.memory.records import Page, ProfileItem, Recall, RecallItem
 
 MAX_PROFILE_LINES = 40
+# Weakly matching pages cost prompt time (~1 s per 100 tokens on a laptop CPU) and add
+# noise: a page enters the prompt only if its fused score is within this share of the best.
+RELATIVE_PAGE_SCORE = 0.5
 
 
 def window_start(page_ids: list[int], current_start: int | None, capacity: int) -> int | None:
@@ -68,10 +71,11 @@ def build(
     style_hint: str = "",
 ) -> BuiltPrompt:
     shown = {p.id for p in recent}
-    candidates = [i for i in recall.knowledge] + [
-        i for i in recall.mid_term if i.page is None or i.page.id not in shown
-    ]
-    candidates += [i for i in recall.short_term if i.page is not None and i.page.id not in shown]
+    pages = [i for i in recall.mid_term if i.page is None or i.page.id not in shown]
+    pages += [i for i in recall.short_term if i.page is not None and i.page.id not in shown]
+    best = max((i.score for i in pages), default=0.0)
+    relevant = [i for i in pages if i.score >= RELATIVE_PAGE_SCORE * best]
+    candidates = list(recall.knowledge) + sorted(relevant, key=lambda i: -i.score)
     chosen: list[RecallItem] = []
     lines: list[str] = []
     used = 0

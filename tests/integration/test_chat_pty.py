@@ -3,12 +3,14 @@ what is said in one run is recalled in the next."""
 
 from __future__ import annotations
 
+import fcntl
 import os
 import pty
 import re
 import select
 import subprocess
 import sys
+import termios
 import time
 from pathlib import Path
 
@@ -18,11 +20,22 @@ pytestmark = pytest.mark.integration
 ANSI = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]")
 
 
+def _own_terminal() -> None:
+    os.setsid()
+    fcntl.ioctl(0, termios.TIOCSCTTY, 0)
+
+
 class Terminal:
     def __init__(self, args: list[str], env: dict[str, str]) -> None:
         self.master, slave = pty.openpty()
         self.proc = subprocess.Popen(
-            args, stdin=slave, stdout=slave, stderr=slave, env=env, close_fds=True
+            args,
+            stdin=slave,
+            stdout=slave,
+            stderr=slave,
+            env=env,
+            close_fds=True,
+            preexec_fn=_own_terminal,  # so Ctrl-C becomes SIGINT, as in a real terminal
         )
         os.close(slave)
         self.screen = ""
@@ -87,3 +100,26 @@ def test_fact_from_one_chat_is_recalled_in_the_next(home: Path, smol_model_path:
     assert "Biscuit" in screen[screen.index("Would recall") :]
     second.send("/exit\r")
     assert second.close() == 0
+
+
+def test_ctrl_c_stops_an_answer_not_the_chat(home: Path, smol_model_path: Path) -> None:
+    env = dict(
+        os.environ,
+        MEMORYOS_HOME=str(home),
+        TERM="xterm",
+        PROMPT_TOOLKIT_NO_CPR="1",
+        MEMORYOS_MAX_ANSWER_TOKENS="2000",
+    )
+    term = Terminal([memoryos(), "--model", str(smol_model_path), "chat"], env)
+    term.expect("you>")
+    term.send("Write a very long story about a dragon who learns to bake bread.\r")
+    term.expect("memoryos: ", timeout=180)
+    time.sleep(0.5)
+    term.send("\x03")  # Ctrl-C while tokens stream
+    term.expect("[stopped]", timeout=60)
+    term.expect("you>", timeout=60)
+    term.send("/memory short\r")
+    screen = term.expect("you>", timeout=60)
+    assert "dragon" in screen  # the interrupted exchange was stored, partial answer included
+    term.send("\x04")
+    assert term.close() == 0

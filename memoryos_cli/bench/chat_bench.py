@@ -1,0 +1,164 @@
+"""`bench chat`: what a person waits for in `memoryos chat`, with a real model.
+
+A fresh store gets `stored` synthetic exchanges (LLM-free ingest; their consolidation is
+marked done, as for a history already digested). Then a scripted conversation runs the
+way the REPL runs it: while the "user types", queued consolidation runs and the stable
+prompt prefix is evaluated (`--no-warm` skips that, as a baseline); at Enter the clock
+starts: recall + prompt layout (bookkeeping), then the streamed answer.
+"""
+
+from __future__ import annotations
+
+import random
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from memoryos_cli.api import Memoryos
+from memoryos_cli.bench.metrics import mean, percentile
+from memoryos_cli.bench.perf import peak_rss_mb, synth_exchange
+from memoryos_cli.config import load_settings
+from memoryos_cli.embed import Embedder
+from memoryos_cli.errors import InvalidInputError
+from memoryos_cli.llm import LLM
+
+SCRIPT = [
+    "Hi! I just moved to Porto for a new job as a data engineer.",
+    "My partner Sam is a nurse and works night shifts.",
+    "What do you remember about my trips with Anna?",
+    "I'm training for a 10k run in March.",
+    "We adopted a dog called Miso last weekend.",
+    "Can you suggest a name for my new sourdough starter?",
+    "Where did I say I moved?",
+    "I'm allergic to shellfish, keep that in mind for recipes.",
+    "My sister Lena is visiting in two weeks.",
+    "What should I cook for Lena? Remember my allergy.",
+    "Work is stressful: the launch moved to Friday.",
+    "What is my partner's job?",
+    "I started learning Portuguese on my commute.",
+    "Recommend a podcast for learning Portuguese.",
+    "How is my running training going, based on what I told you?",
+    "Miso chewed my running shoes today.",
+    "What is my dog called?",
+    "I finally finished the launch, it went well!",
+    "Summarize what you know about me in two sentences.",
+    "Thanks, talk tomorrow.",
+]
+
+
+def run_chat_bench(
+    model: str,
+    *,
+    turns: int = 20,
+    stored: int = 500,
+    answer_tokens: int = 96,
+    warm: bool = True,
+    embedder: Embedder | None = None,
+    llm: LLM | None = None,
+    home: Path | None = None,
+    progress: Callable[[str], None] | None = None,
+) -> dict[str, Any]:
+    """TTFT, bookkeeping, prompt tokens per turn, tok/s, consolidation calls, peak RSS."""
+    if turns < 1 or turns > len(SCRIPT) * 5 or stored < 0:
+        raise InvalidInputError(f"--turns must be 1..{len(SCRIPT) * 5} and --stored >= 0")
+    say = progress or (lambda _msg: None)
+    root = home or Path(tempfile.mkdtemp(prefix="memoryos-chatbench-"))
+    settings = load_settings(root, model=model, max_answer_tokens=answer_tokens)
+    if embedder is None:
+        from memoryos_cli.embed.sentence import SentenceTransformerEmbedder
+
+        embedder = SentenceTransformerEmbedder(settings.embedder)
+        embedder.warm()
+    mem = Memoryos(settings=settings, llm_model=llm, embedder=embedder)
+    rng = random.Random(0)
+    start = time.time() - 86400 * 180
+    say(f"storing {stored} exchanges")
+    exchanges = []
+    for i in range(stored):
+        user, agent = synth_exchange(rng, i)
+        exchanges.append(
+            {"user_input": user, "agent_response": agent, "timestamp": start + i * 3600}
+        )
+    if exchanges:
+        mem.add_memories(exchanges)
+    with mem.store.transaction() as conn:
+        conn.execute("UPDATE jobs SET state = 'done', error = 'bench: prefilled history'")
+        conn.execute("UPDATE pages SET analyzed = 1")
+    say("loading the model")
+    t0 = time.perf_counter()
+    chat_llm = mem.llm
+    load_s = time.perf_counter() - t0
+    calls = {"consolidation": 0}
+    complete = chat_llm.complete
+
+    def counted(*args: Any, **kwargs: Any) -> str:
+        calls["consolidation"] += 1
+        return complete(*args, **kwargs)
+
+    chat_llm.complete = counted  # type: ignore[method-assign]
+    rows: list[dict[str, float]] = []
+    try:
+        for turn in range(turns):
+            query = SCRIPT[turn % len(SCRIPT)]
+            idle_start = time.perf_counter()
+            if warm:  # what the REPL does while the user types
+                mem.consolidate()
+                chat_llm.warm(mem.stable_prefix())
+            idle_s = time.perf_counter() - idle_start
+            asked = time.perf_counter()
+            stream = mem.stream_response(query)
+            first = next(stream, "")
+            ttft = time.perf_counter() - asked
+            pieces = [first, *stream]
+            stats = chat_llm.last_stats
+            bookkeeping = ttft - stats.seconds_to_first_token
+            gen_s = max(1e-9, stats.seconds_total - stats.seconds_to_first_token)
+            built = mem.last_prompt
+            rows.append(
+                {
+                    "ttft_s": ttft,
+                    "bookkeeping_ms": bookkeeping * 1000,
+                    "prompt_tokens": stats.prompt_tokens,
+                    "prompt_tokens_evaluated": stats.prompt_tokens_evaluated,
+                    "recalled_tokens": built.recalled_tokens if built else 0,
+                    "completion_tokens": stats.completion_tokens,
+                    "gen_tok_s": max(0, stats.completion_tokens - 1) / gen_s,
+                    "idle_s": idle_s,
+                }
+            )
+            say(
+                f"turn {turn + 1}/{turns}: TTFT {ttft:.2f} s, evaluated "
+                f"{stats.prompt_tokens_evaluated}/{stats.prompt_tokens} prompt tokens, "
+                f"{len(''.join(pieces))} chars"
+            )
+        if warm:
+            mem.consolidate()
+    finally:
+        chat_llm.complete = complete  # type: ignore[method-assign]
+        mem.close()
+
+    def col(name: str) -> list[float]:
+        return [r[name] for r in rows]
+
+    return {
+        "model": model,
+        "turns": turns,
+        "stored_pages": stored,
+        "warm_prefix": warm,
+        "load_s": load_s,
+        "ttft_p50_s": percentile(col("ttft_s"), 50),
+        "ttft_p95_s": percentile(col("ttft_s"), 95),
+        "bookkeeping_p50_ms": percentile(col("bookkeeping_ms"), 50),
+        "bookkeeping_p95_ms": percentile(col("bookkeeping_ms"), 95),
+        "prompt_tokens_per_turn": mean(col("prompt_tokens")),
+        "prompt_tokens_evaluated_per_turn": mean(col("prompt_tokens_evaluated")),
+        "recalled_tokens_per_turn": mean(col("recalled_tokens")),
+        "generation_tok_s": mean(col("gen_tok_s")),
+        "idle_work_s_per_turn": mean(col("idle_s")),
+        "consolidation_llm_calls": calls["consolidation"],
+        "consolidation_calls_per_stored_turn": calls["consolidation"] / turns,
+        "peak_rss_mb": peak_rss_mb(),
+        "per_turn": rows,
+    }
