@@ -70,6 +70,10 @@ def locomo(
         int | None, typer.Option("--questions", help="A seeded subset, stratified by category.")
     ] = None,
     seed: Annotated[int, typer.Option("--seed", help="Seed of the question subset.")] = 0,
+    methods: Annotated[
+        str | None,
+        typer.Option("--methods", help="Comma-separated subset, e.g. hybrid,memoryos."),
+    ] = None,
     json_out: Annotated[
         Path | None, typer.Option("--json", help="Also write the report here.")
     ] = None,
@@ -85,6 +89,7 @@ def locomo(
             k=k,
             questions=questions,
             seed=seed,
+            methods=[m.strip() for m in methods.split(",") if m.strip()] if methods else None,
             model=env.model,
             progress=lambda msg: status.update(msg),
         )
@@ -202,6 +207,26 @@ def chat(
             progress=lambda msg: status.update(msg),
         )
     env.console.print(chat_table(report))
+    _write_json(env, report, json_out)
+
+
+@bench_app.command("startup")
+def startup(
+    ctx: typer.Context,
+    runs: Annotated[int, typer.Option("--runs", help="How many starts to time.")] = 7,
+    json_out: Annotated[
+        Path | None, typer.Option("--json", help="Also write the report here.")
+    ] = None,
+) -> None:
+    """Seconds from starting `memoryos chat` to its prompt, in a real pseudo-terminal."""
+    from memoryos_cli.bench.startup import run_startup
+
+    env = get_env(ctx)
+    report = run_startup(env.settings().home, runs=runs)
+    env.console.print(
+        f"time to prompt: p50 {report['time_to_prompt_p50_s']:.2f} s, "
+        f"max {report['time_to_prompt_max_s']:.2f} s over {runs} starts"
+    )
     _write_json(env, report, json_out)
 
 

@@ -58,3 +58,11 @@ def test_consolidation_calls_are_counted(tmp_path: Path) -> None:
     assert report["consolidation_calls_per_stored_turn"] == len(analyses) / 12
     with pytest.raises(InvalidInputError):
         run_chat_bench("scripted", turns=0, embedder=HashingEmbedder(), llm=llm, home=tmp_path)
+
+
+def test_bench_startup_times_the_prompt(home: Path) -> None:
+    out = home.parent / "startup.json"
+    result = CliRunner().invoke(app, ["bench", "startup", "--runs", "2", "--json", str(out)])
+    assert result.exit_code == 0, result.output
+    report = json.loads(out.read_text())
+    assert len(report["all_s"]) == 2 and 0 < report["time_to_prompt_p50_s"] < 30
