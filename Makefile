@@ -6,7 +6,7 @@ PIP    := $(PY) -m pip
 STAMP  := $(VENV)/.installed
 export CMAKE_BUILD_PARALLEL_LEVEL ?= 2
 
-.PHONY: setup chat test lint bench clean
+.PHONY: setup chat test lint bench docs clean
 
 setup: $(STAMP)
 
@@ -38,3 +38,6 @@ bench: setup
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache
+
+docs: setup
+	$(PY) -m memoryos_cli.cli.reference > docs/commands.md
