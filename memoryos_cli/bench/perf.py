@@ -137,12 +137,12 @@ def db_bytes(path: Path) -> int:
     return sum(p.stat().st_size for p in path.parent.glob(path.name + "*"))
 
 
-def timed(calls: list[Callable[[], object]]) -> list[float]:
-    """Seconds each call took."""
+def timed(call: Callable[[Any], object], args: list[Any]) -> list[float]:
+    """Seconds `call(arg)` took, for each arg."""
     took = []
-    for call in calls:
+    for arg in args:
         t0 = time.perf_counter()
-        call()
+        call(arg)
         took.append(time.perf_counter() - t0)
     return took
 
@@ -157,7 +157,7 @@ def commit_times(mem: Memoryos, synchronous: str, n: int = 20) -> list[float]:
             with mem.store.transaction() as tx:
                 tx.execute("INSERT OR REPLACE INTO meta VALUES ('bench_probe', ?)", (str(i),))
 
-        return timed([lambda i=i: write(i) for i in range(n)])
+        return timed(write, list(range(n)))
     finally:
         conn.execute("PRAGMA synchronous = FULL")
         with mem.store.transaction() as tx:
@@ -190,16 +190,16 @@ def measure(size: int, embedder: Embedder, seed: int, say: Callable[[str], None]
             primed.forget()
             gc.collect()
             say(f"{size:,} pages: timing add_memory and retrieve")
-            adds = timed([lambda it=it: mem.add_memory(**it) for it in items[fill:]])
+            adds = timed(lambda it: mem.add_memory(**it), items[fill:])
             # Fresh query texts for each pass: the embedder caches texts it has seen.
             queries = [
                 [synth_query(rng, size * 10 + n * SAMPLES + i) for i in range(min(SAMPLES, size))]
                 for n in range(3)
             ]
-            gets = timed([lambda q=q: mem.retrieve(q, k=10) for q in queries[0]])
+            gets = timed(lambda q: mem.retrieve(q, k=10), queries[0])
             with mock.patch.object(retrieve, "BINARY_MIN_PAGES", sys.maxsize):
-                flat = timed([lambda q=q: mem.retrieve(q, k=10) for q in queries[1]])
-            embeds = timed([lambda q=q: embedder.embed([q]) for q in queries[2]])
+                flat = timed(lambda q: mem.retrieve(q, k=10), queries[1])
+            embeds = timed(lambda q: embedder.embed([q]), queries[2])
             full, normal = commit_times(mem, "FULL"), commit_times(mem, "NORMAL")
             pages = mem.stats()["pages"]
             text_bytes = sum(len(page_text(u, a).encode()) for u, a in exchanges)

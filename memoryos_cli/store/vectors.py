@@ -96,18 +96,65 @@ def knn(conn: Any, table: str, owner_id: int, vec: Vector, k: int) -> list[tuple
 def knn_binary(
     conn: Any, table: str, owner_id: int, vec: Vector, k: int, shortlist: int
 ) -> list[tuple[int, float]]:
-    """Approximate `knn`: the `shortlist` nearest by Hamming distance of sign bits (a scan
-    of 48 bytes a row instead of 1,536), reranked by exact cosine of their float vectors."""
+    """Approximate `knn`: the `shortlist` nearest by Hamming distance of sign bits (48
+    bytes a row instead of 1,536), reranked by exact cosine of their float vectors."""
     if k <= 0:
         return []
     key, twin = KEYS[table], BINARY[table]
-    rows = conn.execute(
-        f"SELECT {key} FROM {twin} WHERE embedding MATCH vec_quantize_binary(?)"
-        " AND k = ? AND owner_id = ?",
-        (blob(vec), max(k, shortlist), owner_id),
-    ).fetchall()
-    sims = cosines(get(conn, table, [int(r[0]) for r in rows]), vec)
+    n = max(k, shortlist)
+    ids = hamming_scan(conn, twin, owner_id, vec, n)
+    if ids is None:  # an unknown sqlite-vec layout: let vec0 do the scan
+        rows = conn.execute(
+            f"SELECT {key} FROM {twin} WHERE embedding MATCH vec_quantize_binary(?)"
+            " AND k = ? AND owner_id = ?",
+            (blob(vec), n, owner_id),
+        ).fetchall()
+        ids = [int(r[0]) for r in rows]
+    sims = cosines(get(conn, table, ids), vec)
     return sorted(sims.items(), key=lambda kv: (-kv[1], kv[0]))[:k]
+
+
+CHUNK_COLUMNS = ["chunk_id", "size", "sequence_id", "partition00", "validity", "rowids"]
+
+
+def hamming_scan(conn: Any, twin: str, owner_id: int, vec: Vector, n: int) -> list[int] | None:
+    """Ids of the `n` rows of one owner nearest `vec` by Hamming distance, or None.
+
+    Reads the chunk tables of sqlite-vec 0.1.x directly (ids, validity bits and packed
+    vectors, ~1,024 rows a chunk) and counts bits with numpy: 7 ms for 100k rows, where
+    vec0's own KNN takes 19 ms at k=200 (its cost grows with k). None when the layout is
+    not the one known here, so the caller falls back to vec0.
+    """
+    columns = [r[1] for r in conn.execute(f'PRAGMA table_info("{twin}_chunks")').fetchall()]
+    if columns != CHUNK_COLUMNS or not hasattr(np, "bitwise_count"):
+        return None
+    rows = conn.execute(
+        f'SELECT c.rowids, c.validity, v.vectors FROM "{twin}_chunks" c'
+        f' JOIN "{twin}_vector_chunks00" v ON v.rowid = c.chunk_id WHERE c.partition00 = ?',
+        (owner_id,),
+    ).fetchall()
+    if not rows:
+        return []
+    ids = np.frombuffer(b"".join(r[0] for r in rows), dtype=np.int64)
+    valid = np.unpackbits(
+        np.frombuffer(b"".join(r[1] for r in rows), dtype=np.uint8), bitorder="little"
+    ).astype(bool)
+    packed = b"".join(r[2] for r in rows)
+    query = np.packbits(np.asarray(vec) > 0, bitorder="little")
+    width = len(query)
+    if len(valid) != len(ids) or len(packed) != len(ids) * width:
+        return None
+    unit = np.uint64 if width % 8 == 0 else np.uint8
+    bits = np.frombuffer(packed, dtype=unit).reshape(len(ids), -1)
+    counts = np.bitwise_count(bits ^ query.view(unit))
+    dist = counts[:, 0].astype(np.int32)
+    for column in range(1, counts.shape[1]):  # 7x faster than .sum(axis=1) for 6 columns
+        dist += counts[:, column]
+    ids, dist = ids[valid], dist[valid]
+    if len(ids) > n:
+        keep = np.argpartition(dist, n - 1)[:n]
+        ids, dist = ids[keep], dist[keep]
+    return [int(i) for i in ids[np.lexsort((ids, dist))]]
 
 
 def cosines(got: dict[int, Vector], vec: Vector) -> dict[int, float]:

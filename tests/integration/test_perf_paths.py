@@ -120,6 +120,47 @@ def test_binary_prefilter_finds_the_exact_top_results(random_store: Store) -> No
         random_store.close()
 
 
+def test_hamming_scan_reads_what_vec0_would_return(
+    random_store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    rng = np.random.default_rng(5)
+    conn = random_store.conn
+    try:
+        for q in normalize(rng.normal(size=(10, DIM)).astype(np.float32)):
+            ids = vectors.hamming_scan(conn, "pages_bin", 1, q, 60)
+            assert ids is not None and len(ids) == 60 and all(i <= 400 for i in ids)
+            rows = conn.execute(
+                "SELECT page_id, distance FROM pages_bin WHERE embedding MATCH"
+                " vec_quantize_binary(?) AND k = 60 AND owner_id = 1",
+                (vectors.blob(q),),
+            ).fetchall()
+            theirs = dict((int(i), d) for i, d in rows)
+            ours = [
+                int(d)
+                for (d,) in (
+                    conn.execute(
+                        "SELECT vec_distance_hamming(embedding, vec_quantize_binary(?))"
+                        " FROM pages_bin WHERE page_id = ?",
+                        (vectors.blob(q), i),
+                    ).fetchone()
+                    for i in ids
+                )
+            ]
+            assert ours == sorted(ours) == sorted(int(d) for d in theirs.values())
+        # A layout this code does not know: vec0 answers instead, with the same results.
+        q = normalize(rng.normal(size=(1, DIM)).astype(np.float32))[0]
+        fast = vectors.knn_binary(conn, "pages_vec", 1, q, 10, 200)
+        monkeypatch.setattr(vectors, "CHUNK_COLUMNS", ["unknown"])
+        assert vectors.hamming_scan(conn, "pages_bin", 1, q, 60) is None
+        assert vectors.knn_binary(conn, "pages_vec", 1, q, 10, 200) == fast
+        with random_store.transaction() as tx:
+            vectors.erase(tx, "pages_vec", fast[0][0])
+        monkeypatch.undo()
+        assert fast[0][0] not in (vectors.hamming_scan(conn, "pages_bin", 1, q, 400) or [])
+    finally:
+        random_store.close()
+
+
 def test_recall_with_binary_prefilter_matches_exact(
     home: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
