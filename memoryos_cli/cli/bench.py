@@ -105,6 +105,8 @@ def perf_table(report: dict[str, Any]) -> Table:
         ("add p95 ms", "add_memory_ms_p95"),
         ("retrieve p50 ms", "retrieve_ms_p50"),
         ("retrieve p95 ms", "retrieve_ms_p95"),
+        ("flat retrieve p50 ms", "retrieve_flat_ms_p50"),
+        ("embed ms", "embed_one_ms_p50"),
         ("DB MB", "db_bytes"),
         ("bytes/page", "bytes_per_page"),
         ("overhead/page", "overhead_bytes_per_page"),
@@ -115,7 +117,7 @@ def perf_table(report: dict[str, Any]) -> Table:
     for row in report["sizes"]:
         cells = []
         for _, key in cols:
-            value = row[key]
+            value = row.get(key)
             cells.append(f"{value / 1e6:.1f}" if key == "db_bytes" else _fmt(value, 1))
         table.add_row(*cells)
     return table

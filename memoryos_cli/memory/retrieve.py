@@ -40,6 +40,11 @@ def rrf(rankings: Iterable[list[int]], k: int = RRF_K) -> dict[int, float]:
     return dict(scores)
 
 
+def _sole_owner(conn: Any, owner_id: int) -> bool:
+    rows = conn.execute("SELECT id FROM owners LIMIT 2").fetchall()
+    return len(rows) == 1 and int(rows[0][0]) == owner_id
+
+
 def bm25_scored(
     conn: Any, table: str, owner_id: int, query: str, k: int
 ) -> list[tuple[int, float]]:
@@ -48,6 +53,14 @@ def bm25_scored(
     if not match or k <= 0:
         return []
     base = {"pages_fts": "pages", "segments_fts": "segments", "knowledge_fts": "knowledge"}[table]
+    if base != "knowledge" and _sole_owner(conn, owner_id):
+        # One owner in the file (the usual case): no per-match lookup of the owner column,
+        # which was most of BM25's cost when a common word matches thousands of pages.
+        rows = conn.execute(
+            f"SELECT rowid, -rank FROM {table} WHERE {table} MATCH ? ORDER BY rank LIMIT ?",
+            (match, k),
+        ).fetchall()
+        return [(int(r[0]), float(r[1])) for r in rows]
     extra = " AND b.superseded_by IS NULL AND b.archived = 0" if base == "knowledge" else ""
     rows = conn.execute(
         f"SELECT f.rowid, -f.rank FROM {table} f JOIN {base} b ON b.id = f.rowid"
@@ -197,7 +210,10 @@ def recall(
         scored.sort(key=lambda sp: (-sp[0], -sp[1].id))
         mid_items = [page_item(p, s, page_sims.get(p.id, 0.0)) for s, p in scored[:k]]
 
-        fact_scores, fact_sims = hybrid(conn, "knowledge", owner, query, qvec, CANDIDATES)
+        fact_sims = dict(dense(conn, "knowledge_vec", owner, qvec, CANDIDATES))
+        fact_lexical = bm25(conn, "knowledge_fts", owner, query, CANDIDATES)
+        fact_scores = rrf([list(fact_sims), fact_lexical])
+        lexical_hits = set(fact_lexical)
         active = {f.id: f for f in long_term.facts(conn, owner)}
         fact_items = []
         for fid, score in sorted(fact_scores.items(), key=lambda kv: -kv[1]):
@@ -207,8 +223,8 @@ def recall(
             sim = fact_sims.get(fid)
             if sim is None:
                 sim = _similarities(conn, "knowledge_vec", [fid], qvec).get(fid, 0.0)
-            if sim < MIN_KNOWLEDGE_SIMILARITY and fid not in fact_sims:
-                continue
+            if sim < MIN_KNOWLEDGE_SIMILARITY and fid not in lexical_hits:
+                continue  # neither close in meaning nor sharing a word with the query
             tier = "knowledge" if fact.kind == "user" else "assistant_knowledge"
             fact_items.append(RecallItem(fact.ref, tier, fact.text, score, sim, fact.ts))
             if len(fact_items) >= knowledge_k:
