@@ -32,7 +32,7 @@ def locomo_table(report: dict[str, Any]) -> Table:
     table = Table(
         title=f"LoCoMo {report['mode']}: {report['questions']} questions, {report['pages']} pages"
     )
-    table.add_column("method")
+    table.add_column("method", no_wrap=True)
     for col in recall_cols:
         table.add_column(col, justify="right")
     for cat in ("1", "2", "3", "4"):
