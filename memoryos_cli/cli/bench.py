@@ -155,7 +155,7 @@ def perf(
 def chat_table(report: dict[str, Any]) -> Table:
     warm = "warm prefix" if report["warm_prefix"] else "no warm-up (baseline)"
     table = Table(
-        title=f"chat: {report['model']}, {report['turns']} turns over "
+        title=f"chat: {Path(report['model']).name}, {report['turns']} turns over "
         f"{report['stored_pages']} stored pages, {warm}"
     )
     table.add_column("measure")
@@ -197,8 +197,12 @@ def chat(
     """Time to first token, tokens per turn and consolidation cost with the configured model."""
     from memoryos_cli.bench.chat_bench import run_chat_bench
 
+    from memoryos_cli import catalog
+
     env = get_env(ctx)
-    model = env.settings().model
+    settings = env.settings()
+    # The bench store is a temporary one; the model file stays where the user has it.
+    model = str(catalog.resolve(settings.model, settings))
     with env.console.status("chat bench") as status:
         report = run_chat_bench(
             model,
