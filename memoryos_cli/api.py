@@ -21,7 +21,7 @@ from memoryos_cli.memory.records import Fact, Page, ProfileItem, Recall, Segment
 from memoryos_cli.memory.retrieve import recall as run_recall
 from memoryos_cli.memory.scope import Scope
 from memoryos_cli.memory.text import keywords, page_text
-from memoryos_cli.store import Store
+from memoryos_cli.store import Store, vectors
 
 NO_MODEL = "none"
 
@@ -160,32 +160,14 @@ class Memoryos:
         meta_data: dict[str, Any] | None = None,
     ) -> int:
         """Store one exchange (one transaction, no LLM call); returns its page id."""
-        user_input = self._check_text("user_input", user_input)
-        agent_response = self._check_text("agent_response", agent_response)
-        if not user_input.strip() and not agent_response.strip():
-            raise InvalidInputError("an exchange needs a user input or an agent response")
-        if meta_data is not None and not isinstance(meta_data, dict):
-            raise InvalidInputError("meta_data must be a JSON object")
-        try:
-            json.dumps(meta_data or {})
-        except (TypeError, ValueError) as exc:
-            raise InvalidInputError(f"meta_data is not JSON-serializable: {exc}") from exc
-        ts = parse_timestamp(timestamp)
-        words = keywords(f"{user_input}\n{agent_response}")
-        vec = self.embedder.embed([page_text(user_input, agent_response)])[0]
-        scope = self.scope
-        with self.store.transaction() as conn:
-            page_id = short_term.insert_page(
-                conn, scope.owner_id, user_input, agent_response, ts, meta_data or {}, words, vec
-            )
-            for page in short_term.overflow(
-                conn, scope.owner_id, self.settings.short_term_capacity
-            ):
-                from memoryos_cli.store import vectors
+        exchange = {"user_input": user_input, "agent_response": agent_response}
+        return self.add_memories([exchange | {"timestamp": timestamp, "meta_data": meta_data}])[0]
 
-                page_vec = vectors.get(conn, "pages_vec", [page.id])[page.id]
-                mid_term.place_page(conn, scope, page, page_vec)
-        return page_id
+    def _spill_short_term(self, conn: Any, keep: int) -> None:
+        """Move the pages beyond the newest `keep` from short-term into mid-term segments."""
+        for page in short_term.overflow(conn, self.scope.owner_id, keep):
+            page_vec = vectors.get(conn, "pages_vec", [page.id])[page.id]
+            mid_term.place_page(conn, self.scope, page, page_vec)
 
     ADD_BATCH = 256
 
@@ -221,8 +203,6 @@ class Memoryos:
         of ADD_BATCH is embedded in one call and written in one transaction (one fsync).
         """
         checked = [self._exchange(item) for item in exchanges]
-        from memoryos_cli.store import vectors
-
         scope, ids = self.scope, []
         for start in range(0, len(checked), self.ADD_BATCH):
             batch = checked[start : start + self.ADD_BATCH]
@@ -236,11 +216,7 @@ class Memoryos:
                             conn, scope.owner_id, user_input, agent_response, ts, meta, words, vec
                         )
                     )
-                    for page in short_term.overflow(
-                        conn, scope.owner_id, self.settings.short_term_capacity
-                    ):
-                        page_vec = vectors.get(conn, "pages_vec", [page.id])[page.id]
-                        mid_term.place_page(conn, scope, page, page_vec)
+                    self._spill_short_term(conn, self.settings.short_term_capacity)
         return ids
 
     def remember(self, text: str, kind: str = "user") -> int:
@@ -267,11 +243,7 @@ class Memoryos:
         """A fresh short-term memory (pages move to mid-term); long-term is unchanged."""
         scope = self.scope
         with self.store.transaction() as conn:
-            for page in short_term.overflow(conn, scope.owner_id, 0):
-                from memoryos_cli.store import vectors
-
-                page_vec = vectors.get(conn, "pages_vec", [page.id])[page.id]
-                mid_term.place_page(conn, scope, page, page_vec)
+            self._spill_short_term(conn, 0)
         last = self.store.one("SELECT MAX(id) FROM pages WHERE owner_id = ?", (scope.owner_id,))
         self._window = (int(last[0]) + 1) if last and last[0] is not None else None
 

@@ -81,7 +81,13 @@ def locomo(
     """Score recall methods (recency, bm25, dense, hybrid, memoryos) on LoCoMo questions."""
     from memoryos_cli.bench.locomo_bench import run_locomo
 
+    from memoryos_cli import catalog
+
     env = get_env(ctx)
+    chat_model = env.model
+    if mode == "qa":  # each conversation gets a temporary store; the model stays in place
+        settings = env.settings()
+        chat_model = str(catalog.resolve(settings.model, settings))
     with env.console.status("LoCoMo") as status:
         report = run_locomo(
             data,
@@ -90,7 +96,7 @@ def locomo(
             questions=questions,
             seed=seed,
             methods=[m.strip() for m in methods.split(",") if m.strip()] if methods else None,
-            model=env.model,
+            model=chat_model,
             progress=lambda msg: status.update(msg),
         )
     env.console.print(locomo_table(report))
