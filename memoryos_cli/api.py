@@ -6,7 +6,7 @@ import datetime as dt
 import json
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Generator
 from pathlib import Path
 from typing import Any
 
@@ -401,7 +401,7 @@ class Memoryos:
         relationship_with_user: str = "friend",
         style_hint: str = "",
         meta_data: dict[str, Any] | None = None,
-    ) -> Iterator[str]:
+    ) -> Generator[str, None, None]:
         """Stream the answer token by token; the exchange is stored when the stream ends
         (also when it is stopped early: what was said so far is kept)."""
         query = self._check_text("query", query)

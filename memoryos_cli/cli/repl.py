@@ -9,8 +9,9 @@ so nothing runs between Enter and the first token but recall.
 from __future__ import annotations
 
 import contextlib
+import signal
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator
 from typing import Any
 
 from rich.markup import escape
@@ -21,6 +22,10 @@ from memoryos_cli.api import Memoryos
 from memoryos_cli.cli.env import Env
 from memoryos_cli.errors import MemoryosError
 from memoryos_cli.llm.prompts import when
+
+# Idle work stops between tokens; a prefix warm-up cannot be interrupted and takes at
+# most a few seconds, so waiting longer than this means something is stuck.
+IDLE_JOIN_SECONDS = 30.0
 
 HELP = [
     ("/help", "this list"),
@@ -104,7 +109,7 @@ class ChatSession:
             llm_cancel = getattr(self.mem._llm, "cancel", None)
             if isinstance(llm_cancel, threading.Event):
                 llm_cancel.set()
-            self._idle.join()
+            self._idle.join(timeout=IDLE_JOIN_SECONDS)
             if isinstance(llm_cancel, threading.Event):
                 llm_cancel.clear()
         self._idle = None
@@ -136,16 +141,45 @@ class ChatSession:
     def answer(self, query: str) -> None:
         self.stop_idle()
         self.wait_until_loaded()
-        stream: Iterator[str] = self.mem.stream_response(query)
+        stream: Generator[str, None, None] = self.mem.stream_response(query)
         self.console.print(Text(f"{self.mem.settings.assistant_id}: ", style="bold cyan"), end="")
-        try:
-            for piece in stream:
-                self.console.print(Text(piece), end="")
-        except KeyboardInterrupt:
-            stream.close()  # stores what was said so far
+        with self._ctrl_c_stops_the_answer() as stopped:
+            try:
+                for piece in stream:
+                    self.console.print(Text(piece), end="")
+            except KeyboardInterrupt:
+                stream.close()  # a backend without `cancel`: stores what was said so far
+                stopped.set()
+        if stopped.is_set():
             self.console.print(Text(" [stopped]", style="dim"), end="")
         self.console.print()
         self.start_idle()
+
+    @contextlib.contextmanager
+    def _ctrl_c_stops_the_answer(self) -> Iterator[threading.Event]:
+        """While an answer streams, Ctrl-C asks the model to stop at the next token.
+
+        Raising KeyboardInterrupt inside llama.cpp's generator could leave its lock or KV
+        state half-updated; a cancel flag ends the stream the normal way instead.
+        """
+        stopped = threading.Event()
+        cancel = getattr(self.mem._llm, "cancel", None)
+        if not isinstance(cancel, threading.Event) or (
+            threading.current_thread() is not threading.main_thread()
+        ):
+            yield stopped
+            return
+
+        def on_sigint(signum: int, frame: Any) -> None:
+            stopped.set()
+            cancel.set()
+
+        previous = signal.signal(signal.SIGINT, on_sigint)
+        try:
+            yield stopped
+        finally:
+            signal.signal(signal.SIGINT, previous)
+            cancel.clear()
 
     # -- slash commands -----------------------------------------------------------------
 
@@ -303,5 +337,8 @@ def _interactive_loop(env: Env, session: ChatSession) -> None:
             continue  # Ctrl-C at the prompt clears the line
         except EOFError:
             return
-        if not session.handle(line):
-            return
+        try:
+            if not session.handle(line):
+                return
+        except KeyboardInterrupt:
+            session.console.print(Text("[cancelled]", style="dim"))

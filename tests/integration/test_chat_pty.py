@@ -62,9 +62,18 @@ class Terminal:
     def send(self, text: str) -> None:
         os.write(self.master, text.encode())
 
-    def close(self) -> int:
+    def close(self, timeout: float = 120) -> int:
+        """Wait for the program to exit, reading its output so it never blocks writing."""
+        deadline = time.monotonic() + timeout
         try:
-            return self.proc.wait(timeout=120)
+            while self.proc.poll() is None and time.monotonic() < deadline:
+                ready, _, _ = select.select([self.master], [], [], 0.2)
+                if ready:
+                    try:
+                        self.screen += os.read(self.master, 65536).decode("utf-8", "replace")
+                    except OSError:
+                        time.sleep(0.1)
+            return self.proc.wait(timeout=1)
         finally:
             os.close(self.master)
 
