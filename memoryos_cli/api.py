@@ -17,7 +17,7 @@ from memoryos_cli.llm import LLM, approx_tokens
 from memoryos_cli.memory import consolidate, jobs, long_term, mid_term, short_term
 from memoryos_cli.memory import context as prompt_context
 from memoryos_cli.memory import forget as forgetting
-from memoryos_cli.memory.records import Fact, Page, ProfileItem, Recall, Segment
+from memoryos_cli.memory.records import PAGE_COLUMNS, Fact, Page, ProfileItem, Recall, Segment
 from memoryos_cli.memory.retrieve import recall as run_recall
 from memoryos_cli.memory.scope import Scope
 from memoryos_cli.memory.text import keywords, page_text
@@ -302,7 +302,6 @@ class Memoryos:
         return None if row is None else int(row[0])
 
     def pages(self, ids: list[int] | None = None, limit: int | None = None) -> list[Page]:
-        from memoryos_cli.memory.records import PAGE_COLUMNS
 
         sql = f"SELECT {PAGE_COLUMNS} FROM pages WHERE owner_id = ?"
         params: list[Any] = [self.scope.owner_id]

@@ -26,6 +26,14 @@ def _write_json(env: Env, data: dict[str, Any], out: Path | None) -> None:
         env.console.print(f"wrote {out}")
 
 
+def _model_path(env: Env) -> str:
+    """The configured model's file: bench stores are temporary homes, the model stays put."""
+    from memoryos_cli import catalog
+
+    settings = env.settings()
+    return str(catalog.resolve(settings.model, settings))
+
+
 def locomo_table(report: dict[str, Any]) -> Table:
     k = report.get("k", 10)
     recall_cols = [f"recall@{n}" for n in sorted({5, 10, 20, k})]
@@ -81,13 +89,8 @@ def locomo(
     """Score recall methods (recency, bm25, dense, hybrid, memoryos) on LoCoMo questions."""
     from memoryos_cli.bench.locomo_bench import run_locomo
 
-    from memoryos_cli import catalog
-
     env = get_env(ctx)
-    chat_model = env.model
-    if mode == "qa":  # each conversation gets a temporary store; the model stays in place
-        settings = env.settings()
-        chat_model = str(catalog.resolve(settings.model, settings))
+    chat_model = _model_path(env) if mode == "qa" else env.model
     with env.console.status("LoCoMo") as status:
         report = run_locomo(
             data,
@@ -203,12 +206,8 @@ def chat(
     """Time to first token, tokens per turn and consolidation cost with the configured model."""
     from memoryos_cli.bench.chat_bench import run_chat_bench
 
-    from memoryos_cli import catalog
-
     env = get_env(ctx)
-    settings = env.settings()
-    # The bench store is a temporary one; the model file stays where the user has it.
-    model = str(catalog.resolve(settings.model, settings))
+    model = _model_path(env)
     with env.console.status("chat bench") as status:
         report = run_chat_bench(
             model,

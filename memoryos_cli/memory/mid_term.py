@@ -12,7 +12,7 @@ import numpy as np
 from memoryos_cli.embed import Vector, normalize
 from memoryos_cli.memory import jobs
 from memoryos_cli.memory.heat import segment_heat
-from memoryos_cli.memory.records import Page, Segment
+from memoryos_cli.memory.records import PAGE_COLUMNS, Page, Segment
 from memoryos_cli.memory.scope import Scope
 from memoryos_cli.memory.text import jaccard
 from memoryos_cli.store import vectors
@@ -227,8 +227,6 @@ def delete_segment(conn: Any, sid: int) -> None:
 
 
 def segment_pages(conn: Any, sid: int) -> list[Page]:
-    from memoryos_cli.memory.records import PAGE_COLUMNS
-
     rows = conn.execute(
         f"SELECT {PAGE_COLUMNS} FROM pages WHERE segment_id = ? ORDER BY id", (sid,)
     ).fetchall()
