@@ -78,14 +78,7 @@ def _rebuild_segment(conn: Any, scope: Scope, sid: int) -> None:
         (vectors.blob(centroid), len(remaining), sid),
     )
     vectors.upsert(conn, "segments_vec", sid, scope.owner_id, centroid)
-    mid_term._refresh_keywords(conn, sid)
-    words: Counter[str] = Counter()
-    for (kw,) in conn.execute("SELECT keywords_json FROM pages WHERE segment_id = ?", (sid,)):
-        words.update(json.loads(kw))
-    conn.execute(
-        "UPDATE segments SET summary = ? WHERE id = ?",
-        (mid_term.keyword_summary([w for w, _ in words.most_common(12)]), sid),
-    )
+    mid_term.refresh_keywords(conn, sid)
 
 
 def _delete_page(conn: Any, scope: Scope, page_id: int, counts: Counter[str]) -> None:

@@ -89,7 +89,7 @@ def place_page(conn: Any, scope: Scope, page: Page, vec: Vector) -> int:
     else:
         _join_segment(conn, scope, sid, vec, max(now, page.ts))
     conn.execute("UPDATE pages SET tier = 'mid', segment_id = ? WHERE id = ?", (sid, page.id))
-    _refresh_keywords(conn, sid)
+    refresh_keywords(conn, sid)
     maybe_enqueue_analysis(conn, scope, sid, now)
     evict_lfu(conn, scope)
     return sid
@@ -129,7 +129,7 @@ def _join_segment(conn: Any, scope: Scope, sid: int, vec: Vector, now: float) ->
     vectors.upsert(conn, "segments_vec", sid, scope.owner_id, centroid)
 
 
-def _refresh_keywords(conn: Any, sid: int) -> None:
+def refresh_keywords(conn: Any, sid: int) -> None:
     """Segment keywords = the most frequent keywords of its newest KEYWORD_PAGES pages.
 
     Bounded so a page joining a huge segment costs the same as joining a small one
