@@ -111,9 +111,29 @@ class Store:
                 f"supports ({len(MIGRATIONS)}); upgrade memoryos"
             )
 
+    def _switch_to_wal(self) -> str:
+        """Set WAL mode, retrying while another process holds the lock.
+
+        Switching a new file's journal mode needs an exclusive lock, and SQLite answers
+        "database is locked" at once, without the busy handler, when processes opening
+        the same new file meet (seen with 4 writers starting together). So wait here,
+        up to the busy timeout, as a write would.
+        """
+        deadline = time.monotonic() + BUSY_TIMEOUT_MS / 1000
+        delay = 0.005
+        while True:
+            try:
+                return str(self.conn.execute("PRAGMA journal_mode = WAL").fetchone()[0])
+            except self.driver.module.OperationalError as exc:
+                busy = "locked" in str(exc).lower() or "busy" in str(exc).lower()
+                if not busy or time.monotonic() > deadline:
+                    raise
+                time.sleep(delay)
+                delay = min(delay * 2, 0.2)
+
     def _configure(self) -> None:
         try:
-            mode = self.conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+            mode = self._switch_to_wal()
             self.conn.execute("PRAGMA foreign_keys = ON")
             self.conn.execute("PRAGMA secure_delete = ON")
             self.conn.execute("PRAGMA synchronous = FULL")

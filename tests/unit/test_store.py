@@ -7,6 +7,7 @@ import os
 import sqlite3
 import stat
 import sys
+import threading
 import types
 from pathlib import Path
 
@@ -106,6 +107,28 @@ def test_pragmas(store: Store) -> None:
     assert store.one("PRAGMA foreign_keys")[0] == 1
     assert store.one("PRAGMA secure_delete")[0] == 1
     assert store.one("PRAGMA busy_timeout")[0] == BUSY_TIMEOUT_MS
+
+
+def test_switching_to_wal_waits_for_a_writer_holding_the_new_file(home: Path) -> None:
+    """SQLite refuses the journal-mode switch at once (no busy handler) while another
+    connection holds a write lock on a new file: the open must wait, not fail."""
+    home.mkdir(mode=0o700, exist_ok=True)
+    path = home / "memoryos.db"
+    path.touch(mode=0o600)
+    holder = sqlean.connect(str(path), isolation_level=None, check_same_thread=False)
+    holder.execute("BEGIN IMMEDIATE")
+    release = threading.Timer(0.3, lambda: holder.execute("COMMIT"))
+    release.start()
+    try:
+        s = Store(path)
+        try:
+            assert s.one("PRAGMA journal_mode")[0] == "wal"
+            assert s.schema_version == len(MIGRATIONS)
+        finally:
+            s.close()
+    finally:
+        release.join()
+        holder.close()
 
 
 def test_migrations_are_recorded(store: Store) -> None:
