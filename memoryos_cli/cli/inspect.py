@@ -6,7 +6,6 @@ User text is never read as rich markup: it always goes into `Text` objects.
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import asdict
@@ -20,6 +19,7 @@ from rich.text import Text
 
 from memoryos_cli.cli.env import get_env
 from memoryos_cli.errors import InvalidInputError, NotFoundError
+from memoryos_cli.llm.prompts import when
 from memoryos_cli.memory.heat import recency
 
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print JSON instead of tables.")]
@@ -42,11 +42,6 @@ def opened(ctx: typer.Context) -> Iterator[Any]:
         yield mem
     finally:
         mem.close()
-
-
-def when(ts: float) -> str:
-    """A timestamp as people read it (UTC, like the timestamps memoryos parses)."""
-    return dt.datetime.fromtimestamp(ts, dt.UTC).strftime("%Y-%m-%d %H:%M")
 
 
 def clip(text: str, limit: int = PREVIEW_CHARS) -> Text:
