@@ -99,13 +99,11 @@ print("done", flush=True)
 
 def test_four_processes_write_at_once(home: Path) -> None:
     users, per = ["u1", "u2", "shared", "shared"], 200
-    started = time.monotonic()
     children = [spawn(WRITER, home, user, str(per)) for user in users]  # all open a new file
     for child in children:
-        out, err = child.communicate(timeout=90)
+        out, err = child.communicate(timeout=90)  # a hang guard, not a speed claim
         assert child.returncode == 0, err
         assert out.strip() == "done"
-    assert time.monotonic() - started < 90
     store = Store(home / "memoryos.db")
     try:
         assert store.one("SELECT COUNT(*) FROM pages")[0] == len(users) * per
