@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import time
+from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Any
 
@@ -69,13 +70,16 @@ def recover(conn: Any) -> int:
     return len(dead)
 
 
-def claim(conn: Any, owner_id: int | None = None) -> Job | None:
-    """Take the oldest pending job (of one owner, or any)."""
+def claim(conn: Any, owner_id: int | None = None, skip: Collection[int] = ()) -> Job | None:
+    """Take the oldest pending job (of one owner, or any), leaving out the ids in `skip`."""
     sql = "SELECT id, owner_id, kind, target_id, attempts FROM jobs WHERE state = 'pending'"
-    params: tuple[Any, ...] = ()
+    params: list[Any] = []
     if owner_id is not None:
         sql += " AND owner_id = ?"
-        params = (owner_id,)
+        params.append(owner_id)
+    if skip:
+        sql += f" AND id NOT IN ({','.join('?' * len(skip))})"
+        params.extend(skip)
     row = conn.execute(sql + " ORDER BY id LIMIT 1", params).fetchone()
     if row is None:
         return None

@@ -81,11 +81,36 @@ def test_invalid_reply_is_retried_once_with_the_schema(mem: Memoryos, llm: Scrip
 def test_bad_reply_is_retried_then_failed_without_writes(mem: Memoryos, llm: ScriptedLLM) -> None:
     hot(mem)
     llm.default = "this is not json"
-    for _ in range(3):
-        mem.consolidate()
+    for attempt in range(1, 4):
+        assert mem.consolidate() == 0
+        # One attempt per drain (free reply, then the schema retry), never all three at once.
+        assert len([c for c in llm.calls if c["kind"] == "complete"]) == 2 * attempt
+        assert mem.store.query("SELECT attempts FROM jobs")[0][0] == attempt
     state = mem.store.query("SELECT state, attempts, error FROM jobs")[0]
     assert state[0] == "failed" and state[1] == 3 and "JSON" in state[2]
     assert mem.knowledge() == [] and mem.profile() == []
+
+
+def test_a_failing_job_does_not_hold_up_the_next_one(mem: Memoryos, llm: ScriptedLLM) -> None:
+    hot(mem)
+    for i in range(11):
+        mem.add_memory(f"baking sourdough bread at home {i}", "yum", timestamp=T0 + 3600 + i * 60)
+    pending = mem.store.query("SELECT id FROM jobs WHERE state = 'pending' ORDER BY id")
+    assert len(pending) == 2
+    second_pages = [
+        r[0]
+        for r in mem.store.query(
+            "SELECT p.id FROM pages p JOIN jobs j ON j.target_id = p.segment_id"
+            " WHERE j.id = ? ORDER BY p.id",
+            (pending[1][0],),
+        )
+    ]
+    llm.replies += ["not json", "still not json", reply(second_pages[:2])]
+    assert mem.consolidate() == 1
+    states = mem.store.query("SELECT state, attempts FROM jobs ORDER BY id")
+    assert states == [("pending", 1), ("done", 1)]
+    assert len([c for c in llm.calls if c["kind"] == "complete"]) == 3
+    assert len(mem.knowledge()) == 2
 
 
 def test_rerunning_a_job_does_not_duplicate(mem: Memoryos, llm: ScriptedLLM) -> None:
