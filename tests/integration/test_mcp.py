@@ -4,53 +4,16 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
-import subprocess
-import sys
-import textwrap
 import time
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any
 
 import anyio
 import pytest
+from helpers import data, gated_writer, mcp_session
 
 pytestmark = pytest.mark.integration
 
 N_EACH = 25  # exchanges written by each of the two processes in the concurrency test
-
-
-def memoryos_command() -> str:
-    beside = Path(sys.executable).parent / "memoryos"
-    found = str(beside) if beside.exists() else shutil.which("memoryos")
-    assert found, "the memoryos console script is not installed (pip install -e .)"
-    return found
-
-
-@asynccontextmanager
-async def mcp_session(home: Path, *args: str) -> AsyncIterator[Any]:
-    """An initialized SDK client session with `memoryos mcp` over stdio."""
-    from mcp import ClientSession
-    from mcp.client.stdio import StdioServerParameters, stdio_client
-
-    params = StdioServerParameters(
-        command=memoryos_command(),
-        args=["mcp", *args],
-        env={"MEMORYOS_HOME": str(home), "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"},
-    )
-    with open(home.parent / "mcp-stderr.log", "w") as errlog:
-        async with (
-            stdio_client(params, errlog=errlog) as (read, write),
-            ClientSession(read, write) as session,
-        ):
-            yield session
-
-
-def data(result: Any) -> Any:
-    assert not result.is_error, result.content[0].text
-    return result.structured_content
 
 
 def test_mcp_server_end_to_end(home: Path) -> None:
@@ -119,36 +82,10 @@ def test_mcp_server_end_to_end(home: Path) -> None:
     assert timings["initialize"] < 5.0, timings
 
 
-WRITER = textwrap.dedent(
-    """
-    import sys, time
-    from pathlib import Path
-    from memoryos_cli.api import Memoryos
-
-    go, n = Path(sys.argv[1]), int(sys.argv[2])
-    mem = Memoryos(llm_model="none")
-    mem.embedder.warm()
-    print("ready", flush=True)
-    while not go.exists():
-        time.sleep(0.01)
-    for i in range(n):
-        mem.add_memory(f"writer note {i} about sailing", f"writer reply {i}")
-    mem.close()
-    print("done", flush=True)
-    """
-)
-
-
 def test_mcp_and_another_process_write_concurrently(home: Path, tmp_path: Path) -> None:
     go = tmp_path / "go"
     env = {**os.environ, "MEMORYOS_HOME": str(home), "HF_HUB_OFFLINE": "1"}
-    writer = subprocess.Popen(
-        [sys.executable, "-c", WRITER, str(go), str(N_EACH)],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    writer = gated_writer(go, N_EACH, "writer note {i} about sailing", env)
     try:
 
         async def run() -> None:

@@ -7,9 +7,12 @@ import os
 import socket
 import subprocess
 import sys
+from collections import Counter
 from pathlib import Path
 
+import anyio
 import pytest
+from helpers import data, gated_writer, mcp_session
 from typer.testing import CliRunner
 
 from memoryos_cli.api import Memoryos
@@ -88,64 +91,91 @@ def test_chat_and_bench_run_with_networking_refused(
     assert report["methods"]["memoryos"]["llm_calls_per_answer"] == 1
 
 
-WRITER = """
-import sys
-from memoryos_cli.api import Memoryos
-from memoryos_cli.embed.sentence import SentenceTransformerEmbedder
-m = Memoryos("default_user", "memoryos", sys.argv[1], llm_model="none",
-             embedder=SentenceTransformerEmbedder())
-for i in range(int(sys.argv[2])):
-    m.add_memory(f"api writer note {i}", "ok")
-"""
+API_NOTES, MCP_NOTES, CHAT_LINES, CLI_ADDS = 300, 60, 8, 4
 
 
-def test_chat_add_and_api_write_the_same_file_at_once(home: Path, smol_model_path: Path) -> None:
+def test_chat_mcp_add_and_api_write_the_same_file_at_once(
+    home: Path, smol_model_path: Path, tmp_path: Path
+) -> None:
+    """A scripted `memoryos chat`, an MCP client's `memoryos mcp`, `memoryos add` and an
+    API process write one file at the same moment: all warm first, then released together.
+    Nothing lost, nothing locked, and the commit order shows the writes interleaved."""
+    go = tmp_path / "go"
     env = dict(os.environ, MEMORYOS_HOME=str(home), MEMORYOS_MAX_ANSWER_TOKENS="8")
-    lines = "".join(f"chat line {i}\n" for i in range(8))
-    procs = [
-        subprocess.Popen(
-            [MEMORYOS, "--model", str(smol_model_path), "chat"],
-            env=env,
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        ),
-        subprocess.Popen(
-            [sys.executable, "-c", WRITER, str(home), "100"],
-            env=env,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        ),
-        subprocess.Popen(
-            [
-                "bash",
-                "-c",
-                " && ".join(
-                    f"{MEMORYOS} add --user-input 'cli add {i}' --response ok" for i in range(4)
-                ),
-            ],
-            env=env,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        ),
-    ]
-    outputs = [procs[0].communicate(lines, timeout=300)] + [
-        p.communicate(timeout=300) for p in procs[1:]
-    ]
-    for proc, (_, err) in zip(procs, outputs, strict=True):
-        assert proc.returncode == 0, err
-        assert "locked" not in err
+    pipes = {"stdout": subprocess.PIPE, "stderr": subprocess.PIPE, "text": True, "env": env}
+    api = gated_writer(go, API_NOTES, "api note {i}", env)
+    chat = subprocess.Popen(
+        [MEMORYOS, "--model", str(smol_model_path), "chat"], stdin=subprocess.PIPE, **pipes
+    )
+    chat_lines = "".join(f"chat line {i}\n" for i in range(CHAT_LINES))
+    results: dict[str, tuple[str, str]] = {}
+    procs = {"api": api, "chat": chat}
+
+    async def mcp_writes() -> None:
+        async with mcp_session(home) as session:
+            await session.initialize()
+            data(
+                await session.call_tool(
+                    "add_memory", {"user_input": "warm", "agent_response": "up"}
+                )
+            )
+            assert await anyio.to_thread.run_sync(api.stdout.readline) == "ready\n"
+            go.touch()  # release everyone at once
+            procs["cli"] = subprocess.Popen(
+                [
+                    "bash",
+                    "-c",
+                    " & ".join(
+                        f"{MEMORYOS} add --user-input 'cli add {i}' --response ok"
+                        for i in range(CLI_ADDS)
+                    )
+                    + " & wait",
+                ],
+                **pipes,
+            )
+            async with anyio.create_task_group() as tasks:
+                tasks.start_soon(
+                    anyio.to_thread.run_sync,
+                    lambda: results.update(chat=chat.communicate(chat_lines, timeout=300)),
+                )
+                for i in range(MCP_NOTES):
+                    data(
+                        await session.call_tool(
+                            "add_memory", {"user_input": f"mcp note {i}", "agent_response": "ok"}
+                        )
+                    )
+
+    try:
+        anyio.run(mcp_writes)
+        for name in ("api", "cli"):
+            results[name] = procs[name].communicate(timeout=300)
+    finally:
+        for proc in procs.values():
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+    for name, proc in procs.items():
+        assert proc.returncode == 0, results[name][1]
+        assert "locked" not in results[name][1]
+    assert "locked" not in (home.parent / "mcp-stderr.log").read_text()
     with Memoryos(
         settings=None,
         data_storage_path=home,
         llm_model="none",
         embedder=HashingEmbedder(dim=384, name="all-MiniLM-L6-v2"),
     ) as mem:
-        texts = [p.user_input for p in mem.pages()]
-        assert sum(t.startswith("chat line") for t in texts) == 8
-        assert sum(t.startswith("api writer note") for t in texts) == 100
-        assert sum(t.startswith("cli add") for t in texts) == 4
+        texts = [p.user_input for p in mem.pages()]  # in commit order
         assert mem.store.integrity_check() == "ok"
+    counts = Counter(t.rsplit(" ", 1)[0] for t in texts)
+    assert counts == {
+        "warm": 1,
+        "api note": API_NOTES,
+        "mcp note": MCP_NOTES,
+        "chat line": CHAT_LINES,
+        "cli add": CLI_ADDS,
+    }
+    # Writers really overlapped: the API and MCP writers' commits are interleaved.
+    order = [t.rsplit(" ", 1)[0] for t in texts]
+    api_at = [i for i, w in enumerate(order) if w == "api note"]
+    mcp_at = [i for i, w in enumerate(order) if w == "mcp note"]
+    assert api_at[0] < mcp_at[-1] and mcp_at[0] < api_at[-1], "".join(w[0] for w in order)
