@@ -101,6 +101,9 @@ class Memoryos:
             self.store.close()
             raise
         self.scope = Scope(self.store, owner, self.settings, embedder)
+        # Jobs whose analysis failed in this process: left for a later session (a model
+        # that failed a segment once fails it again on the same pages and the same prompt).
+        self._failed_jobs: set[int] = set()
         self._llm: LLM | None = (
             llm_model if llm_model is not None and not isinstance(llm_model, str) else None
         )
@@ -249,20 +252,24 @@ class Memoryos:
 
     # -- consolidation ------------------------------------------------------------------
 
-    def pending_jobs(self) -> int:
-        row = self.store.one(
-            "SELECT COUNT(*) FROM jobs WHERE owner_id = ? AND state IN ('pending', 'running')",
+    def pending_jobs(self, *, runnable: bool = False) -> int:
+        """Queued analyses of this owner; `runnable` leaves out those failed in this process."""
+        rows = self.store.query(
+            "SELECT id FROM jobs WHERE owner_id = ? AND state IN ('pending', 'running')",
             (self.scope.owner_id,),
         )
-        return int(row[0])
+        ids = {int(r[0]) for r in rows}
+        return len(ids - self._failed_jobs) if runnable else len(ids)
 
     def consolidate(
         self, max_jobs: int | None = None, cancel: threading.Event | None = None
     ) -> int:
         """Run queued analyses with the LLM (off the hot path); returns jobs completed."""
-        if self.llm_free or not self.pending_jobs():
+        if self.llm_free or not self.pending_jobs(runnable=True):
             return 0
-        return consolidate.run_pending(self.scope, self.llm, max_jobs=max_jobs, cancel=cancel)
+        return consolidate.run_pending(
+            self.scope, self.llm, max_jobs=max_jobs, cancel=cancel, failed=self._failed_jobs
+        )
 
     # -- reading ------------------------------------------------------------------------
 

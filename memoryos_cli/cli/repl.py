@@ -117,9 +117,11 @@ class ChatSession:
     def finish(self) -> None:
         """At exit: finish pending consolidation with a visible progress indicator."""
         self.stop_idle()
-        if self.mem.llm_free or not self.mem.pending_jobs() or not self.mem.llm_loaded:
+        if self.mem.llm_free or not self.mem.llm_loaded:
             return
-        n = self.mem.pending_jobs()
+        n = self.mem.pending_jobs(runnable=True)
+        if not n:
+            return
         with self.console.status(f"consolidating {n} memory segment(s)… (Ctrl-C to leave now)"):
             try:
                 self.mem.consolidate()

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
 from memoryos_cli.api import Memoryos
+from memoryos_cli.embed.hashing import HashingEmbedder
 from memoryos_cli.llm.fake import ScriptedLLM
 from memoryos_cli.memory.consolidate import parse_analysis
 
@@ -78,17 +80,26 @@ def test_invalid_reply_is_retried_once_with_the_schema(mem: Memoryos, llm: Scrip
     assert len(mem.knowledge()) == 2
 
 
-def test_bad_reply_is_retried_then_failed_without_writes(mem: Memoryos, llm: ScriptedLLM) -> None:
+def test_bad_reply_is_retried_then_failed_without_writes(
+    mem: Memoryos, llm: ScriptedLLM, home: Path, embedder: HashingEmbedder
+) -> None:
     hot(mem)
     llm.default = "this is not json"
-    for attempt in range(1, 4):
-        assert mem.consolidate() == 0
-        # One attempt per drain (free reply, then the schema retry), never all three at once.
-        assert len([c for c in llm.calls if c["kind"] == "complete"]) == 2 * attempt
-        assert mem.store.query("SELECT attempts FROM jobs")[0][0] == attempt
+    assert mem.consolidate() == 0
+    assert len([c for c in llm.calls if c["kind"] == "complete"]) == 2  # free, then schema
+    # This process does not try the failed job again: no more calls, no more attempts.
+    assert mem.consolidate() == 0
+    assert mem.pending_jobs() == 1 and mem.pending_jobs(runnable=True) == 0
+    assert len([c for c in llm.calls if c["kind"] == "complete"]) == 2
+    # Later sessions do, until the job has had MAX_ATTEMPTS.
+    for attempt in (2, 3, 3):
+        with Memoryos("alice", "assistant", home, llm_model=llm, embedder=embedder) as later:
+            later.consolidate()
+            assert later.store.query("SELECT attempts FROM jobs")[0][0] == attempt
     state = mem.store.query("SELECT state, attempts, error FROM jobs")[0]
     assert state[0] == "failed" and state[1] == 3 and "JSON" in state[2]
     assert mem.knowledge() == [] and mem.profile() == []
+    assert len([c for c in llm.calls if c["kind"] == "complete"]) == 6
 
 
 def test_a_failing_job_does_not_hold_up_the_next_one(mem: Memoryos, llm: ScriptedLLM) -> None:
