@@ -22,7 +22,9 @@ def memoryos_command() -> str:
 
 
 @asynccontextmanager
-async def mcp_session(home: Path, *args: str) -> AsyncIterator[Any]:
+async def mcp_session(
+    home: Path, *args: str, env: dict[str, str] | None = None
+) -> AsyncIterator[Any]:
     """An SDK client session with `memoryos mcp` over stdio (call `initialize` first)."""
     from mcp import ClientSession
     from mcp.client.stdio import StdioServerParameters, stdio_client
@@ -30,7 +32,12 @@ async def mcp_session(home: Path, *args: str) -> AsyncIterator[Any]:
     params = StdioServerParameters(
         command=memoryos_command(),
         args=["mcp", *args],
-        env={"MEMORYOS_HOME": str(home), "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"},
+        env={
+            "MEMORYOS_HOME": str(home),
+            "HF_HUB_OFFLINE": "1",
+            "TRANSFORMERS_OFFLINE": "1",
+            **(env or {}),
+        },
     )
     with open(home.parent / "mcp-stderr.log", "w") as errlog:
         async with (

@@ -114,6 +114,8 @@ def test_four_processes_write_at_once(home: Path) -> None:
             )
         )
         assert counts == {"u1": per, "u2": per, "shared": 2 * per}
+        # The writers also queued consolidation jobs (the enqueue is part of each write).
+        assert store.one("SELECT COUNT(*) FROM jobs WHERE state = 'pending'")[0] > 0
         assert store.one("SELECT COUNT(*) FROM schema_migrations")[0] == len(MIGRATIONS)
         assert store.integrity_check() == "ok"
     finally:
