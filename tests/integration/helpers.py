@@ -1,9 +1,10 @@
-"""Helpers for integration tests that drive memoryos processes: an MCP client session
-through the SDK's stdio client (as a desktop client talks to `memoryos mcp`), and a
-writer process that starts writing when told, so several writers really overlap."""
+"""Helpers for integration tests: an MCP client session through the SDK's stdio client
+(as a desktop client talks to `memoryos mcp`), a writer process that starts writing when
+told (so several writers really overlap), and the store made by schema version 1."""
 
 from __future__ import annotations
 
+import gzip
 import shutil
 import subprocess
 import sys
@@ -81,4 +82,31 @@ def gated_writer(go: Path, n: int, template: str, env: dict[str, str]) -> subpro
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+    )
+
+
+V1_FIXTURE = Path(__file__).parents[1] / "fixtures" / "v1.db.gz"
+
+
+def place_v1_fixture(home: Path) -> Path:
+    """Put the store made by schema version 1 (`tests/fixtures/make_v1_db.py`) in `home`."""
+    home.mkdir(parents=True)
+    db = home / "memoryos.db"
+    db.write_bytes(gzip.decompress(V1_FIXTURE.read_bytes()))
+    return db
+
+
+def v1_fixture_memory(home: Path) -> Any:
+    """The v1 fixture's owner, opened through the API (no model, hashing embedder)."""
+    from memoryos_cli.api import Memoryos
+    from memoryos_cli.embed.hashing import HashingEmbedder
+    from memoryos_cli.llm.fake import ScriptedLLM
+
+    return Memoryos(
+        "fixture_user",
+        "fixture_assistant",
+        home,
+        llm_model=ScriptedLLM(),
+        embedder=HashingEmbedder(),
+        short_term_capacity=2,
     )

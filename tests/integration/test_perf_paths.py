@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import gzip
 import random
 from pathlib import Path
 
 import numpy as np
 import pytest
+from helpers import place_v1_fixture, v1_fixture_memory
 
 from memoryos_cli.api import Memoryos
 from memoryos_cli.bench import perf
@@ -19,7 +19,6 @@ from memoryos_cli.memory import retrieve
 from memoryos_cli.store import Store, vectors
 from memoryos_cli.store.migrations import MIGRATIONS
 
-FIXTURES = Path(__file__).parents[1] / "fixtures"
 DIM = 384
 
 
@@ -43,8 +42,7 @@ def open_mem(home: Path, **kw: object) -> Memoryos:
 
 
 def test_v1_fixture_migrates_to_v2_with_pages_bin_backfilled(home: Path) -> None:
-    home.mkdir(parents=True)
-    (home / "memoryos.db").write_bytes(gzip.decompress((FIXTURES / "v1.db.gz").read_bytes()))
+    place_v1_fixture(home)
     store = Store(home / "memoryos.db")
     try:
         assert store.schema_version == len(MIGRATIONS) >= 2
@@ -61,14 +59,7 @@ def test_v1_fixture_migrates_to_v2_with_pages_bin_backfilled(home: Path) -> None
         assert dict(store.query("SELECT page_id, owner_id FROM pages_bin")) == owners
     finally:
         store.close()
-    with Memoryos(
-        "fixture_user",
-        "fixture_assistant",
-        home,
-        llm_model=ScriptedLLM(),
-        embedder=HashingEmbedder(),
-        short_term_capacity=2,
-    ) as mem:
+    with v1_fixture_memory(home) as mem:
         pid = mem.add_memory("The wedding went well.", "Wonderful!")
         assert mem.store.one("SELECT COUNT(*) FROM pages_bin WHERE page_id = ?", (pid,))[0] == 1
 

@@ -6,7 +6,6 @@ Every test uses sqlean + sqlite-vec and the hashing embedder (no model), and is 
 from __future__ import annotations
 
 import contextlib
-import gzip
 import json
 import os
 import shutil
@@ -20,6 +19,7 @@ import time
 from pathlib import Path
 
 import pytest
+from helpers import place_v1_fixture, v1_fixture_memory
 
 from memoryos_cli.api import Memoryos
 from memoryos_cli.embed.hashing import HashingEmbedder
@@ -29,7 +29,6 @@ from memoryos_cli.memory import jobs
 from memoryos_cli.store import Store
 from memoryos_cli.store.migrations import MIGRATIONS
 
-FIXTURES = Path(__file__).parents[1] / "fixtures"
 ROOT = Path(__file__).parents[2]
 CHILD_PRELUDE = """
 import json, os, sys, time
@@ -388,16 +387,8 @@ def test_forget_all_leaves_an_empty_working_store(home: Path) -> None:
 
 
 def test_v1_fixture_opens_intact(home: Path) -> None:
-    home.mkdir(parents=True)
-    (home / "memoryos.db").write_bytes(gzip.decompress((FIXTURES / "v1.db.gz").read_bytes()))
-    with Memoryos(
-        "fixture_user",
-        "fixture_assistant",
-        home,
-        llm_model=ScriptedLLM(),
-        embedder=HashingEmbedder(),
-        short_term_capacity=2,
-    ) as mem:
+    place_v1_fixture(home)
+    with v1_fixture_memory(home) as mem:
         assert mem.store.integrity_check() == "ok"
         assert [r[0] for r in mem.store.query("SELECT name FROM schema_migrations")][0] == (
             "m001_initial"
