@@ -9,12 +9,12 @@ import pty
 import re
 import select
 import subprocess
-import sys
 import termios
 import time
 from pathlib import Path
 
 import pytest
+from helpers import memoryos_command
 
 pytestmark = pytest.mark.integration
 ANSI = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]")
@@ -78,10 +78,6 @@ class Terminal:
             os.close(self.master)
 
 
-def memoryos() -> str:
-    return str(Path(sys.executable).parent / "memoryos")
-
-
 def test_fact_from_one_chat_is_recalled_in_the_next(home: Path, smol_model_path: Path) -> None:
     env = dict(
         os.environ,
@@ -91,7 +87,7 @@ def test_fact_from_one_chat_is_recalled_in_the_next(home: Path, smol_model_path:
         LINES="40",
         PROMPT_TOOLKIT_NO_CPR="1",
     )
-    args = [memoryos(), "--model", str(smol_model_path), "chat"]
+    args = [memoryos_command(), "--model", str(smol_model_path), "chat"]
 
     first = Terminal(args, env)
     first.expect("you>")
@@ -119,7 +115,7 @@ def test_ctrl_c_stops_an_answer_not_the_chat(home: Path, smol_model_path: Path) 
         PROMPT_TOOLKIT_NO_CPR="1",
         MEMORYOS_MAX_ANSWER_TOKENS="2000",
     )
-    term = Terminal([memoryos(), "--model", str(smol_model_path), "chat"], env)
+    term = Terminal([memoryos_command(), "--model", str(smol_model_path), "chat"], env)
     term.expect("you>")
     term.send("Write a very long story about a dragon who learns to bake bread.\r")
     term.expect("memoryos: ", timeout=180)

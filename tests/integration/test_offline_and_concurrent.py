@@ -6,13 +6,12 @@ import json
 import os
 import socket
 import subprocess
-import sys
 from collections import Counter
 from pathlib import Path
 
 import anyio
 import pytest
-from helpers import data, gated_writer, mcp_session
+from helpers import data, gated_writer, mcp_session, memoryos_command
 from typer.testing import CliRunner
 
 from memoryos_cli.api import Memoryos
@@ -20,7 +19,7 @@ from memoryos_cli.cli.app import app
 from memoryos_cli.embed.hashing import HashingEmbedder
 
 pytestmark = pytest.mark.integration
-MEMORYOS = str(Path(sys.executable).parent / "memoryos")
+MEMORYOS = memoryos_command()
 
 
 @pytest.fixture
