@@ -220,6 +220,7 @@ class Memoryos:
                         )
                     )
                     self._spill_short_term(conn, self.settings.short_term_capacity)
+                consolidate.queue_pages(conn, scope.owner_id)
         return ids
 
     def remember(self, text: str, kind: str = "user") -> int:
@@ -242,9 +243,16 @@ class Memoryos:
                 capacity=self.settings.long_term_knowledge_capacity,
             )
 
+    def end_session(self) -> bool:
+        """Queue analysis of every page not analysed yet (the chat calls it at exit and on
+        /new); `consolidate()` then runs it. Returns whether a job was queued."""
+        with self.store.transaction() as conn:
+            return consolidate.queue_pages(conn, self.scope.owner_id, min_pages=1)
+
     def new_session(self) -> None:
         """A fresh short-term memory (pages move to mid-term); long-term is unchanged."""
         scope = self.scope
+        self.end_session()
         with self.store.transaction() as conn:
             self._spill_short_term(conn, 0)
         last = self.store.one("SELECT MAX(id) FROM pages WHERE owner_id = ?", (scope.owner_id,))

@@ -119,10 +119,11 @@ class ChatSession:
         self.stop_idle()
         if self.mem.llm_free or not self.mem.llm_loaded:
             return
+        self.mem.end_session()  # what this session said becomes profile and knowledge now
         n = self.mem.pending_jobs(runnable=True)
         if not n:
             return
-        with self.console.status(f"consolidating {n} memory segment(s)… (Ctrl-C to leave now)"):
+        with self.console.status(f"remembering this session ({n} job(s))… (Ctrl-C to leave now)"):
             try:
                 self.mem.consolidate()
             except KeyboardInterrupt:

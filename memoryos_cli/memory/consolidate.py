@@ -1,25 +1,29 @@
-"""The updater: turns a hot segment's unanalysed pages into profile and knowledge.
+"""The updater: turns unanalysed pages into profile and knowledge.
 
-ONE LLM call per job, JSON constrained by schema, validated before anything is written.
-The call runs outside any transaction; its result is applied, the pages marked analysed
-and the job finished in one transaction, so a kill at any moment leaves the job either
-pending (it runs again) or done (its effects committed exactly once).
+ONE LLM call per batch of pages, its reply validated before anything is written. Two
+kinds of job feed it: a hot mid-term segment (MemoryOS's heat trigger) and a batch of
+recent pages (a full batch during a session, the rest when the session ends), so a new
+user's profile fills in during their first session and every page is analysed exactly
+once. The call runs outside any transaction; its result is applied, the pages marked
+analysed and the job finished in one transaction, so a kill at any moment leaves the
+job either pending (it runs again) or done (its effects committed exactly once).
 """
 
 from __future__ import annotations
 
 import json
-import re
 import threading
 import time
-from dataclasses import dataclass, field
 from typing import Any
 
 from memoryos_cli.llm import LLM, prompts
 from memoryos_cli.memory import jobs, long_term, mid_term
+from memoryos_cli.memory.analysis import Analysis, read_reply, reply_schema
 from memoryos_cli.memory.scope import Scope
 
-MAX_PAGES_PER_CALL = 12
+# A batch this size is one call of ~1,000 prompt tokens; during a session a job is
+# queued only once a full batch waits, so consolidation stays under 0.1 calls per page.
+PAGES_PER_CALL = 12
 KNOWN_FACTS_SHOWN = 12
 ANALYSIS_MAX_TOKENS = 700
 
@@ -28,59 +32,31 @@ class Cancelled(Exception):
     """The user needs the model: give the job back untouched."""
 
 
-@dataclass
-class Analysis:
-    summary: str = ""
-    keywords: list[str] = field(default_factory=list)
-    profile: list[tuple[str, str, list[int]]] = field(default_factory=list)
-    user_facts: list[tuple[str, list[int], list[int]]] = field(default_factory=list)
-    assistant_facts: list[tuple[str, list[int], list[int]]] = field(default_factory=list)
+def unanalysed_ids(conn: Any, owner_id: int, up_to: int | None = None) -> list[int]:
+    sql = "SELECT id FROM pages WHERE owner_id = ? AND analyzed = 0"
+    params: list[Any] = [owner_id]
+    if up_to is not None:
+        sql += " AND id <= ?"
+        params.append(up_to)
+    return [int(r[0]) for r in conn.execute(sql + " ORDER BY id", params).fetchall()]
 
 
-def _ints(value: Any, allowed: set[int]) -> list[int]:
-    out: list[int] = []
-    for item in value if isinstance(value, list) else []:
-        digits = re.sub(r"\D", "", str(item))
-        if digits and int(digits) in allowed:
-            out.append(int(digits))
-    return out
+def queue_pages(conn: Any, owner_id: int, *, min_pages: int | None = None) -> bool:
+    """Queue analysis of the owner's unanalysed pages once `min_pages` of them wait
+    (default: a full batch) beyond those an open job already covers.
 
-
-def parse_analysis(raw: str, page_ids: set[int], known_ids: set[int]) -> Analysis:
-    """Validate the model's JSON; keep only well-formed items with known references."""
-    match = re.search(r"\{.*\}", raw, re.DOTALL)
-    if match is None:
-        raise ValueError("no JSON object in the model's reply")
-    try:
-        data = json.loads(match.group(0))
-    except json.JSONDecodeError as exc:
-        raise ValueError(f"the model's reply is not valid JSON ({exc.msg})") from exc
-    if not isinstance(data, dict):
-        raise ValueError("the model's reply is not a JSON object")
-    out = Analysis()
-    if isinstance(data.get("summary"), str):
-        out.summary = data["summary"].strip()[:400]
-    out.keywords = [k.strip().lower()[:40] for k in data.get("keywords", []) if isinstance(k, str)][
-        :12
-    ]
-    for item in data.get("profile", []) if isinstance(data.get("profile"), list) else []:
-        if not isinstance(item, dict):
-            continue
-        attr, value = item.get("attribute"), item.get("value")
-        if isinstance(attr, str) and isinstance(value, str) and attr.strip() and value.strip():
-            sources = _ints(item.get("sources"), page_ids) or sorted(page_ids)
-            out.profile.append((attr, value.strip()[:300], sources))
-    for key, target in (("user_facts", out.user_facts), ("assistant_facts", out.assistant_facts)):
-        items = data.get(key, [])
-        for item in items if isinstance(items, list) else []:
-            if not isinstance(item, dict) or not isinstance(item.get("text"), str):
-                continue
-            text = item["text"].strip()[:500]
-            if len(text) < 4:
-                continue
-            sources = _ints(item.get("sources"), page_ids) or sorted(page_ids)
-            target.append((text, sources, _ints(item.get("supersedes"), known_ids)))
-    return out
+    The job's target is the newest page id it covers; page ids are unique across owners,
+    so one open job per target is also one per owner and batch.
+    """
+    covered = conn.execute(
+        "SELECT MAX(target_id) FROM jobs WHERE owner_id = ? AND kind = ?"
+        " AND state IN ('pending', 'running')",
+        (owner_id, jobs.ANALYZE_PAGES),
+    ).fetchone()[0]
+    waiting = [i for i in unanalysed_ids(conn, owner_id) if covered is None or i > covered]
+    if not waiting or len(waiting) < (min_pages or PAGES_PER_CALL):
+        return False
+    return jobs.enqueue(conn, owner_id, jobs.ANALYZE_PAGES, waiting[-1])
 
 
 def run_pending(
@@ -111,7 +87,7 @@ def run_pending(
         if job is None:
             break
         try:
-            analyse_segment(scope, llm, job, cancel)
+            analyse(scope, llm, job, cancel)
         except Cancelled:
             with store.transaction() as conn:
                 conn.execute(
@@ -129,63 +105,80 @@ def run_pending(
     return done
 
 
-def analyse_segment(
-    scope: Scope, llm: LLM, job: jobs.Job, cancel: threading.Event | None = None
-) -> None:
+def _batch(conn: Any, scope: Scope, job: jobs.Job) -> list[tuple[int, float, str, str]]:
+    """The unanalysed pages a job covers, oldest first, at most one call's worth."""
+    if job.kind == jobs.ANALYZE_PAGES:
+        where, param = "owner_id = ? AND id <= ?", [scope.owner_id, job.target_id]
+    else:
+        where, param = "segment_id = ?", [job.target_id]
+    rows = conn.execute(
+        f"SELECT id, ts, user_input, agent_response FROM pages WHERE {where} AND analyzed = 0"
+        " ORDER BY id LIMIT ?",
+        (*param, PAGES_PER_CALL),
+    ).fetchall()
+    return [(int(r[0]), float(r[1]), r[2], r[3]) for r in rows]
+
+
+def _user_name(profile: list[Any]) -> str:
+    names = [p.value for p in profile if p.attribute in ("name", "user_name", "first_name")]
+    return names[0] if names else ""
+
+
+def analyse(scope: Scope, llm: LLM, job: jobs.Job, cancel: threading.Event | None = None) -> None:
+    """Run one job: one call over its batch, applied with the job's done-marker."""
     store = scope.store
     with store.lock:
         conn = store.conn
-        page_rows = conn.execute(
-            "SELECT id, ts, user_input, agent_response FROM pages"
-            " WHERE segment_id = ? AND analyzed = 0 ORDER BY id LIMIT ?",
-            (job.target_id, MAX_PAGES_PER_CALL),
-        ).fetchall()
+        pages = _batch(conn, scope, job)
         known = long_term.facts(conn, scope.owner_id)[-KNOWN_FACTS_SHOWN:]
         current_profile = long_term.profile(conn, scope.owner_id)
-    if not page_rows:
+    if not pages:
         with store.transaction() as conn:
             jobs.finish(conn, job, "nothing to analyse")
         return
-    pages = [(int(r[0]), float(r[1]), r[2], r[3]) for r in page_rows]
     known_lines = [f"k{f.id}: {f.text}" for f in known] + [
         f"profile {p.attribute}: {p.value}" for p in current_profile
     ]
-    messages = prompts.analysis_messages(pages, known_lines)
+    messages = prompts.analysis_messages(pages, known_lines, _user_name(current_profile))
     page_ids, known_ids = {p[0] for p in pages}, {f.id for f in known}
     # Free generation first: llama.cpp's grammar sampler checks the whole vocabulary at
-    # every token (~1 tok/s against ~12 for Qwen 1.5B here). Only a reply that fails
-    # validation pays for the schema-constrained retry.
+    # every token (~1 tok/s against ~12 for Qwen 1.5B here). Only a reply with no JSON
+    # object pays for the schema-constrained retry; a bad item costs only itself.
     raw = llm.complete(messages, max_tokens=ANALYSIS_MAX_TOKENS, temperature=0.0)
     if cancel is not None and cancel.is_set():
         raise Cancelled()
     try:
-        analysis = parse_analysis(raw, page_ids, known_ids)
+        analysis = read_reply(raw, page_ids, known_ids)
     except ValueError:
         raw = llm.complete(
             messages,
             max_tokens=ANALYSIS_MAX_TOKENS,
             temperature=0.0,
-            json_schema=prompts.ANALYSIS_SCHEMA,
+            json_schema=reply_schema(),
         )
         if cancel is not None and cancel.is_set():
             raise Cancelled() from None
-        analysis = parse_analysis(raw, page_ids, known_ids)
+        analysis = read_reply(raw, page_ids, known_ids)
     texts = [t for t, _, _ in analysis.user_facts + analysis.assistant_facts]
     vecs: list[Any] = list(scope.embedder.embed(texts)) if texts else []
     page_ts = {p[0]: p[1] for p in pages}
     with store.transaction() as conn:
         if not jobs.still_mine(conn, job):
             return  # another process finished or reclaimed it: its result stands
-        apply_analysis(conn, scope, job.target_id, analysis, vecs, page_ts)
+        segment_id = job.target_id if job.kind == jobs.ANALYZE_SEGMENT else None
+        apply_analysis(conn, scope, segment_id, analysis, vecs, page_ts)
         marks = ",".join("?" * len(pages))
         conn.execute(f"UPDATE pages SET analyzed = 1 WHERE id IN ({marks})", [p[0] for p in pages])
         jobs.finish(conn, job)
+        if job.kind == jobs.ANALYZE_PAGES and unanalysed_ids(conn, scope.owner_id, job.target_id):
+            # More than one call's worth was queued: the next batch goes back in line.
+            jobs.enqueue(conn, scope.owner_id, jobs.ANALYZE_PAGES, job.target_id)
 
 
 def apply_analysis(
     conn: Any,
     scope: Scope,
-    segment_id: int,
+    segment_id: int | None,
     analysis: Analysis,
     vecs: list[Any],
     page_ts: dict[int, float],
@@ -202,6 +195,8 @@ def apply_analysis(
         long_term.add_fact(
             conn, scope.owner_id, kind, text, vec, sources, ts, supersedes, capacity=cap
         )
+    if segment_id is None:
+        return  # a batch of recent pages: no segment to summarize or cool down
     if analysis.summary:
         conn.execute(
             "UPDATE segments SET summary = ?, summary_source = 'llm', updated_at = ? WHERE id = ?",

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 ANALYZE_SEGMENT = "analyze_segment"
+ANALYZE_PAGES = "analyze_pages"  # target: the newest page id of the batch
 MAX_ATTEMPTS = 3
 STALE_CLAIM_SECONDS = 15 * 60
 

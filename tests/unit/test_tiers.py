@@ -50,8 +50,9 @@ def test_heat_threshold_enqueues_one_analysis_job(mem: Memoryos) -> None:
     add(mem, 1, start=10)
     jobs = mem.store.query("SELECT kind, target_id, state FROM jobs")
     assert len(jobs) == 1 and jobs[0][0] == "analyze_segment" and jobs[0][2] == "pending"
-    add(mem, 3, start=11)  # more pages join the hot segment: still one open job
-    assert mem.pending_jobs() == 1
+    add(mem, 3, start=11)  # more pages join the hot segment: still one open segment job
+    open_jobs = mem.store.query("SELECT kind FROM jobs WHERE state = 'pending' ORDER BY id")
+    assert open_jobs == [("analyze_segment",), ("analyze_pages",)]  # 14 pages: a full batch
 
 
 def test_retrieval_hits_bump_visits(mem: Memoryos) -> None:
