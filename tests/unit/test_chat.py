@@ -32,14 +32,27 @@ def chat(text: str) -> str:
 
 
 def test_chat_streams_answers_and_remembers_across_runs(fake_llm: ScriptedLLM, home) -> None:
-    fake_llm.replies = ["Nice to meet you, Ana.", "You told me your name is Ana."]
+    answers = {
+        "My name is Ana and I love kayaking": "Nice to meet you, Ana.",
+        "What is my name?": "You told me your name is Ana.",
+    }
+    # Keyed by the question, so analysis calls made in between take no answer away.
+    fake_llm.default = lambda messages: next(
+        (a for q, a in answers.items() if messages[-1]["content"].endswith(q)), "OK."
+    )
     out = chat("My name is Ana and I love kayaking\n")
     assert "memoryos: Nice to meet you, Ana." in out
-    out = chat("What is my name?\n/exit\n")
-    assert "You told me your name is Ana." in out
-    # The second run's prompt carried the first run's exchange as a recent turn.
+    chat("What is my name?\n/exit\n")
+    # The second run's prompt carried the first run's exchange (as stored) as a recent turn.
     prompt = [c for c in fake_llm.calls if c["kind"] == "stream"][-1]["messages"]
     assert {"role": "user", "content": "My name is Ana and I love kayaking"} in prompt
+    assert {"role": "assistant", "content": "Nice to meet you, Ana."} in prompt
+    with Memoryos(settings=Env().settings(), llm_model="none", embedder=HashingEmbedder()) as mem:
+        stored = [(p.user_input, p.agent_response) for p in mem.pages()]
+    assert stored == [
+        ("My name is Ana and I love kayaking", "Nice to meet you, Ana."),
+        ("What is my name?", "You told me your name is Ana."),
+    ]
 
 
 def test_slash_commands(fake_llm: ScriptedLLM) -> None:
@@ -60,6 +73,8 @@ def test_why_shows_recalled_memories(fake_llm: ScriptedLLM) -> None:
     out = chat("/remember My cat is called Pixel\nWhat is my cat called?\n/why\n")
     assert "Recalled for the last answer" in out
     assert "k1" in out and "My cat is called Pixel" in out
+    (call,) = [c for c in fake_llm.calls if c["kind"] == "stream"]
+    assert "My cat is called Pixel" in call["messages"][-1]["content"]
 
 
 def test_user_text_is_not_markup(fake_llm: ScriptedLLM) -> None:
