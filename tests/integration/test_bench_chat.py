@@ -65,4 +65,4 @@ def test_bench_startup_times_the_prompt(home: Path) -> None:
     result = CliRunner().invoke(app, ["bench", "startup", "--runs", "2", "--json", str(out)])
     assert result.exit_code == 0, result.output
     report = json.loads(out.read_text())
-    assert len(report["all_s"]) == 2 and 0 < report["time_to_prompt_p50_s"] < 30
+    assert len(report["all_s"]) == 2 and report["time_to_prompt_p50_s"] > 0
