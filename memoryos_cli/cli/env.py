@@ -52,10 +52,18 @@ class Env:
         return self.stdin.isatty() and self.console.is_terminal
 
 
+# Piped output (a log file, CI) has no width of its own; rich would assume 80 columns and
+# squeeze table cells to "0…". Tables get room for every cell instead; COLUMNS still wins.
+PIPED_WIDTH = 240
+
+
 def make_console(file: TextIO | None = None) -> Console:
-    """A console that goes plain when piped or when NO_COLOR is set."""
+    """A console that goes plain and wide when piped, colourless when NO_COLOR is set."""
     no_color = "NO_COLOR" in os.environ
-    return Console(file=file, no_color=no_color, highlight=False, soft_wrap=False)
+    console = Console(file=file, no_color=no_color, highlight=False, soft_wrap=False)
+    if not console.is_terminal and not os.environ.get("COLUMNS", "").isdigit():
+        console.width = PIPED_WIDTH
+    return console
 
 
 def get_env(ctx: typer.Context) -> Env:
