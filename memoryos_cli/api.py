@@ -27,30 +27,25 @@ NO_MODEL = "none"
 
 
 def parse_timestamp(value: Any) -> float:
-    """Seconds since the epoch from None (now), a number, a datetime or an ISO-like string."""
+    """Seconds since the epoch from None (now), a number, a datetime or an ISO 8601 string.
+
+    Strings go through `datetime.fromisoformat` (which reads "2024-05-01 14:30", a bare
+    date and a trailing Z), else they must be a number; a time without a zone is UTC.
+    """
     if value is None:
         return time.time()
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        return float(value)
-    if isinstance(value, dt.datetime):
-        return (value if value.tzinfo else value.replace(tzinfo=dt.UTC)).timestamp()
+    parsed = value
     if isinstance(value, str):
-        text = value.strip()
-        for fmt in ("%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%d"):
+        for read in (dt.datetime.fromisoformat, float):
             try:
-                return dt.datetime.strptime(text, fmt).replace(tzinfo=dt.UTC).timestamp()
+                parsed = read(value.strip())
+                break
             except ValueError:
                 pass
-        try:
-            parsed = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
-        except ValueError:
-            pass
-        else:
-            return (parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)).timestamp()
-        try:
-            return float(text)
-        except ValueError:
-            pass
+    if isinstance(parsed, int | float) and not isinstance(parsed, bool):
+        return float(parsed)
+    if isinstance(parsed, dt.datetime):
+        return (parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)).timestamp()
     raise InvalidInputError(f"cannot read timestamp {value!r}; use ISO 8601, e.g. 2024-05-01T14:30")
 
 
@@ -92,7 +87,9 @@ class Memoryos:
         if embedder is None:
             from memoryos_cli.embed.sentence import SentenceTransformerEmbedder
 
-            embedder = SentenceTransformerEmbedder(self.settings.embedder)
+            embedder = SentenceTransformerEmbedder(
+                self.settings.embedder, threads=self.settings.embed_threads
+            )
         self.embedder = embedder
         try:
             self.store.bind_embedder(embedder.name, embedder.dim)

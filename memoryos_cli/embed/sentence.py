@@ -16,7 +16,17 @@ from memoryos_cli.errors import ModelError
 
 DEFAULT_EMBEDDER = "all-MiniLM-L6-v2"
 CACHE_SIZE = 4096
-EMBED_THREADS = int(os.environ.get("MEMORYOS_EMBED_THREADS", "1"))
+
+
+def go_offline() -> None:
+    """Keep Hugging Face libraries off the network and quiet, before they are imported.
+
+    A process setting, not configuration: the weights are local, and a hub lookup would
+    stall an offline machine. A value the user exported still wins.
+    """
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+    os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
 
 
 def resolve_embedder_path(name: str) -> Path:
@@ -38,8 +48,13 @@ def resolve_embedder_path(name: str) -> Path:
 class SentenceTransformerEmbedder:
     """Batched, cached per text; the slow import happens on first use, not at construction."""
 
-    def __init__(self, name: str = DEFAULT_EMBEDDER, dim: int | None = None) -> None:
+    def __init__(
+        self, name: str = DEFAULT_EMBEDDER, dim: int | None = None, *, threads: int = 1
+    ) -> None:
         self.name = name
+        # One thread: single-text embeds (the chat's hot path) are several times faster
+        # than with two on 2 cores, and llama.cpp keeps the other core.
+        self.threads = threads
         self.path = resolve_embedder_path(name)
         self._model: Any = None
         # MiniLM's dimension is known, so binding a store needs no slow model load.
@@ -50,9 +65,7 @@ class SentenceTransformerEmbedder:
     def _load(self) -> Any:
         with self._lock:
             if self._model is None:
-                os.environ.setdefault("HF_HUB_OFFLINE", "1")
-                os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-                os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+                go_offline()
                 try:
                     from sentence_transformers import SentenceTransformer
                     from transformers.utils import logging as hf_logging
@@ -61,9 +74,7 @@ class SentenceTransformerEmbedder:
 
                     import torch
 
-                    # One thread: single-text embeds (the chat's hot path) are several times
-                    # faster than with two on 2 cores, and llama.cpp keeps the other core.
-                    torch.set_num_threads(EMBED_THREADS)
+                    torch.set_num_threads(self.threads)
                     self._model = SentenceTransformer(str(self.path), device="cpu")
                 except Exception as exc:  # noqa: BLE001 - any load failure is the same to a user
                     raise ModelError(f"cannot load embedder from {self.path}: {exc}") from exc

@@ -131,7 +131,7 @@ class LlamaCppLLM:
         self._lock = threading.Lock()
         self._evaluated: list[int] = []
         started = time.perf_counter()
-        safe = cpu_has_amx() and os.environ.get("MEMORYOS_LLAMA_REPACK") != "1"
+        safe = cpu_has_amx() and not settings.llama_repack
         _silence_llama_logs()
         try:
             with (

@@ -12,7 +12,6 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import json
-import os
 import time
 from dataclasses import asdict
 from pathlib import Path
@@ -20,8 +19,10 @@ from typing import Any
 
 import numpy as np
 
+from memoryos_cli.config import MACHINE_LOCAL
 from memoryos_cli.embed import Vector, normalize
 from memoryos_cli.errors import InvalidInputError
+from memoryos_cli.files import write_private as write_private  # `export -o` writes with it
 from memoryos_cli.memory import long_term, mid_term, short_term
 from memoryos_cli.memory.heat import recency
 from memoryos_cli.memory.scope import Scope
@@ -124,7 +125,7 @@ def export_data(scope: Scope, *, embeddings: bool = False) -> dict[str, Any]:
                     if item["id"] in got:
                         item["embedding"] = _vec_b64(got[item["id"]])
         schema = int(conn.execute("PRAGMA user_version").fetchone()[0])
-    settings = {k: v for k, v in asdict(scope.settings).items() if k != "home"}
+    settings = {k: v for k, v in asdict(scope.settings).items() if k not in MACHINE_LOCAL}
     return {
         "format": FORMAT,
         "format_version": FORMAT_VERSION,
@@ -187,21 +188,6 @@ def to_markdown(data: dict[str, Any]) -> str:
         out += ["**User:**", "", _quote(page["user_input"]), ""]
         out += ["**Assistant:**", "", _quote(page["agent_response"])]
     return "\n".join(out) + "\n"
-
-
-def write_private(path: Path, text: str) -> None:
-    """Write `text` to a file only its owner can read (0600), replacing it atomically."""
-    path = Path(path).expanduser()
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    try:
-        os.fchmod(fd, 0o600)
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
 
 
 # -- validating a file -----------------------------------------------------------------

@@ -23,7 +23,9 @@ def make_embedder(settings: Settings) -> Embedder:
     from memoryos_cli.embed.sentence import SentenceTransformerEmbedder
 
     # its `dim` is a read-only property; the Embedder protocol declares a plain attribute
-    return SentenceTransformerEmbedder(settings.embedder)  # type: ignore[return-value]
+    return SentenceTransformerEmbedder(  # type: ignore[return-value]
+        settings.embedder, threads=settings.embed_threads
+    )
 
 
 def _embed(embedder: Embedder, texts: list[str]) -> list[Vector]:

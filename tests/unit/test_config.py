@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
-import pytest
+import re
+from pathlib import Path
 
-from memoryos_cli.config import load_settings, write_config_value
+import pytest
+from cli_support import fast_env, open_mem, run
+
+from memoryos_cli.config import MACHINE_LOCAL, load_settings, write_config_value
 from memoryos_cli.errors import InvalidInputError
 
 
@@ -26,3 +30,52 @@ def test_bad_values_are_clear_errors(home) -> None:
     (home / "config.toml").write_text("[memoryos]\nbogus = 1\n")
     with pytest.raises(InvalidInputError, match="unknown setting"):
         load_settings()
+
+
+def test_config_set_keeps_the_file_loadable_whatever_the_value(home, monkeypatch) -> None:
+    env = fast_env(monkeypatch)
+    value = 'line one\nline "two" with a \\ backslash\tand a tab'
+    run(env, "config", "set", "assistant_id", value)
+    assert load_settings().assistant_id == value
+    run(env, "config", "set", "short_term_capacity", "9")
+    assert load_settings().assistant_id == value and load_settings().short_term_capacity == 9
+
+
+def test_every_memoryos_variable_resolves_through_settings(home, monkeypatch) -> None:
+    assert load_settings().models_dir == home / "models"
+    home.mkdir(parents=True)
+    (home / "config.toml").write_text('[memoryos]\nmodels_dir = "gguf"\nembed_threads = 2\n')
+    assert load_settings().models_dir == home / "gguf"  # relative to home
+    assert load_settings().embed_threads == 2
+    monkeypatch.setenv("MEMORYOS_MODELS_DIR", "/srv/models")
+    monkeypatch.setenv("MEMORYOS_EMBED_THREADS", "3")
+    monkeypatch.setenv("MEMORYOS_LLAMA_REPACK", "1")
+    monkeypatch.setenv("MEMORYOS_PIP_ARGS", "--no-index --find-links /wheels")
+    s = load_settings()
+    assert (s.models_dir, s.embed_threads, s.llama_repack) == (Path("/srv/models"), 3, True)
+    assert s.pip_args == "--no-index --find-links /wheels"
+    assert load_settings(embed_threads=4, llama_repack=False).embed_threads == 4
+
+
+def test_only_config_reads_memoryos_variables() -> None:
+    """One resolution order in one place: nothing else reads MEMORYOS_* on its own."""
+    package = Path(__file__).parents[2] / "memoryos_cli"
+    read = re.compile(r"""(environ\.get\(|environ\[|getenv\()\s*f?["']MEMORYOS_""")
+    readers = {
+        str(path.relative_to(package))
+        for path in package.rglob("*.py")
+        if read.search(path.read_text(encoding="utf-8"))
+    }
+    # cli/app.py: MEMORYOS_DEBUG decides how to report an error in loading the settings
+    assert readers <= {"config.py", "cli/app.py"}
+
+
+def test_an_export_carries_no_paths_or_pip_arguments_of_this_machine(home, monkeypatch) -> None:
+    from memoryos_cli.memory import portable
+
+    monkeypatch.setenv("MEMORYOS_PIP_ARGS", "--index-url https://me:secret@example.org")
+    monkeypatch.setenv("MEMORYOS_MODELS_DIR", "/srv/private-models")
+    with open_mem(home) as mem:
+        data = portable.export_data(mem.scope)
+    assert set(data["settings"]) & MACHINE_LOCAL == set()
+    assert "secret" not in portable.to_json(data) and "private-models" not in portable.to_json(data)
