@@ -18,6 +18,17 @@ def turn(speaker: str, dia_id: str, text: str) -> dict[str, str]:
     return {"speaker": speaker, "dia_id": dia_id, "text": text}
 
 
+# Small talk after the facts: more pages than recall@20 looks at, all newer than every
+# evidence page, so recency finds none of the evidence and methods that read must.
+SMALL_TALK_PAGES = 24
+SMALL_TALK = [
+    turn(speaker, f"D3:{2 * i + n + 1}", text)
+    for i in range(SMALL_TALK_PAGES)
+    for n, (speaker, text) in enumerate(
+        [("Ines", f"I sorted box {i} in the attic today."), ("Tom", f"Box {i}, well done.")]
+    )
+]
+
 # Hand-made, LoCoMo-shaped (not from the dataset).
 TINY = [
     {
@@ -38,6 +49,8 @@ TINY = [
                 turn("Ines", "D2:2", "I am training for a half marathon in May."),
                 turn("Tom", "D2:3", "Good luck with the running!"),
             ],
+            "session_3_date_time": "3:00 pm on 2 June, 2023",
+            "session_3": SMALL_TALK,
         },
         "qa": [
             {
@@ -81,13 +94,16 @@ def test_bench_locomo_and_perf_on_minilm(tmp_path: Path, monkeypatch: pytest.Mon
     data.write_text(json.dumps(TINY), encoding="utf-8")
     out = tmp_path / "locomo.json"
     shown = run("bench", "locomo", "--data", str(data), "-k", "1", "--json", str(out))
-    assert "LoCoMo retrieval: 4 questions, 4 pages" in shown
+    assert f"LoCoMo retrieval: 4 questions, {4 + SMALL_TALK_PAGES} pages" in shown
     report = json.loads(out.read_text())
-    assert set(report["methods"]) == {"recency", "bm25", "dense", "hybrid", "memoryos"}
-    for method in report["methods"].values():
-        assert method["recall@20"] == 1.0
+    methods = report["methods"]
+    assert set(methods) == {"recency", "bm25", "dense", "hybrid", "memoryos"}
+    for method in methods.values():
         assert set(method["by_category"]) == {"1", "2", "4"}
-    assert report["methods"]["dense"]["by_category"]["4"]["recall@1"] == 1.0
+    # Every evidence page is older than the 20 newest: only methods that read find it.
+    assert methods["recency"]["recall@20"] == 0.0
+    assert methods["memoryos"]["recall@20"] == methods["dense"]["recall@20"] == 1.0
+    assert methods["dense"]["by_category"]["4"]["recall@1"] == 1.0
 
     perf_out = tmp_path / "perf.json"
     shown = run("bench", "perf", "--pages", "50", "--json", str(perf_out))
