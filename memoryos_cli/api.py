@@ -8,7 +8,7 @@ import threading
 import time
 from collections.abc import Generator
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, overload
 
 from memoryos_cli.config import Settings, load_settings
 from memoryos_cli.embed import Embedder
@@ -17,6 +17,7 @@ from memoryos_cli.llm import LLM, approx_tokens
 from memoryos_cli.memory import consolidate, jobs, long_term, mid_term, short_term
 from memoryos_cli.memory import context as prompt_context
 from memoryos_cli.memory import forget as forgetting
+from memoryos_cli.memory.forget import ForgetPlan
 from memoryos_cli.memory.records import PAGE_COLUMNS, Fact, Page, ProfileItem, Recall, Segment
 from memoryos_cli.memory.retrieve import recall as run_recall
 from memoryos_cli.memory.scope import Scope
@@ -444,16 +445,56 @@ class Memoryos:
         ).strip()
 
     # -- forgetting ---------------------------------------------------------------------
+    # Each forget plans first (`memory/forget.py` says what goes and what stays). With
+    # `dry_run` it returns that plan and changes nothing (the preview); otherwise it runs
+    # exactly the plan and returns what was deleted per kind. `expect`, a preview's plan,
+    # refuses a delete that would differ from what the user was shown.
 
-    def forget(self, ref: str) -> dict[str, int]:
+    @overload
+    def forget(self, ref: str, *, dry_run: Literal[True]) -> ForgetPlan: ...
+    @overload
+    def forget(
+        self, ref: str, *, dry_run: Literal[False] = False, expect: ForgetPlan | None = None
+    ) -> dict[str, int]: ...
+    def forget(
+        self, ref: str, *, dry_run: bool = False, expect: ForgetPlan | None = None
+    ) -> ForgetPlan | dict[str, int]:
         """Erase one item (p12 page, k3 fact, u4 profile item, s5 segment) everywhere."""
-        return forgetting.forget_ref(self.scope, ref)
+        return self._forget(
+            lambda conn: forgetting.plan_ref(conn, self.scope, ref), dry_run, expect
+        )
 
-    def forget_matching(self, text: str) -> dict[str, int]:
-        return forgetting.forget_matching(self.scope, text)
+    @overload
+    def forget_matching(self, text: str, *, dry_run: Literal[True]) -> ForgetPlan: ...
+    @overload
+    def forget_matching(
+        self, text: str, *, dry_run: Literal[False] = False, expect: ForgetPlan | None = None
+    ) -> dict[str, int]: ...
+    def forget_matching(
+        self, text: str, *, dry_run: bool = False, expect: ForgetPlan | None = None
+    ) -> ForgetPlan | dict[str, int]:
+        """Erase every page, fact, profile item and typed chat line containing `text`."""
+        return self._forget(
+            lambda conn: forgetting.plan_matching(conn, self.scope, text), dry_run, expect
+        )
 
-    def forget_all(self) -> dict[str, int]:
-        return forgetting.forget_all(self.scope)
+    @overload
+    def forget_all(self, *, dry_run: Literal[True]) -> ForgetPlan: ...
+    @overload
+    def forget_all(
+        self, *, dry_run: Literal[False] = False, expect: ForgetPlan | None = None
+    ) -> dict[str, int]: ...
+    def forget_all(
+        self, *, dry_run: bool = False, expect: ForgetPlan | None = None
+    ) -> ForgetPlan | dict[str, int]:
+        """Erase this whole memory, and the chat's input history."""
+        return self._forget(lambda conn: forgetting.plan_all(conn, self.scope), dry_run, expect)
+
+    def _forget(
+        self, planner: Any, dry_run: bool, expect: ForgetPlan | None
+    ) -> ForgetPlan | dict[str, int]:
+        plan = forgetting.run(self.scope, planner, dry_run=dry_run, expect=expect)
+        return plan if dry_run else plan.counts
 
     def close(self) -> None:
         self.store.close()

@@ -119,33 +119,6 @@ def find_item(mem: Any, ref: str) -> Any:
     raise NotFoundError(f"no {'fact' if kind == 'k' else 'profile item'} {ref} in this memory")
 
 
-def describe(mem: Any, ref: str) -> list[tuple[str, str]]:
-    """What forgetting `ref` removes: the item and what was learned from it."""
-    from memoryos_cli.memory.forget import parse_ref
-
-    kind, num = parse_ref(ref)
-    if kind in "ku":
-        item = find_item(mem, ref)
-        return [(item.ref, item.text if kind == "k" else f"{item.attribute}: {item.value}")]
-    if kind == "s":
-        pages = mem.segment_pages(num)
-        return [(f"s{num}", f"segment with {len(pages)} page(s)")] + [
-            row for p in pages for row in describe(mem, p.ref)
-        ]
-    pages = mem.pages([num])
-    if not pages:
-        raise NotFoundError(f"no page {ref} in this memory")
-    page = pages[0]
-    out = [(page.ref, f"{page.user_input} / {page.agent_response}")]
-    out += [(f.ref, f.text) for f in mem.knowledge(history=True) if num in f.source_page_ids]
-    out += [
-        (p.ref, f"{p.attribute}: {p.value}")
-        for p in mem.profile(history=True)
-        if num in p.source_page_ids
-    ]
-    return out
-
-
 def counts_line(counts: dict[str, int]) -> str:
     parts = [f"{n} {name.replace('_', ' ')}" for name, n in sorted(counts.items()) if n]
     return ", ".join(parts) if parts else "nothing"
@@ -456,44 +429,48 @@ def forget(
     everything: Annotated[bool, typer.Option("--all", help="Forget this whole memory.")] = False,
     yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
 ) -> None:
-    """Erase memories for good: rows, indexes, derived facts and the WAL."""
+    """Erase memories for good: rows, indexes, derived facts, typed chat lines and the WAL.
+
+    Shows exactly what will change and asks first: pages and what was learned only from
+    them go; a fact that other pages also support stays, citing only those.
+    """
     env = get_env(ctx)
     if sum(x is not None and x is not False for x in (ref, match, everything or None)) != 1:
         raise InvalidInputError("give exactly one of: an id, --match TEXT, --all")
-    from memoryos_cli.memory.forget import matching_refs
-
     with opened(ctx) as mem:
         if everything:
-            st = mem.stats()
-            rows = [("all", f"{st['pages']} pages, {st['segments']} segments, "
-                     f"{st['profile_items']} profile items, "
-                     f"{st['user_knowledge'] + st['assistant_knowledge']} facts "
-                     f"of {st['user_id']} with {st['assistant_id']}")]  # fmt: skip
+            plan = mem.forget_all(dry_run=True)
         elif match is not None:
-            refs = matching_refs(mem.store.conn, mem.scope.owner_id, match)
-            rows = list(dict.fromkeys(row for r in refs for row in describe(mem, r)))
+            plan = mem.forget_matching(match, dry_run=True)
         else:
             assert ref is not None
-            rows = describe(mem, ref)
-        if not rows:
-            env.console.print(Text(f"nothing matches {match!r}"))
+            plan = mem.forget(ref, dry_run=True)
+        if not plan.changes:
+            env.console.print(Text(f"nothing matches {match!r}" if match else "nothing to forget"))
             return
+        if everything:
+            st = mem.settings
+            whose = f"{counts_line(plan.counts)} of {st.user_id} with {st.assistant_id}"
+            rows = [("all", "forget", whose)]
+        else:
+            rows = [(c.ref, c.action, c.what) for c in plan.changes]
         table = Table(title="Will be forgotten", title_justify="left")
         table.add_column("id", no_wrap=True)
+        table.add_column("change")
         table.add_column("what")
-        for r, what in rows:
-            table.add_row(r, clip(what))
+        for r, action, what in rows:
+            table.add_row(r, action, clip(what))
         env.console.print(table)
         if not yes and not typer.confirm("Forget these for good?", default=False):
             env.console.print("kept everything")
             raise typer.Exit(1)
         if everything:
-            counts = mem.forget_all()
+            counts = mem.forget_all(expect=plan)
         elif match is not None:
-            counts = mem.forget_matching(match)
+            counts = mem.forget_matching(match, expect=plan)
         else:
             assert ref is not None
-            counts = mem.forget(ref)
+            counts = mem.forget(ref, expect=plan)
     env.console.print(Text(f"forgot {counts_line(counts)}"))
 
 

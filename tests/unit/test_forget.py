@@ -1,0 +1,195 @@
+"""`forget` deletes exactly what its preview shows: one planner for both, a dry run first."""
+
+from __future__ import annotations
+
+import os
+import stat
+from pathlib import Path
+
+import pytest
+from cli_support import T0, fast_env, open_mem, rows, run
+
+from memoryos_cli.api import Memoryos
+from memoryos_cli.cli.env import Env
+from memoryos_cli.embed.hashing import HashingEmbedder
+from memoryos_cli.errors import MemoryosError
+from memoryos_cli.memory import long_term
+
+TABLES = {"p": "pages", "k": "knowledge", "u": "profile_items", "s": "segments"}
+
+
+@pytest.fixture
+def env(monkeypatch: pytest.MonkeyPatch) -> Env:
+    return fast_env(monkeypatch)
+
+
+def moved(home: Path) -> None:
+    """p1 says Paris (k1, u1); p2 says Berlin (k2 and u2 supersede them); k3 cites both."""
+    with open_mem(home) as mem:
+        mem.add_memory("I live in Paris, near the Seine.", "Lovely city!", T0)
+        mem.add_memory("I moved to Berlin last month.", "Welcome to Berlin!", T0 + 3600)
+        mem.add_memory("I like rainy walks.", "Me too.", T0 + 7200)
+        vecs = mem.embedder.embed(["Lives in Paris", "Lives in Berlin", "Moves cities often"])
+        with mem.store.transaction() as conn:
+            owner = mem.scope.owner_id
+            long_term.upsert_profile(conn, owner, "city", "Paris", [1], T0)
+            long_term.upsert_profile(conn, owner, "city", "Berlin", [2], T0 + 3600)
+            k1 = long_term.add_fact(conn, owner, "user", "Lives in Paris", vecs[0], [1], T0)
+            long_term.add_fact(conn, owner, "user", "Lives in Berlin", vecs[1], [2], T0, [k1])
+            long_term.add_fact(conn, owner, "user", "Moves cities often", vecs[2], [1, 2], T0)
+
+
+def ids(home: Path) -> set[str]:
+    """Every row that forget can delete, as refs."""
+    return {
+        f"{prefix}{r[0]}"
+        for prefix, table in TABLES.items()
+        for r in rows(home, f"SELECT id FROM {table}")
+    }
+
+
+def shown(output: str) -> list[tuple[str, str]]:
+    """(id, change) of each row of the preview table."""
+    cells = [line.split("│") for line in output.splitlines() if line.startswith("│")]
+    return [(c[1].strip(), c[2].strip()) for c in cells]
+
+
+def test_forgetting_a_page_keeps_facts_learned_from_other_pages(env: Env, home: Path) -> None:
+    moved(home)
+    out = run(env, "forget", "p2", "--yes").output
+    assert rows(home, "SELECT id, text, superseded_by FROM knowledge ORDER BY id") == [
+        (1, "Lives in Paris", None),  # came from p1: current again, as before p2
+        (3, "Moves cities often", None),
+    ]
+    assert rows(home, "SELECT source_page_ids FROM knowledge WHERE id = 3") == [("[1]",)]
+    assert rows(home, "SELECT id, value, superseded_by FROM profile_items") == [(1, "Paris", None)]
+    assert shown(out) == [
+        ("p2", "forget"),
+        ("k1", "current again"),
+        ("k2", "forget"),
+        ("k3", "keep, cites p1"),
+        ("u1", "current again"),
+        ("u2", "forget"),
+    ]
+    assert out.splitlines()[-1] == "forgot 1 facts, 1 pages, 1 profile items"
+
+
+def test_an_older_version_replaces_the_forgotten_one_in_its_chain(home: Path) -> None:
+    moved(home)
+    with open_mem(home) as mem:
+        vec = mem.embedder.embed(["Lives in Rome"])[0]
+        with mem.store.transaction() as conn:  # p3 moves on again: k1 -> k2 -> k4
+            long_term.add_fact(conn, mem.scope.owner_id, "user", "Lives in Rome", vec, [3], T0, [2])
+        plan = mem.forget("p2", dry_run=True)
+        assert [(c.ref, c.action) for c in plan.changes if c.ref[0] == "k"] == [
+            ("k1", "history of k4"),
+            ("k2", "forget"),
+            ("k3", "keep, cites p1"),
+        ]
+        mem.forget("p2")
+        assert [(f.id, f.superseded_by) for f in mem.knowledge(history=True)] == [
+            (1, 4),
+            (3, None),
+            (4, None),
+        ]
+
+
+@pytest.mark.parametrize(
+    "how", [("p1",), ("p2",), ("k2",), ("k1",), ("u2",), ("--match", "berlin"), ("--all",)]
+)
+def test_the_preview_is_exactly_what_goes(env: Env, home: Path, how: tuple[str, ...]) -> None:
+    moved(home)
+    before = ids(home)
+    with open_mem(home) as mem:
+        if how[0] == "--all":
+            plan = mem.forget_all(dry_run=True)
+        elif how[0] == "--match":
+            plan = mem.forget_matching(how[1], dry_run=True)
+        else:
+            plan = mem.forget(how[0], dry_run=True)
+    assert ids(home) == before  # a dry run changes nothing
+    previewed = {c.ref for c in plan.changes if c.action == "forget"}
+    out = run(env, "forget", *how, "--yes").output
+    assert before - ids(home) == previewed
+    if how[0] != "--all":  # --all shows one line of counts
+        assert {r for r, change in shown(out) if change == "forget"} == previewed
+
+
+def test_a_changed_memory_refuses_the_previewed_delete(home: Path) -> None:
+    moved(home)
+    with open_mem(home) as mem:
+        plan = mem.forget("p2", dry_run=True)
+        vec = mem.embedder.embed(["Works in Berlin"])[0]
+        with mem.store.transaction() as conn:  # another writer learns from p2 meanwhile
+            long_term.add_fact(conn, mem.scope.owner_id, "user", "Works in Berlin", vec, [2], T0)
+        before = ids(home)
+        with pytest.raises(MemoryosError, match="changed since the preview"):
+            mem.forget("p2", expect=plan)
+        assert ids(home) == before
+        assert mem.forget("p2", expect=mem.forget("p2", dry_run=True))["facts"] == 2
+
+
+def test_a_matched_segment_summary_is_rebuilt(home: Path) -> None:
+    with Memoryos(
+        "alice",
+        "assistant",
+        home,
+        llm_model="none",
+        embedder=HashingEmbedder(),
+        short_term_capacity=1,
+    ) as mem:
+        for i in range(3):
+            mem.add_memory(f"hiking trip number {i} in the Alps", "great", T0 + i)
+        sid = mem.segments()[0].id
+        mem.store.conn.execute(
+            "UPDATE segments SET summary = 'Alice hikes with Zorbala', summary_source = 'llm'"
+        )
+        plan = mem.forget_matching("zorbala", dry_run=True)
+        assert plan.rebuilt_segments == (sid,) and not plan.pages
+        mem.forget_matching("zorbala", expect=plan)
+        seg = mem.segments()[0]
+        assert seg.summary_source == "keywords" and "zorbala" not in seg.summary.lower()
+
+
+# -- the chat's input history ---------------------------------------------------------------
+
+
+def typed(home: Path, *lines: str) -> Path:
+    """A history file as `memoryos chat` (prompt-toolkit's FileHistory) writes it."""
+    from prompt_toolkit.history import FileHistory
+
+    home.mkdir(parents=True, exist_ok=True)
+    history = FileHistory(str(home / "history"))
+    for line in lines:
+        history.store_string(line)
+    return home / "history"
+
+
+def entries(path: Path) -> list[str]:
+    from prompt_toolkit.history import FileHistory
+
+    return list(reversed(list(FileHistory(str(path)).load_history_strings())))
+
+
+def test_forget_match_removes_the_typed_lines(env: Env, home: Path) -> None:
+    moved(home)
+    path = typed(home, "hello", "my PIN is 4417\nplease keep it", "what's the weather", "pin 4417?")
+    out = run(env, "forget", "--match", "4417", "--yes").output
+    assert entries(path) == ["hello", "what's the weather"]
+    assert b"4417" not in path.read_bytes()
+    assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
+    assert ("history", "forget") in shown(out)
+    assert out.splitlines()[-1] == "forgot 2 history entries"
+
+
+def test_forget_all_clears_the_typed_lines(home: Path) -> None:
+    moved(home)
+    path = typed(home, "my secret plans", "bye")
+    with open_mem(home) as mem:
+        counts = mem.forget_all()
+        assert path.read_bytes() == b""
+        assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
+        assert counts == {"pages": 3, "facts": 3, "profile_items": 2, "history_entries": 2}
+        typed(home, "again", "and again")
+        assert mem.forget_all(dry_run=True).history_entries == 2
+        assert len(entries(path)) == 2  # a dry run changes nothing
