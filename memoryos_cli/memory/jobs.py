@@ -1,15 +1,20 @@
 """The consolidation job queue, persisted in the memory file so a crash loses nothing.
 
-A job is claimed by one process (pid), run outside any transaction, and finished in
-the same transaction that applies its result. A claim whose process died is reclaimed.
+A job is claimed by one process, run outside any transaction, and finished in the same
+transaction that applies its result. A claim names its process by host, pid and the
+time the process started, so a claim whose process died is reclaimed even when the
+pid has since been reused by another process.
 """
 
 from __future__ import annotations
 
+import functools
 import os
+import subprocess
 import time
 from collections.abc import Collection
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 ANALYZE_SEGMENT = "analyze_segment"
@@ -27,8 +32,35 @@ class Job:
     attempts: int
 
 
+def started(pid: int) -> str | None:
+    """When process `pid` started, as an opaque token; None when it cannot be told.
+
+    Linux: the start time in clock ticks since boot (/proc/PID/stat, field 22);
+    elsewhere `ps -o lstart=` (macOS and the BSDs).
+    """
+    if Path("/proc/self/stat").exists():
+        try:
+            stat = Path(f"/proc/{pid}/stat").read_text()
+        except OSError:
+            return None
+        return stat.rpartition(")")[2].split()[19]  # fields after the command name start at 3
+    try:
+        out = subprocess.run(
+            ["ps", "-o", "lstart=", "-p", str(pid)], capture_output=True, text=True, timeout=5
+        ).stdout
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return "".join(ch for ch in out if ch.isalnum()) or None
+
+
+@functools.cache
+def _me(pid: int) -> str:
+    return f"{os.uname().nodename}:{pid}:{started(pid) or '-'}"
+
+
 def me() -> str:
-    return f"{os.uname().nodename}:{os.getpid()}"
+    """This process, as a claim names it: host:pid:start (a forked child is another)."""
+    return _me(os.getpid())
 
 
 def enqueue(conn: Any, owner_id: int, kind: str, target_id: int) -> bool:
@@ -43,18 +75,26 @@ def enqueue(conn: Any, owner_id: int, kind: str, target_id: int) -> bool:
 
 
 def _claim_is_dead(claimed_by: str | None, claimed_at: float | None) -> bool:
+    """A claim is dead when its process is gone, its pid now belongs to a process that
+    started at another time, or, when that cannot be told (another host, a claim from an
+    older memoryos without a start time), it is older than STALE_CLAIM_SECONDS."""
     if not claimed_by:
         return True
-    host, _, pid = claimed_by.rpartition(":")
-    if host == os.uname().nodename and pid.isdigit():
-        try:
-            os.kill(int(pid), 0)
-        except ProcessLookupError:
-            return True
-        except PermissionError:
-            return False
-        return False
-    return (time.time() - (claimed_at or 0)) > STALE_CLAIM_SECONDS
+    expired = (time.time() - (claimed_at or 0)) > STALE_CLAIM_SECONDS
+    host, _, rest = claimed_by.partition(":")
+    pid, _, start = rest.partition(":")
+    if host != os.uname().nodename or not pid.isdigit():
+        return expired
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        pass  # alive, another user's: the start time still tells whether it is ours
+    now = started(int(pid))
+    if start and start != "-" and now is not None:
+        return now != start
+    return expired
 
 
 def recover(conn: Any) -> int:

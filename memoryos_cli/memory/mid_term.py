@@ -194,7 +194,8 @@ def touch(conn: Any, scope: Scope, segment_ids: list[int]) -> None:
 
 
 def evict_lfu(conn: Any, scope: Scope) -> list[int]:
-    """Past capacity, drop least-visited segments; their pages stay in the transcript."""
+    """Past capacity, drop least-visited segments; their pages stay in the transcript, and
+    a queued analysis of one becomes an analysis of its pages (it is not lost)."""
     evicted: list[int] = []
     count = conn.execute(
         "SELECT COUNT(*) FROM segments WHERE owner_id = ?", (scope.owner_id,)
@@ -207,10 +208,21 @@ def evict_lfu(conn: Any, scope: Scope) -> list[int]:
         (scope.owner_id, excess),
     ).fetchall()
     for (sid,) in rows:
+        waiting = conn.execute(
+            "SELECT MAX(id) FROM pages WHERE segment_id = ? AND analyzed = 0", (sid,)
+        ).fetchone()[0]
+        queued = conn.execute(
+            "SELECT 1 FROM jobs WHERE kind = ? AND target_id = ?"
+            " AND state IN ('pending', 'running')",
+            (jobs.ANALYZE_SEGMENT, sid),
+        ).fetchone()
         conn.execute(
             "UPDATE pages SET tier = 'archive', segment_id = NULL WHERE segment_id = ?", (sid,)
         )
         delete_segment(conn, int(sid))
+        if queued is not None and waiting is not None:
+            # The segment's analysis still has to run: it moves to its pages, which stay.
+            jobs.enqueue(conn, scope.owner_id, jobs.ANALYZE_PAGES, int(waiting))
         evicted.append(int(sid))
     return evicted
 

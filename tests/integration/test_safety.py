@@ -189,7 +189,7 @@ def test_consolidation_killed_mid_llm_call_runs_again_exactly_once(home: Path) -
     llm = ScriptedLLM(default=json.dumps(ANALYSIS))
     with open_mem(home, llm, short_term_capacity=1, mid_term_heat_threshold=3) as mem:
         row = mem.store.one("SELECT state, claimed_by FROM jobs")
-        assert row[0] == "running" and row[1].endswith(f":{child.pid}")
+        assert row[0] == "running" and row[1].startswith(f"{os.uname().nodename}:{child.pid}:")
         with mem.store.transaction() as conn:
             assert jobs.recover(conn) == 1
         assert mem.store.one("SELECT state FROM jobs")[0] == "pending"
