@@ -161,24 +161,21 @@ def _plan(
     """Close the chosen items over what derives from them (see the module's rules)."""
     owner = scope.owner_id
     segment_set = set(segments)
-    page_rows = {
-        int(r[0]): (r[1], r[2], r[3])
-        for r in conn.execute(
-            "SELECT id, segment_id, user_input, agent_response FROM pages WHERE owner_id = ?",
-            (owner,),
-        )
+    segment_of = {
+        int(r[0]): r[1]
+        for r in conn.execute("SELECT id, segment_id FROM pages WHERE owner_id = ?", (owner,))
     }
-    page_set = set(pages) | {p for p, r in page_rows.items() if r[0] in segment_set}
+    page_set = set(pages) | {p for p, sid in segment_of.items() if sid in segment_set}
     fact = _derived(conn, "knowledge", "text", owner, page_set, set(facts))
     profile_sql = "attribute || ': ' || value"
     profile = _derived(conn, "profile_items", profile_sql, owner, page_set, set(profile_items))
     size: Counter[int] = Counter()
     left: Counter[int] = Counter()
-    for page_id, (segment_id, _, _) in page_rows.items():
+    for page_id, segment_id in segment_of.items():
         if segment_id is not None:
             size[int(segment_id)] += 1
             left[int(segment_id)] += page_id not in page_set
-    touched = {int(page_rows[p][0]) for p in page_set if page_rows[p][0] is not None}
+    touched = {int(segment_of[p]) for p in page_set if segment_of[p] is not None}
     touched |= set(rebuild)
     segment_set |= {s for s in touched if not left[s]}
     rebuilt = touched - segment_set
@@ -188,7 +185,8 @@ def _plan(
     else:
         entries = input_history.count(path, history_match) if history_match else 0
 
-    changes = _changes(page_rows, page_set, fact, profile, size, segment_set, left, rebuilt)
+    texts = _page_texts(conn, page_set)
+    changes = _changes(texts, fact, profile, size, segment_set, left, rebuilt)
     if entries:
         changes.append(Change("history", "forget", f"{entries} entries typed in memoryos chat"))
     return ForgetPlan(
@@ -208,9 +206,20 @@ def _plan(
     )
 
 
+def _page_texts(conn: Any, pages: set[int]) -> dict[int, str]:
+    """The start of each page's exchange, for the plan's rows (not every page's whole text)."""
+    ids, out = sorted(pages), {}
+    columns = f"id, substr(user_input, 1, {WHAT_CHARS}), substr(agent_response, 1, {WHAT_CHARS})"
+    for at in range(0, len(ids), 500):
+        chunk = ids[at : at + 500]
+        marks = ",".join("?" * len(chunk))
+        for row in conn.execute(f"SELECT {columns} FROM pages WHERE id IN ({marks})", chunk):
+            out[int(row[0])] = f"{row[1]} / {row[2]}"
+    return out
+
+
 def _changes(
-    page_rows: dict[int, tuple[Any, str, str]],
-    pages: set[int],
+    pages: dict[int, str],
     fact: _Derived,
     profile: _Derived,
     size: Counter[int],
@@ -220,10 +229,7 @@ def _changes(
 ) -> list[Change]:
     """The plan's rows: segments, pages, facts, profile items, each by id."""
     out = [Change(f"s{s}", "forget", f"segment with {size[s]} page(s)") for s in sorted(segments)]
-    out += [
-        Change(f"p{p}", "forget", _clip(f"{page_rows[p][1]} / {page_rows[p][2]}"))
-        for p in sorted(pages)
-    ]
+    out += [Change(f"p{p}", "forget", _clip(text)) for p, text in sorted(pages.items())]
     for prefix, derived in (("k", fact), ("u", profile)):
         rows: dict[int, str] = dict.fromkeys(derived.gone, "forget")
         for i, src in derived.kept_sources.items():
