@@ -20,7 +20,7 @@ from memoryos_cli.bench.locomo import (
     load_locomo,
     select_questions,
 )
-from memoryos_cli.bench.methods import METHODS
+from memoryos_cli.bench.methods import ABLATIONS, METHODS
 from memoryos_cli.bench.primed import PrimedEmbedder
 from memoryos_cli.embed import Embedder
 from memoryos_cli.errors import InvalidInputError
@@ -119,7 +119,8 @@ def score_conversation(
         qvec = embedder.embed([q.text])[0]
         for name in names:
             start = time.perf_counter()
-            ranked = METHODS[name](mem, q.text, qvec, depth) if name != NO_MEMORY else []
+            rank = METHODS.get(name) or ABLATIONS.get(name)
+            ranked = rank(mem, q.text, qvec, depth) if rank is not None else []
             elapsed = time.perf_counter() - start
             run.seconds[name] = run.seconds.get(name, 0.0) + elapsed
             score = Score(q.category, seconds=elapsed)
@@ -208,10 +209,10 @@ def run_locomo(
     if questions is not None and questions < 1:
         raise InvalidInputError("--questions must be at least 1")
     methods = list(methods or METHODS)
-    unknown = [m for m in methods if m not in METHODS]
+    unknown = [m for m in methods if m not in METHODS and m not in ABLATIONS]
     if unknown:
         raise InvalidInputError(
-            f"unknown method(s) {', '.join(unknown)}; known: {', '.join(METHODS)}"
+            f"unknown method(s) {', '.join(unknown)}; known: {', '.join([*METHODS, *ABLATIONS])}"
         )
     say = progress or (lambda _msg: None)
     conversations = load_locomo(data)

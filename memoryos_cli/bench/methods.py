@@ -8,6 +8,7 @@ through the public API and its tiers.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 
 from memoryos_cli.api import Memoryos
 from memoryos_cli.embed import Vector
@@ -58,10 +59,30 @@ def memoryos(mem: Memoryos, query: str, qvec: Vector, k: int) -> list[int]:
     return ids[:k]
 
 
+def without(signal: str) -> Ranker:
+    """memoryos with one page-ranking signal turned off (or all of them: "signals")."""
+    names = ("neighbours", "sessions", "dates", "segments")
+    off = dict.fromkeys(names if signal == "signals" else (signal,), False)
+    signals = replace(retrieve.Signals(), **off)
+
+    def rank(mem: Memoryos, query: str, qvec: Vector, k: int) -> list[int]:
+        recall = retrieve.recall(mem.scope, query, qvec, pages_k=k, touch=False, signals=signals)
+        ids = [item.page.id for item in merged_pages(recall) if item.page is not None]
+        return ids[:k]
+
+    rank.__doc__ = f"memoryos without {signal} (ablation)"
+    return rank
+
+
 METHODS: dict[str, Ranker] = {
     "recency": recency,
     "bm25": bm25,
     "dense": dense,
     "hybrid": hybrid,
     "memoryos": memoryos,
+}
+# Run when named with --methods: memoryos with each page-ranking signal off in turn.
+ABLATIONS: dict[str, Ranker] = {
+    f"memoryos-no-{signal}": without(signal)
+    for signal in ("neighbours", "sessions", "dates", "segments", "signals")
 }

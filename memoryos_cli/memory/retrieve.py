@@ -1,12 +1,22 @@
-"""Recall: hybrid ranking (sqlite-vec KNN + FTS5 BM25, fused by reciprocal rank fusion)
-over segments, pages and knowledge, shaped by the MemoryOS tiers."""
+"""Recall: hybrid ranking (sqlite-vec KNN + FTS5 BM25) over segments, pages and
+knowledge, shaped by the MemoryOS tiers and by where a page sits in its conversation.
+
+A page's score is the relative-score fusion of its BM25 and cosine lists, plus:
+- its neighbours: half the fused score of the better of the pages just before and after
+  it in the same session (an answer often sits one exchange after the question);
+- its session: half the session's BM25 over all its exchanges (min-max over sessions),
+  so words of the question spread over one conversation lift its pages;
+- a date the query names ("on October 13, 2023", "in June"): +1 when the page is from then;
+- its mid-term segment, as in MemoryOS (a small bonus by the segment's rank and specificity).
+"""
 
 from __future__ import annotations
 
 import math
 from collections import defaultdict
 from collections.abc import Iterable
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -14,7 +24,7 @@ from memoryos_cli.embed import Vector
 from memoryos_cli.memory import long_term, mid_term, short_term
 from memoryos_cli.memory.records import PAGE_COLUMNS, Page, Recall, RecallItem
 from memoryos_cli.memory.scope import Scope
-from memoryos_cli.memory.text import fts_query, page_text
+from memoryos_cli.memory.text import date_cues, fts_query, page_text
 from memoryos_cli.store import vectors
 
 RRF_K = 60
@@ -29,6 +39,22 @@ SEGMENT_BONUS = 0.5
 # the binary scan of 200 plus rerank ~25 ms. Below it the exact scan is cheap enough.
 BINARY_MIN_PAGES = 20_000
 BINARY_SHORTLIST = 200
+# Context counts half as much as a page's own text: a neighbour's fused score and the
+# session's BM25 each add up to half of what one full-strength list gives (1.0).
+NEIGHBOUR_WEIGHT = 0.5
+SESSION_WEIGHT = 0.5
+# A date the user names is a constraint as strong as one whole list.
+DATE_WEIGHT = 1.0
+
+
+@dataclass(frozen=True)
+class Signals:
+    """Which page-ranking signals recall uses: all of them, unless a bench ablation says."""
+
+    neighbours: bool = True
+    sessions: bool = True
+    dates: bool = True
+    segments: bool = True
 
 
 def rrf(rankings: Iterable[list[int]], k: int = RRF_K) -> dict[int, float]:
@@ -52,7 +78,12 @@ def bm25_scored(
     match = fts_query(query)
     if not match or k <= 0:
         return []
-    base = {"pages_fts": "pages", "segments_fts": "segments", "knowledge_fts": "knowledge"}[table]
+    base = {
+        "pages_fts": "pages",
+        "segments_fts": "segments",
+        "knowledge_fts": "knowledge",
+        "sessions_fts": "sessions",
+    }[table]
     if base != "knowledge" and _sole_owner(conn, owner_id):
         # One owner in the file (the usual case): no per-match lookup of the owner column,
         # which was most of BM25's cost when a common word matches thousands of pages.
@@ -153,6 +184,113 @@ def page_item(page: Page, score: float, sim: float) -> RecallItem:
     )
 
 
+class Position(NamedTuple):
+    """Where a page sits: its session, its time and its mid-term segment."""
+
+    session: int | None
+    ts: float
+    segment: int | None
+
+
+def positions(conn: Any, owner_id: int, ids: Iterable[int]) -> dict[int, Position]:
+    """The positions of those of `ids` that are pages of this owner."""
+    ids = list(dict.fromkeys(ids))
+    found: dict[int, Position] = {}
+    for start in range(0, len(ids), 500):
+        chunk = ids[start : start + 500]
+        marks = ",".join("?" * len(chunk))
+        for pid, sid, ts, seg in conn.execute(
+            f"SELECT id, session_id, ts, segment_id FROM pages"
+            f" WHERE owner_id = ? AND id IN ({marks})",
+            [owner_id, *chunk],
+        ):
+            found[int(pid)] = Position(sid, float(ts), seg)
+    return found
+
+
+def neighbour_lift(fused: dict[int, float], where: dict[int, Position]) -> dict[int, float]:
+    """NEIGHBOUR_WEIGHT x the better fused score of the pages right before and after each
+    page in its session (a session's pages are written in order: ids - 1 and + 1)."""
+    lift: dict[int, float] = {}
+    for pid, pos in where.items():
+        if pos.session is None:
+            continue
+        around = [
+            fused.get(other, 0.0)
+            for other in (pid - 1, pid + 1)
+            if other in where and where[other].session == pos.session
+        ]
+        best = max(around, default=0.0)
+        if best > 0:
+            lift[pid] = NEIGHBOUR_WEIGHT * best
+    return lift
+
+
+def session_scores(conn: Any, owner_id: int, query: str) -> dict[int, float]:
+    """Sessions whose whole text matches `query` by BM25, min-max scaled to 0..1."""
+    return minmax(dict(bm25_scored(conn, "sessions_fts", owner_id, query, CANDIDATES)))
+
+
+def segment_bonuses(
+    conn: Any, top_segments: list[tuple[int, float]], total: int
+) -> dict[int, float]:
+    """What each top segment adds to its pages: by rank and by how specific it is (a
+    segment holding half of all pages says little about any one of them)."""
+    bonus: dict[int, float] = {}
+    for rank, (sid, _) in enumerate(top_segments, start=1):
+        row = conn.execute("SELECT page_count FROM segments WHERE id = ?", (sid,)).fetchone()
+        size = int(row[0]) if row else total
+        bonus[sid] = SEGMENT_BONUS * segment_specificity(size, total) / rank
+    return bonus
+
+
+def rank_pages(
+    conn: Any,
+    owner_id: int,
+    query: str,
+    qvec: Vector,
+    extra: Iterable[int],
+    top_segments: list[tuple[int, float]],
+    signals: Signals,
+) -> tuple[dict[int, float], dict[int, float]]:
+    """Scores of the candidate pages (and of `extra` pages), and the cosines known so far.
+
+    Candidates: the best CANDIDATES by BM25 and by cosine, and, with neighbours on, the
+    pages next to them. The module docstring says what each signal adds.
+    """
+    total = int(
+        conn.execute("SELECT COUNT(*) FROM pages WHERE owner_id = ?", (owner_id,)).fetchone()[0]
+    )
+    sims = dict(dense_pages(conn, owner_id, qvec, CANDIDATES, total))
+    # Relative score fusion of BM25 and cosine (RRF let the weaker dense list drag strong
+    # lexical matches down: LoCoMo recall@10 0.68 -> 0.77 with this).
+    lexical = dict(bm25_scored(conn, "pages_fts", owner_id, query, CANDIDATES))
+    fused = relative_fusion([lexical, sims])
+    ids = set(fused) | set(extra)
+    if signals.neighbours:
+        ids |= {n for pid in fused for n in (pid - 1, pid + 1)}
+    where = positions(conn, owner_id, ids)
+    scores = {pid: fused.get(pid, 0.0) for pid in where}
+    if signals.neighbours:
+        for pid, lift in neighbour_lift(fused, where).items():
+            scores[pid] += lift
+    if signals.sessions:
+        by_session = session_scores(conn, owner_id, query)
+        for pid, pos in where.items():
+            if pos.session is not None:
+                scores[pid] += SESSION_WEIGHT * by_session.get(pos.session, 0.0)
+    cues = date_cues(query) if signals.dates else []
+    for pid, pos in where.items():
+        if any(cue.matches(pos.ts) for cue in cues):
+            scores[pid] += DATE_WEIGHT
+    if signals.segments:
+        bonus = segment_bonuses(conn, top_segments, total)
+        for pid, pos in where.items():
+            if pos.segment is not None:
+                scores[pid] += bonus.get(pos.segment, 0.0)
+    return scores, sims
+
+
 def recall(
     scope: Scope,
     query: str,
@@ -161,54 +299,44 @@ def recall(
     pages_k: int | None = None,
     knowledge_k: int = TOP_KNOWLEDGE,
     touch: bool = True,
+    signals: Signals = Signals(),
 ) -> Recall:
     """What memoryos remembers for `query`: every tier, scored, with timestamps.
 
     Mid-term ranking follows MemoryOS (segments first, pages inside the best segments),
-    fused with a flat page search so pages of evicted or unlucky segments are not lost.
+    fused with a flat page search so pages of evicted or unlucky segments are not lost,
+    and with where each page sits in its conversation (`rank_pages`).
     """
     store, owner = scope.store, scope.owner_id
     k = pages_k or scope.settings.retrieval_queue_capacity
     with store.lock:
         conn = store.conn
         short = short_term.pages(conn, owner)
-        short_sims = _similarities(conn, "pages_vec", [p.id for p in short], qvec)
-
+        short_ids = {p.id for p in short}
         seg_scores, _ = hybrid(conn, "segments", owner, query, qvec, CANDIDATES)
         top_segments = sorted(seg_scores.items(), key=lambda kv: -kv[1])[:TOP_SEGMENTS]
-        # Pages: relative score fusion of BM25 and cosine (RRF let the weaker dense list
-        # drag strong lexical matches down: LoCoMo recall@10 0.68 -> 0.77 with this).
-        total = int(
-            conn.execute("SELECT COUNT(*) FROM pages WHERE owner_id = ?", (owner,)).fetchone()[0]
+        page_scores, page_sims = rank_pages(
+            conn, owner, query, qvec, short_ids, top_segments, signals
         )
-        page_sims = dict(dense_pages(conn, owner, qvec, CANDIDATES, total))
-        page_scores = relative_fusion(
-            [dict(bm25_scored(conn, "pages_fts", owner, query, CANDIDATES)), page_sims]
-        )
-        short_ids = {p.id for p in short}
-        # A top segment lifts its pages by how specific it is: a segment holding half of
-        # all pages says little about any one of them (model-free segments grow large).
-        seg_bonus: dict[int, float] = {}
-        for rank, (sid, _) in enumerate(top_segments, start=1):
-            row = conn.execute("SELECT page_count FROM segments WHERE id = ?", (sid,)).fetchone()
-            size = int(row[0]) if row else total
-            seg_bonus[sid] = SEGMENT_BONUS * segment_specificity(size, total) / rank
-        # Short-term pages get the same fused score as mid-term ones, so the two rank together.
+        # Short-term pages get the same score as mid-term ones, so the two rank together.
+        short_sims = _similarities(conn, "pages_vec", list(short_ids), qvec)
         short_items = [
             page_item(p, page_scores.get(p.id, 0.0), short_sims.get(p.id, 0.0)) for p in short
         ]
-        candidates = set(page_scores) - short_ids
-        missing = [i for i in candidates if i not in page_sims]
-        page_sims.update(_similarities(conn, "pages_vec", missing, qvec))
-        pages = load_pages(conn, candidates)
-        scored: list[tuple[float, Page]] = []
-        for pid, page in pages.items():
-            score = page_scores.get(pid, 0.0)
-            if page.segment_id is not None:
-                score += seg_bonus.get(page.segment_id, 0.0)
-            scored.append((score, page))
-        scored.sort(key=lambda sp: (-sp[0], -sp[1].id))
-        mid_items = [page_item(p, s, page_sims.get(p.id, 0.0)) for s, p in scored[:k]]
+        best = sorted(
+            ((score, pid) for pid, score in page_scores.items() if pid not in short_ids),
+            key=lambda sp: (-sp[0], -sp[1]),
+        )[:k]
+        chosen = [pid for _, pid in best]
+        page_sims.update(
+            _similarities(conn, "pages_vec", [i for i in chosen if i not in page_sims], qvec)
+        )
+        pages = load_pages(conn, chosen)
+        mid_items = [
+            page_item(pages[pid], score, page_sims.get(pid, 0.0))
+            for score, pid in best
+            if pid in pages
+        ]
 
         fact_sims = dict(dense(conn, "knowledge_vec", owner, qvec, CANDIDATES))
         fact_lexical = bm25(conn, "knowledge_fts", owner, query, CANDIDATES)

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from collections import Counter
 from collections.abc import Iterable
+from dataclasses import dataclass
 
 WORD = re.compile(r"[^\W_]+(?:['’][^\W_]+)?", re.UNICODE)
 
@@ -285,3 +287,88 @@ def fts_query(text: str, limit: int = 32) -> str:
 def page_text(user_input: str, agent_response: str) -> str:
     """How a page is embedded and shown to models: both sides of the exchange."""
     return f"User: {user_input}\nAssistant: {agent_response}"
+
+
+MONTHS = {
+    name: number
+    for number, names in enumerate(
+        [
+            ("january", "jan"),
+            ("february", "feb"),
+            ("march", "mar"),
+            ("april", "apr"),
+            ("may",),
+            ("june", "jun"),
+            ("july", "jul"),
+            ("august", "aug"),
+            ("september", "sep", "sept"),
+            ("october", "oct"),
+            ("november", "nov"),
+            ("december", "dec"),
+        ],
+        start=1,
+    )
+    for name in names
+}
+_MONTH = r"(" + "|".join(sorted(MONTHS, key=len, reverse=True)) + r")\.?"
+_DAY = r"(\d{1,2})(?:st|nd|rd|th)?"
+_FULL_MONTH = (
+    r"(" + "|".join(n for n in MONTHS if len(n) > 4 or n in ("may", "june", "july")) + r")"
+)
+_YEAR = r"((?:19|20)\d\d)"
+# Most specific first; a span taken by one pattern is not read again by a later one.
+DATE_PATTERNS = [
+    (re.compile(rf"\b{_DAY}\s+(?:of\s+)?{_MONTH},?\s+{_YEAR}\b", re.I), ("d", "m", "y")),
+    (re.compile(rf"\b{_MONTH}\s+{_DAY},?\s+{_YEAR}\b", re.I), ("m", "d", "y")),
+    (re.compile(r"\b((?:19|20)\d\d)-(\d\d)-(\d\d)\b"), ("y", "m", "d")),
+    (re.compile(rf"\b{_MONTH},?\s+{_YEAR}\b", re.I), ("m", "y")),
+    # a month alone only in full and after a preposition ("in June"), never "on Jan's"
+    (re.compile(rf"\b(?:in|during|since|of)\s+{_FULL_MONTH}\b(?!['’\s]*\d)", re.I), ("m",)),
+    (re.compile(rf"\b(?:in|during|since|of)\s+{_YEAR}\b", re.I), ("y",)),
+]
+
+
+@dataclass(frozen=True)
+class DateCue:
+    """A calendar date, month or year named in a text; None where it names none."""
+
+    year: int | None = None
+    month: int | None = None
+    day: int | None = None
+
+    def matches(self, ts: float) -> bool:
+        """Whether a UTC timestamp falls on this date (or in this month or year)."""
+        when = dt.datetime.fromtimestamp(ts, dt.UTC)
+        return (
+            (self.year is None or when.year == self.year)
+            and (self.month is None or when.month == self.month)
+            and (self.day is None or when.day == self.day)
+        )
+
+
+def date_cues(text: str) -> list[DateCue]:
+    """Absolute dates a query names ("on October 13, 2023", "in June", "in 2022").
+
+    Relative ones ("last week") are left out: they count from when something was said,
+    which a question does not tell. A month named without a year matches it in any year.
+    """
+    cues: list[DateCue] = []
+    taken: list[tuple[int, int]] = []
+    for pattern, fields in DATE_PATTERNS:
+        for match in pattern.finditer(text):
+            start, end = match.span()
+            if any(start < b and a < end for a, b in taken):
+                continue
+            parts = dict(zip(fields, match.groups(), strict=True))
+            month = parts.get("m")
+            number = None if month is None else MONTHS.get(month.lower())
+            if month is not None and number is None:
+                number = int(month) if month.isdigit() and 1 <= int(month) <= 12 else None
+                if number is None:
+                    continue
+            day = int(parts["d"]) if "d" in parts else None
+            if day is not None and not 1 <= day <= 31:
+                continue
+            taken.append((start, end))
+            cues.append(DateCue(int(parts["y"]) if "y" in parts else None, number, day))
+    return list(dict.fromkeys(cues))

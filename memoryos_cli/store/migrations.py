@@ -6,6 +6,7 @@ Each runs in its own transaction and is recorded in `schema_migrations`;
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable
 from typing import Any
 
@@ -199,7 +200,113 @@ def m002_pages_binary_index(conn: Any) -> None:
     )
 
 
+# A pause longer than this ends a chat session: the conventional inactivity timeout of
+# web and search-log sessions (30 minutes). A session also closes at SESSION_MAX_PAGES
+# exchanges, which bounds what one add_memory re-indexes (its session's text).
+SESSION_GAP_S = 1800
+SESSION_MAX_PAGES = 64
+
+
+def m003_sessions(conn: Any) -> None:
+    """Sessions: runs of one owner's exchanges without a long pause, with their text in FTS5.
+
+    Recall scores a session as one document (BM25 over all its exchanges) and lifts its
+    pages, and it treats the pages next to a hit in the same session as its context. A
+    trigger assigns each new page to its owner's latest session when that ended at most
+    SESSION_GAP_S away and has room, else opens a new one, so every writer (chat, import,
+    MCP) keeps sessions without knowing them. Forgetting a page rebuilds its session's
+    text; the FTS index drops the old text in the same transaction (secure-delete).
+    """
+    gap, cap = SESSION_GAP_S, SESSION_MAX_PAGES
+    latest = "(SELECT MAX(id) FROM sessions WHERE owner_id = new.owner_id)"
+    run_script(
+        conn,
+        f"""
+        CREATE TABLE sessions(
+            id INTEGER PRIMARY KEY,
+            owner_id INTEGER NOT NULL REFERENCES owners(id),
+            start_ts REAL NOT NULL,
+            end_ts REAL NOT NULL,
+            page_count INTEGER NOT NULL DEFAULT 0,
+            text TEXT NOT NULL DEFAULT ''
+        );
+        CREATE INDEX sessions_owner ON sessions(owner_id, id);
+        ALTER TABLE pages ADD COLUMN session_id INTEGER REFERENCES sessions(id) ON DELETE SET NULL;
+        CREATE INDEX pages_session ON pages(session_id, id);
+
+        CREATE VIRTUAL TABLE sessions_fts USING fts5(
+            text, content='sessions', content_rowid='id',
+            tokenize='porter unicode61 remove_diacritics 2');
+        CREATE TRIGGER sessions_ai AFTER INSERT ON sessions BEGIN
+            INSERT INTO sessions_fts(rowid, text) VALUES (new.id, new.text);
+        END;
+        CREATE TRIGGER sessions_ad AFTER DELETE ON sessions BEGIN
+            INSERT INTO sessions_fts(sessions_fts, rowid, text) VALUES ('delete', old.id, old.text);
+        END;
+        CREATE TRIGGER sessions_au AFTER UPDATE OF text ON sessions BEGIN
+            INSERT INTO sessions_fts(sessions_fts, rowid, text) VALUES ('delete', old.id, old.text);
+            INSERT INTO sessions_fts(rowid, text) VALUES (new.id, new.text);
+        END;
+
+        CREATE TRIGGER pages_session_ai AFTER INSERT ON pages BEGIN
+            INSERT INTO sessions(owner_id, start_ts, end_ts, page_count, text)
+            SELECT new.owner_id, new.ts, new.ts, 0, ''
+            WHERE NOT EXISTS (
+                SELECT 1 FROM sessions s WHERE s.id = {latest}
+                AND ABS(new.ts - s.end_ts) <= {gap} AND s.page_count < {cap});
+            UPDATE sessions SET
+                start_ts = MIN(start_ts, new.ts), end_ts = MAX(end_ts, new.ts),
+                page_count = page_count + 1,
+                text = CASE WHEN page_count = 0 THEN '' ELSE text || char(10) END
+                    || new.user_input || char(10) || new.agent_response
+            WHERE id = {latest};
+            UPDATE pages SET session_id = {latest} WHERE id = new.id;
+        END;
+        CREATE TRIGGER pages_session_ad AFTER DELETE ON pages
+        WHEN old.session_id IS NOT NULL BEGIN
+            UPDATE sessions SET
+                page_count = page_count - 1,
+                text = COALESCE((SELECT group_concat(t, char(10)) FROM (
+                    SELECT user_input || char(10) || agent_response AS t FROM pages
+                    WHERE session_id = old.session_id ORDER BY id)), '')
+            WHERE id = old.session_id;
+            DELETE FROM sessions WHERE id = old.session_id AND page_count <= 0;
+        END;
+        """,
+    )
+    # As m001: deleted text leaves the index itself (SQLite >= 3.44).
+    with contextlib.suppress(Exception):  # driver-specific OperationalError
+        conn.execute("INSERT INTO sessions_fts(sessions_fts, rank) VALUES ('secure-delete', 1)")
+    # Existing pages: the same rule, page by page in the order they were written.
+    current: dict[int, tuple[int, float, int]] = {}  # owner -> (session id, end ts, pages)
+    rows = conn.execute(
+        "SELECT id, owner_id, ts, user_input, agent_response FROM pages ORDER BY id"
+    ).fetchall()
+    for page_id, owner, ts, user_input, agent_response in rows:
+        text = f"{user_input}\n{agent_response}"
+        open_ = current.get(owner)
+        if open_ is not None and abs(ts - open_[1]) <= gap and open_[2] < cap:
+            sid = open_[0]
+            conn.execute(
+                "UPDATE sessions SET start_ts = MIN(start_ts, ?), end_ts = MAX(end_ts, ?),"
+                " page_count = page_count + 1, text = text || char(10) || ? WHERE id = ?",
+                (ts, ts, text, sid),
+            )
+            current[owner] = (sid, max(open_[1], ts), open_[2] + 1)
+        else:
+            sid = int(
+                conn.execute(
+                    "INSERT INTO sessions(owner_id, start_ts, end_ts, page_count, text)"
+                    " VALUES (?, ?, ?, 1, ?)",
+                    (owner, ts, ts, text),
+                ).lastrowid
+            )
+            current[owner] = (sid, ts, 1)
+        conn.execute("UPDATE pages SET session_id = ? WHERE id = ?", (sid, page_id))
+
+
 MIGRATIONS: list[tuple[str, Migration]] = [
     ("m001_initial", m001_initial),
     ("m002_pages_binary_index", m002_pages_binary_index),
+    ("m003_sessions", m003_sessions),
 ]
