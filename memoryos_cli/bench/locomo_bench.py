@@ -41,6 +41,7 @@ class Score:
 
     category: int
     recall: dict[int, float] | None = None
+    conversation: str = ""
     f1: float | None = None
     bleu1: float | None = None
     recalled_tokens: int = 0
@@ -123,7 +124,7 @@ def score_conversation(
             ranked = rank(mem, q.text, qvec, depth) if rank is not None else []
             elapsed = time.perf_counter() - start
             run.seconds[name] = run.seconds.get(name, 0.0) + elapsed
-            score = Score(q.category, seconds=elapsed)
+            score = Score(q.category, seconds=elapsed, conversation=conv.sample_id)
             if q.evidence and name != NO_MEMORY:
                 recalled = [dia_ids.get(pid, []) for pid in ranked]
                 score.recall = {
@@ -162,7 +163,8 @@ def _summary(scores: list[Score], k: int) -> dict[str, Any]:
 
 
 def summarize(run: Run) -> dict[str, Any]:
-    """The report: {"mode","questions","pages","methods":{NAME:{...,"by_category":{}}}}."""
+    """The report: {"mode","questions","pages","methods":{NAME:{...,"by_category":{},
+    "by_conversation":{}}}}."""
     result: dict[str, Any] = {
         "mode": run.mode,
         "k": run.k,
@@ -176,6 +178,10 @@ def summarize(run: Run) -> dict[str, Any]:
             str(c): _summary([s for s in scores if s.category == c], run.k)
             for c in SCORED_CATEGORIES
             if any(s.category == c for s in scores)
+        }
+        entry["by_conversation"] = {
+            name: _summary([s for s in scores if s.conversation == name], run.k)
+            for name in dict.fromkeys(s.conversation for s in scores)
         }
         entry["llm_calls_per_answer"] = round(metrics.mean(s.llm_calls for s in scores), 3)
         entry["recalled_tokens_per_answer"] = round(

@@ -66,6 +66,20 @@ def locomo_table(report: dict[str, Any]) -> Table:
     return table
 
 
+def conversation_table(report: dict[str, Any]) -> Table:
+    """Recall@k of each method on each conversation (and over all of them)."""
+    cols = [f"recall@{n}" for n in sorted({5, 10, 20, report.get("k", 10)})]
+    table = Table(title="recall by conversation")
+    table.add_column("method", no_wrap=True)
+    table.add_column("conversation")
+    for col in cols:
+        table.add_column(col, justify="right")
+    for name, m in report["methods"].items():
+        for conv, entry in {**m.get("by_conversation", {}), "all": m}.items():
+            table.add_row(name, conv, *(_fmt(entry.get(c)) for c in cols))
+    return table
+
+
 @bench_app.command("locomo")
 def locomo(
     ctx: typer.Context,
@@ -85,8 +99,15 @@ def locomo(
     json_out: Annotated[
         Path | None, typer.Option("--json", help="Also write the report here.")
     ] = None,
+    plot: Annotated[
+        Path | None, typer.Option("--plot", help="Also draw recall@k by method here (PNG).")
+    ] = None,
 ) -> None:
-    """Score recall methods (recency, bm25, dense, hybrid, memoryos) on LoCoMo questions."""
+    """Score recall methods (recency, bm25, dense, hybrid, memoryos) on LoCoMo questions.
+
+    Ablations run when named: memoryos-no-neighbours, -no-sessions, -no-dates,
+    -no-segments, -no-signals (memoryos with that page-ranking signal off).
+    """
     from memoryos_cli.bench.locomo_bench import run_locomo
 
     env = get_env(ctx)
@@ -103,7 +124,12 @@ def locomo(
             progress=lambda msg: status.update(msg),
         )
     env.console.print(locomo_table(report))
+    env.console.print(conversation_table(report))
     _write_json(env, report, json_out)
+    if plot is not None:
+        from memoryos_cli.bench.plots import recall_plot
+
+        env.console.print(f"wrote {recall_plot(report, plot)}")
 
 
 def perf_table(report: dict[str, Any]) -> Table:

@@ -1,0 +1,43 @@
+"""Charts of bench reports (matplotlib, the optional `bench` extra), written as PNG files."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from memoryos_cli.errors import InvalidInputError
+
+
+def recall_plot(report: dict[str, Any], path: Path | str) -> Path:
+    """Recall@k by method: one line per method over the k the report scored."""
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")  # files only: no display needed
+        import matplotlib.pyplot as plt
+    except ImportError as exc:
+        raise InvalidInputError("plots need matplotlib: pip install 'memoryos-cli[bench]'") from exc
+    methods = report["methods"]
+    ks = sorted(
+        {int(key.split("@")[1]) for m in methods.values() for key in m if key.startswith("recall@")}
+    )
+    fig, ax = plt.subplots(figsize=(7, 4.5), dpi=120)
+    for name, entry in methods.items():
+        values = [entry.get(f"recall@{k}") for k in ks]
+        if all(v is None for v in values):
+            continue
+        ax.plot(ks, [v or 0.0 for v in values], marker="o", label=name)
+    ax.set_xticks(ks)
+    ax.set_xlabel("k (pages recalled)")
+    ax.set_ylabel("evidence recall@k")
+    ax.set_ylim(0, 1)
+    ax.grid(alpha=0.3)
+    ax.set_title(
+        f"LoCoMo {report['mode']}: {report['questions']} questions, {report['pages']} pages"
+    )
+    ax.legend(fontsize=8, loc="lower right")
+    fig.tight_layout()
+    out = Path(path)
+    fig.savefig(out)
+    plt.close(fig)
+    return out
