@@ -135,6 +135,20 @@ class Memoryos:
     def count_tokens(self, text: str) -> int:
         return self._llm.count_tokens(text) if self._llm is not None else approx_tokens(text)
 
+    def prompt_budget(self) -> prompt_context.Budget:
+        """How the model's context is shared (its configured size until the model loads)."""
+        context = self._llm.context_size if self._llm is not None else self.settings.context_tokens
+        return prompt_context.Budget(
+            context=context,
+            answer=min(self.settings.max_answer_tokens, context // 2),
+            recall=self.settings.recall_token_budget,
+        )
+
+    def cancel(self) -> None:
+        """Stop the model's running answer or analysis at its next token (from any thread)."""
+        if self._llm is not None:
+            self._llm.cancel()
+
     # -- writing ------------------------------------------------------------------------
 
     def _check_text(self, name: str, value: Any) -> str:
@@ -382,14 +396,14 @@ class Memoryos:
     def prepare(
         self, query: str, relationship_with_user: str = "friend", style_hint: str = ""
     ) -> prompt_context.BuiltPrompt:
-        """Recall and lay out the prompt for `query` (no LLM call)."""
+        """Recall and lay out the prompt for `query`, held to the model's context (no LLM call)."""
         recall = self.retrieve(query)
         built = prompt_context.build(
             query,
             recall,
             self.recent_pages(),
             assistant=self.settings.assistant_id,
-            budget_tokens=self.settings.recall_token_budget,
+            budget=self.prompt_budget(),
             count_tokens=self.count_tokens,
             relationship=relationship_with_user,
             style_hint=style_hint,
@@ -405,6 +419,8 @@ class Memoryos:
             self.recent_pages(),
             relationship_with_user,
             style_hint,
+            budget_tokens=self.prompt_budget().prefix,
+            count_tokens=self.count_tokens,
         )
 
     def stream_response(
@@ -417,12 +433,12 @@ class Memoryos:
         """Stream the answer token by token; the exchange is stored when the stream ends
         (also when it is stopped early: what was said so far is kept)."""
         query = self._check_text("query", query)
+        llm = self.llm  # loaded first: the prompt is measured with its tokenizer
         built = self.prepare(query, relationship_with_user, style_hint)
-        llm = self.llm
         parts: list[str] = []
         asked_at = time.time()
         try:
-            for piece in llm.stream(built.messages, max_tokens=self.settings.max_answer_tokens):
+            for piece in llm.stream(built.messages, max_tokens=self.prompt_budget().answer):
                 parts.append(piece)
                 yield piece
         finally:

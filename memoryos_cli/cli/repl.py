@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import signal
 import threading
+import time
 from collections.abc import Callable, Generator, Iterator
 from typing import Any
 
@@ -51,13 +52,19 @@ class ChatSession:
         self.background = background
         self.cancel_idle = threading.Event()
         self._idle: threading.Thread | None = None
+        self._idle_lock = threading.Lock()  # the loader and the main thread both start idle work
+        self._closing = False
         self._loader: threading.Thread | None = None
         self.load_error: BaseException | None = None
 
     # -- background work ----------------------------------------------------------------
 
     def start_loading(self) -> None:
-        """Load embedder and model off the main thread; the prompt shows meanwhile."""
+        """Load embedder and model off the main thread; the prompt shows meanwhile.
+
+        The loader only loads: idle work then starts in its own thread, which Enter
+        cancels, so the first answer waits for the model and never for consolidation.
+        """
 
         def load() -> None:
             try:
@@ -65,9 +72,10 @@ class ChatSession:
                 if warm:
                     warm()
                 _ = self.mem.llm
-                self._idle_work()
             except BaseException as exc:  # noqa: BLE001 - reported when the user asks
                 self.load_error = exc
+                return
+            self.start_idle()
 
         if self.background:
             self._loader = threading.Thread(target=load, name="memoryos-load", daemon=True)
@@ -85,7 +93,6 @@ class ChatSession:
 
     def _idle_work(self) -> None:
         """Consolidate queued segments, then pre-evaluate the next prompt's stable prefix."""
-        self.cancel_idle.clear()
         self.mem.consolidate(cancel=self.cancel_idle)
         if not self.cancel_idle.is_set() and self.mem.llm_loaded:
             self.mem.llm.warm(self.mem.stable_prefix())
@@ -94,29 +101,39 @@ class ChatSession:
         if not self.background:
             return
         self.stop_idle()
-        self._idle = threading.Thread(target=self._safe_idle, name="memoryos-idle", daemon=True)
-        self._idle.start()
+        with self._idle_lock:
+            if self._closing:
+                return
+            self.cancel_idle.clear()  # here, not in the thread: a stop may come before it runs
+            self._idle = threading.Thread(target=self._safe_idle, name="memoryos-idle", daemon=True)
+            self._idle.start()
 
     def _safe_idle(self) -> None:
         # Idle work must never break the chat: a failed job stays queued with its error.
         with contextlib.suppress(Exception):
             self._idle_work()
 
-    def stop_idle(self) -> None:
-        """Cancel idle work (between tokens) and wait for it to hand the model back."""
-        if self._idle is not None and self._idle.is_alive():
+    def stop_idle(self, *, closing: bool = False) -> None:
+        """Cancel idle work and wait for it to hand the model back (`closing`: for good).
+
+        A model call stops at its next token; the cancel is repeated until the thread
+        ends, since a job may start another call after the last one stopped. A prefix
+        warm-up cannot be interrupted and runs to its end (a few seconds at most).
+        """
+        with self._idle_lock:
+            self._closing = self._closing or closing
+            idle, self._idle = self._idle, None
+            if idle is None:
+                return
             self.cancel_idle.set()
-            llm_cancel = getattr(self.mem._llm, "cancel", None)
-            if isinstance(llm_cancel, threading.Event):
-                llm_cancel.set()
-            self._idle.join(timeout=IDLE_JOIN_SECONDS)
-            if isinstance(llm_cancel, threading.Event):
-                llm_cancel.clear()
-        self._idle = None
+            deadline = time.monotonic() + IDLE_JOIN_SECONDS
+            while idle.is_alive() and time.monotonic() < deadline:
+                self.mem.cancel()
+                idle.join(timeout=0.05)
 
     def finish(self) -> None:
         """At exit: finish pending consolidation with a visible progress indicator."""
-        self.stop_idle()
+        self.stop_idle(closing=True)
         if self.mem.llm_free or not self.mem.llm_loaded:
             return
         self.mem.end_session()  # what this session said becomes profile and knowledge now
@@ -142,17 +159,31 @@ class ChatSession:
         return True
 
     def answer(self, query: str) -> None:
-        self.stop_idle()
+        """Stream the answer to `query`; an error from the model is shown, never fatal."""
         self.wait_until_loaded()
-        stream: Generator[str, None, None] = self.mem.stream_response(query)
+        self.stop_idle()
         self.console.print(Text(f"{self.mem.settings.assistant_id}: ", style="bold cyan"), end="")
+        stream: Generator[str, None, None] = self.mem.stream_response(query)
         with self._ctrl_c_stops_the_answer() as stopped:
             try:
                 for piece in stream:
+                    if stopped.is_set():  # Ctrl-C came before the model began
+                        stream.close()  # stores what was said so far
+                        break
                     self.console.print(Text(piece), end="")
-            except KeyboardInterrupt:
-                stream.close()  # a backend without `cancel`: stores what was said so far
-                stopped.set()
+            except MemoryosError as exc:
+                self.console.print()
+                self.console.print(f"error: {escape(str(exc))}", style="red", end="")
+            except Exception as exc:  # noqa: BLE001 - llama.cpp raises ValueError/RuntimeError alike
+                self.console.print()
+                self.console.print(
+                    Text(
+                        f"error: the model could not answer ({type(exc).__name__}: {exc}); "
+                        "the chat goes on: try a shorter message or /new",
+                        style="red",
+                    ),
+                    end="",
+                )
         if stopped.is_set():
             self.console.print(Text(" [stopped]", style="dim"), end="")
         self.console.print()
@@ -163,26 +194,22 @@ class ChatSession:
         """While an answer streams, Ctrl-C asks the model to stop at the next token.
 
         Raising KeyboardInterrupt inside llama.cpp's generator could leave its lock or KV
-        state half-updated; a cancel flag ends the stream the normal way instead.
+        state half-updated; a cancel request ends the stream the normal way instead.
         """
         stopped = threading.Event()
-        cancel = getattr(self.mem._llm, "cancel", None)
-        if not isinstance(cancel, threading.Event) or (
-            threading.current_thread() is not threading.main_thread()
-        ):
+        if threading.current_thread() is not threading.main_thread():
             yield stopped
             return
 
         def on_sigint(signum: int, frame: Any) -> None:
             stopped.set()
-            cancel.set()
+            self.mem.cancel()
 
         previous = signal.signal(signal.SIGINT, on_sigint)
         try:
             yield stopped
         finally:
             signal.signal(signal.SIGINT, previous)
-            cancel.clear()
 
     # -- slash commands -----------------------------------------------------------------
 
@@ -323,7 +350,7 @@ def run(env: Env, mem: Memoryos) -> None:
                     break
         session.finish()
     except KeyboardInterrupt:
-        session.stop_idle()
+        session.stop_idle(closing=True)
         raise
 
 

@@ -24,6 +24,7 @@ class GenerationStats:
 class LLM(Protocol):
     name: str
     last_stats: GenerationStats
+    context_size: int  # tokens the model attends to: the prompt and the answer together
 
     def complete(
         self,
@@ -42,6 +43,10 @@ class LLM(Protocol):
 
     def warm(self, messages: list[Message]) -> None:
         """Evaluate a prompt prefix ahead of time (llama.cpp KV cache); may be a no-op."""
+        ...
+
+    def cancel(self) -> None:
+        """Stop the running `stream`/`complete` at its next token (safe from any thread)."""
         ...
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
@@ -13,12 +14,16 @@ Reply = str | Callable[[list[Message]], str]
 class ScriptedLLM:
     """Returns queued replies in order (then `default`); records every call it gets."""
 
-    def __init__(self, replies: Iterable[Reply] = (), default: Reply = "OK.") -> None:
+    def __init__(
+        self, replies: Iterable[Reply] = (), default: Reply = "OK.", context_size: int = 4096
+    ) -> None:
         self.name = "scripted"
+        self.context_size = context_size
         self.replies: list[Reply] = list(replies)
         self.default = default
         self.calls: list[dict[str, Any]] = []
         self.last_stats = GenerationStats()
+        self._cancel = threading.Event()
 
     def _next(self, messages: list[Message]) -> str:
         reply = self.replies.pop(0) if self.replies else self.default
@@ -39,13 +44,18 @@ class ScriptedLLM:
         self, messages: list[Message], *, max_tokens: int = 256, temperature: float = 0.7
     ) -> Iterator[str]:
         self.calls.append({"kind": "stream", "messages": messages})
+        self._cancel.clear()
         words = self._next(messages).split(" ")
-        yield words[0]
-        for word in words[1:]:
-            yield " " + word
+        for i, word in enumerate(words):
+            if self._cancel.is_set():
+                return
+            yield word if i == 0 else " " + word
 
     def count_tokens(self, text: str) -> int:
         return approx_tokens(text)
 
     def warm(self, messages: list[Message]) -> None:
         self.calls.append({"kind": "warm", "messages": messages})
+
+    def cancel(self) -> None:
+        self._cancel.set()

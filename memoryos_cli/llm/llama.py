@@ -127,7 +127,7 @@ class LlamaCppLLM:
         self.name = name or self.path.stem
         self.settings = settings
         self.last_stats = GenerationStats()
-        self.cancel = threading.Event()  # set it to stop a running stream between tokens
+        self._cancel = threading.Event()  # set by cancel(): the running call stops between tokens
         self._lock = threading.Lock()
         self._evaluated: list[int] = []
         started = time.perf_counter()
@@ -146,6 +146,7 @@ class LlamaCppLLM:
                     verbose=True,  # see _silence_llama_logs
                 )
             self._llama.verbose = False  # no per-call timing prints
+            self.context_size = int(self._llama.n_ctx())
         except Exception as exc:  # noqa: BLE001 - llama.cpp raises ValueError/RuntimeError alike
             raise ModelError(
                 f"llama.cpp could not load {self.path} ({exc}); run `memoryos models verify`"
@@ -166,9 +167,9 @@ class LlamaCppLLM:
     def stream(
         self, messages: list[Message], *, max_tokens: int = 256, temperature: float = 0.7
     ) -> Iterator[str]:
-        """Yield the reply piece by piece; stops early when `cancel` is set."""
+        """Yield the reply piece by piece; stops early when `cancel()` is called."""
         with self._lock:
-            self.cancel.clear()
+            self._cancel.clear()
             yield from self._run(messages, max_tokens=max_tokens, temperature=temperature)
 
     def complete(
@@ -182,7 +183,7 @@ class LlamaCppLLM:
         """The whole reply; with `json_schema`, grammar-constrained to JSON matching it."""
         response_format = {"type": "json_object", "schema": json_schema} if json_schema else None
         with self._lock:
-            self.cancel.clear()
+            self._cancel.clear()
             return "".join(
                 self._run(
                     messages,
@@ -192,6 +193,10 @@ class LlamaCppLLM:
                     repeat_penalty=JSON_REPEAT_PENALTY if json_schema else 1.0,
                 )
             )
+
+    def cancel(self) -> None:
+        """Stop the running call at its next token; the next call clears the request."""
+        self._cancel.set()
 
     def count_tokens(self, text: str) -> int:
         if not text:
@@ -223,7 +228,7 @@ class LlamaCppLLM:
         chunks = self._llama.create_chat_completion(messages=messages, stream=True, **kwargs)
         try:
             for chunk in chunks:
-                if self.cancel.is_set():
+                if self._cancel.is_set():
                     break
                 piece = chunk["choices"][0]["delta"].get("content")
                 if not piece:

@@ -1,9 +1,14 @@
-"""The generation prompt, laid out for llama.cpp prefix reuse and held to a token budget.
+"""The generation prompt, laid out for llama.cpp prefix reuse and held to the context window.
 
 Order: [system + profile] [recent turns] [recalled memories + query]. The recent-turn
 window grows append-only and is cut in large steps (whole blocks of `capacity`
 exchanges), so the evaluated prefix stays valid for many turns; recalled memories sit in
 the last message, where changing them costs only their own tokens.
+
+The whole prompt fits the model's context with room for the answer. Text too long for
+its share is shortened in the prompt only (its middle replaced by a marker); storage
+keeps every word. The prefix's share does not depend on the query, and its turns are
+cut to caps that halve in steps, so the same pages give the same prefix every turn.
 """
 
 from __future__ import annotations
@@ -11,13 +16,76 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from memoryos_cli.llm import Message, prompts
+from memoryos_cli.llm import Message, approx_tokens, prompts
 from memoryos_cli.memory.records import Page, ProfileItem, Recall, RecallItem
 
 MAX_PROFILE_LINES = 40
 # Weakly matching pages cost prompt time (~1 s per 100 tokens on a laptop CPU) and add
 # noise: a page enters the prompt only if its fused score is within this share of the best.
 RELATIVE_PAGE_SCORE = 0.5
+# What stands in for the middle of a text too long for its share of the prompt.
+SHORTENED = " … [shortened] … "
+# A chat template wraps each message in a few tokens of its own (<|im_start|>user ...).
+MESSAGE_OVERHEAD = 8
+# The share of the prompt kept free of the prefix for the query (a long paste uses more
+# whenever the prefix leaves more).
+QUERY_SHARE = 0.25
+# Turns are not cut below this many tokens; the oldest leave the prompt instead.
+SHORTEST_TURN = 32
+
+CountTokens = Callable[[str], int]
+
+
+@dataclass(frozen=True)
+class Budget:
+    """How one model's context window is shared out, in tokens."""
+
+    context: int
+    answer: int
+    recall: int
+
+    @property
+    def prompt(self) -> int:
+        """Room for the whole prompt: the context less the answer's room."""
+        return max(0, self.context - self.answer)
+
+    @property
+    def prefix(self) -> int:
+        """Room for system, profile and recent turns: the same whatever the query."""
+        return max(0, self.prompt - self.recall - int(self.prompt * QUERY_SHARE))
+
+
+def message_tokens(messages: list[Message], count_tokens: CountTokens) -> int:
+    """What `messages` cost in the prompt, chat-template wrapping included."""
+    return sum(count_tokens(m["content"]) + MESSAGE_OVERHEAD for m in messages)
+
+
+def shorten(text: str, limit: int, count_tokens: CountTokens) -> str:
+    """`text` in at most `limit` tokens: as much of its beginning and end as fits around
+    the SHORTENED marker (the marker alone when not even that fits)."""
+    if count_tokens(text) <= limit:
+        return text
+    low, high = 0, len(text) // 2  # characters kept at each end
+    while low < high:
+        mid = (low + high + 1) // 2
+        if count_tokens(text[:mid] + SHORTENED + text[-mid:]) <= limit:
+            low = mid
+        else:
+            high = mid - 1
+    if not low:
+        return SHORTENED.strip()
+    return text[:low] + SHORTENED + text[-low:]
+
+
+def _turn_cap(costs: list[int], room: int) -> int | None:
+    """The largest of room, room/2, room/4, ... that fits every turn cut to it into
+    `room`; None when even SHORTEST_TURN does not."""
+    cap = room
+    while cap >= SHORTEST_TURN:
+        if sum(min(c, cap) + MESSAGE_OVERHEAD for c in costs) <= room:
+            return cap
+        cap //= 2
+    return None
 
 
 def window_start(page_ids: list[int], current_start: int | None, capacity: int) -> int | None:
@@ -50,13 +118,34 @@ def prefix_messages(
     recent: list[Page],
     relationship: str = "friend",
     style_hint: str = "",
+    *,
+    budget_tokens: int | None = None,
+    count_tokens: CountTokens = approx_tokens,
 ) -> list[Message]:
-    """The stable part of the prompt: worth evaluating while the user types."""
-    messages = [prompts.system_message(assistant, profile_lines(profile), relationship, style_hint)]
+    """The stable part of the prompt: worth evaluating while the user types.
+
+    Held to `budget_tokens` when given: the system message to half of it, then every
+    turn to one cap (the oldest exchanges leave the prompt if even short turns overflow).
+    """
+    system = prompts.system_message(assistant, profile_lines(profile), relationship, style_hint)
+    turns: list[Message] = []
     for page in recent:
-        messages.append({"role": "user", "content": page.user_input})
-        messages.append({"role": "assistant", "content": page.agent_response})
-    return messages
+        turns.append({"role": "user", "content": page.user_input})
+        turns.append({"role": "assistant", "content": page.agent_response})
+    if budget_tokens is None:
+        return [system, *turns]
+    limit = budget_tokens // 2 - MESSAGE_OVERHEAD
+    system = {**system, "content": shorten(system["content"], limit, count_tokens)}
+    room = budget_tokens - message_tokens([system], count_tokens)
+    costs = [count_tokens(t["content"]) for t in turns]
+    cap = _turn_cap(costs, room)
+    while cap is None and turns:
+        turns, costs = turns[2:], costs[2:]
+        cap = _turn_cap(costs, room)
+    for i, cost in enumerate(costs):
+        if cap is not None and cost > cap:
+            turns[i] = {**turns[i], "content": shorten(turns[i]["content"], cap, count_tokens)}
+    return [system, *turns]
 
 
 def build(
@@ -65,11 +154,23 @@ def build(
     recent: list[Page],
     *,
     assistant: str,
-    budget_tokens: int,
-    count_tokens: Callable[[str], int],
+    budget: Budget,
+    count_tokens: CountTokens,
     relationship: str = "friend",
     style_hint: str = "",
 ) -> BuiltPrompt:
+    """The prompt for `query`: the prefix, then recalled lines (up to `budget.recall`
+    tokens, never more than half of what the prefix leaves) and the query in what is left."""
+    messages = prefix_messages(
+        assistant,
+        recall.profile,
+        recent,
+        relationship,
+        style_hint,
+        budget_tokens=budget.prefix,
+        count_tokens=count_tokens,
+    )
+    left = budget.prompt - message_tokens(messages, count_tokens) - MESSAGE_OVERHEAD
     shown = {p.id for p in recent}
     pages = [i for i in recall.mid_term if i.page is None or i.page.id not in shown]
     pages += [i for i in recall.short_term if i.page is not None and i.page.id not in shown]
@@ -79,14 +180,16 @@ def build(
     chosen: list[RecallItem] = []
     lines: list[str] = []
     used = 0
+    recall_room = min(budget.recall, left // 2)
     for item in candidates:
         line = prompts.recalled_line(item.ts, item.text)
         cost = count_tokens(line)
-        if used + cost > budget_tokens:
+        if used + cost > recall_room:
             continue
         chosen.append(item)
         lines.append(line)
         used += cost
-    messages = prefix_messages(assistant, recall.profile, recent, relationship, style_hint)
-    messages.append(prompts.user_turn(query, lines))
+    # The recalled block's wrapping and separators count against the query's room too.
+    query_room = left - count_tokens(prompts.user_turn("", lines)["content"])
+    messages.append(prompts.user_turn(shorten(query, query_room, count_tokens), lines))
     return BuiltPrompt(messages, chosen, used)

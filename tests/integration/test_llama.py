@@ -101,7 +101,7 @@ def test_cancel_stops_between_tokens(smol: LlamaCppLLM) -> None:
     ):
         got.append(piece)
         if len(got) == 3:
-            smol.cancel.set()
+            smol.cancel()
     assert len(got) == 3
     assert ask(smol, PREFIX + [{"role": "user", "content": "Hi"}])  # the next call runs again
 

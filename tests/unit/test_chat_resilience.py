@@ -1,0 +1,77 @@
+"""The chat never exits on a model error, and the first answer never waits for
+consolidation queued before the session (CliRunner, scripted stdin, fake LLM)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from typer.testing import CliRunner
+
+from memoryos_cli.api import Memoryos
+from memoryos_cli.cli.app import app
+from memoryos_cli.cli.env import Env
+from memoryos_cli.embed.hashing import HashingEmbedder
+from memoryos_cli.llm import Message
+from memoryos_cli.llm.fake import ScriptedLLM
+from memoryos_cli.memory import jobs
+
+
+def use_llm(monkeypatch: pytest.MonkeyPatch, llm: ScriptedLLM) -> None:
+    def open_memory(self: Env, **kwargs: object) -> Memoryos:
+        return Memoryos(settings=self.settings(), llm_model=llm, embedder=HashingEmbedder())
+
+    monkeypatch.setattr(Env, "memoryos", open_memory)
+
+
+def test_a_model_error_is_one_line_and_the_chat_goes_on(monkeypatch: pytest.MonkeyPatch) -> None:
+    def too_long(messages: list[Message]) -> str:
+        raise ValueError("Requested tokens (6876) exceed context window of 4096")
+
+    llm = ScriptedLLM([too_long, "Still here."])
+    use_llm(monkeypatch, llm)
+    result = CliRunner().invoke(app, ["chat"], input="first question\nsecond question\n")
+    assert result.exit_code == 0, result.output
+    assert "error: the model could not answer (ValueError: Requested tokens" in result.output
+    assert "memoryos: Still here." in result.output
+
+
+class SlowAnalyser(ScriptedLLM):
+    """Each analysis call takes `seconds` unless cancelled; records what happened when."""
+
+    def __init__(self, seconds: float) -> None:
+        super().__init__()
+        self.seconds = seconds
+        self.events: list[str] = []
+
+    def complete(self, messages: list[Message], **kwargs: Any) -> str:
+        cancelled = self._cancel.wait(self.seconds)
+        self.events.append("analysis cancelled" if cancelled else "analysis ran")
+        return super().complete(messages, **kwargs)
+
+    def stream(self, messages: list[Message], **kwargs: Any) -> Any:
+        self.events.append("answer")
+        self._cancel.set()  # from here on, analyses (at exit) end at once
+        return super().stream(messages, **kwargs)
+
+
+def queue_three_jobs() -> None:
+    with Memoryos(settings=Env().settings(), llm_model="none", embedder=HashingEmbedder()) as mem:
+        for i in range(3):
+            mem.add_memory(f"old exchange {i}", "ok")
+        with mem.store.transaction() as conn:
+            for target in range(1, 4):
+                jobs.enqueue(conn, mem.scope.owner_id, jobs.ANALYZE_PAGES, target)
+        assert mem.pending_jobs() == 3
+
+
+def test_the_first_answer_does_not_wait_for_queued_analysis(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    queue_three_jobs()
+    llm = SlowAnalyser(seconds=1.0)
+    use_llm(monkeypatch, llm)
+    result = CliRunner().invoke(app, ["chat"], input="hello\n")
+    assert result.exit_code == 0, result.output
+    first = llm.events.index("answer")
+    assert "analysis ran" not in llm.events[:first]

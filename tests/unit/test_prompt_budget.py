@@ -1,0 +1,81 @@
+"""The whole chat prompt is held to the model's context window with room for the answer:
+long text is shortened in the prompt (and says so), never in storage."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from memoryos_cli.api import Memoryos
+from memoryos_cli.embed.hashing import HashingEmbedder
+from memoryos_cli.llm import Message, approx_tokens
+from memoryos_cli.llm.fake import ScriptedLLM
+from memoryos_cli.memory.context import message_tokens, shorten
+
+# About 36 KB, as pasted by the user who found the crash.
+LONG = " ".join(
+    f"Line {i}: the ferry to Vigo leaves at {i % 24}:15 from pier {i}." for i in range(720)
+)
+
+
+def open_mem(home: Path, context: int) -> tuple[Memoryos, ScriptedLLM]:
+    llm = ScriptedLLM(context_size=context)
+    return Memoryos("alice", "assistant", home, llm_model=llm, embedder=HashingEmbedder()), llm
+
+
+def asked(llm: ScriptedLLM) -> list[Message]:
+    return [c for c in llm.calls if c["kind"] == "stream"][-1]["messages"]
+
+
+def fits(mem: Memoryos, messages: list[Message], context: int) -> bool:
+    return message_tokens(messages, approx_tokens) + mem.settings.max_answer_tokens <= context
+
+
+def test_a_36_kb_page_among_recent_turns_is_shortened_in_the_prompt_only(home: Path) -> None:
+    assert len(LONG) > 36_000
+    mem, llm = open_mem(home, 4096)
+    with mem:
+        page = mem.add_memory(LONG, "ok")
+        mem.get_response("Which pier was that again?")
+        messages = asked(llm)
+        assert fits(mem, messages, 4096)
+        pasted = messages[1]["content"]
+        assert "[shortened]" in pasted
+        assert pasted.startswith(LONG[:300]) and pasted.endswith(LONG[-300:])
+        assert mem.pages([page])[0].user_input == LONG
+
+
+def test_a_36_kb_question_is_shortened_in_the_prompt_and_stored_whole(home: Path) -> None:
+    mem, llm = open_mem(home, 4096)
+    with mem:
+        mem.add_memory("I live in Porto.", "Nice city.")
+        mem.get_response(LONG)
+        messages = asked(llm)
+        assert fits(mem, messages, 4096)
+        question = messages[-1]["content"]
+        assert "[shortened]" in question
+        assert LONG[:300] in question and question.endswith(LONG[-300:])
+        assert messages[1]["content"] == "I live in Porto."  # short turns stay whole
+        assert mem.pages()[-1].user_input == LONG
+
+
+def test_the_warmed_prefix_is_the_start_of_the_prompt_when_turns_are_cut(home: Path) -> None:
+    mem, llm = open_mem(home, 2048)
+    with mem:
+        for i in range(6):
+            mem.add_memory(LONG[: 3000 * (i + 1)], f"answer {i} " * 100)
+        prefix = mem.stable_prefix()
+        mem.get_response("Summarize what I sent you.")
+        messages = asked(llm)
+        assert fits(mem, messages, 2048)
+        assert messages[: len(prefix)] == prefix  # what idle time evaluated is reused
+        assert any("[shortened]" in m["content"] for m in prefix)
+
+
+def test_shorten_keeps_both_ends_within_the_limit() -> None:
+    for limit in (5, 40, 400, 4000):
+        cut = shorten(LONG, limit, approx_tokens)
+        assert approx_tokens(cut) <= max(limit, approx_tokens("… [shortened] …"))
+        assert "[shortened]" in cut
+    cut = shorten(LONG, 400, approx_tokens)
+    assert cut.startswith(LONG[:500]) and cut.endswith(LONG[-500:])
+    assert shorten("short text", 400, approx_tokens) == "short text"
