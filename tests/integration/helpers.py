@@ -1,14 +1,22 @@
-"""Helpers for integration tests: an MCP client session through the SDK's stdio client
-(as a desktop client talks to `memoryos mcp`), a writer process that starts writing when
-told (so several writers really overlap), and the store made by schema version 1."""
+"""Helpers for integration tests: a program in a real pseudo-terminal (as a user types
+into `memoryos chat`), an MCP client session through the SDK's stdio client (as a desktop
+client talks to `memoryos mcp`), a writer process that starts writing when told (so
+several writers really overlap), and the store made by schema version 1."""
 
 from __future__ import annotations
 
+import fcntl
 import gzip
+import os
+import pty
+import re
+import select
 import shutil
 import subprocess
 import sys
+import termios
 import textwrap
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -20,6 +28,82 @@ def memoryos_command() -> str:
     found = str(beside) if beside.exists() else shutil.which("memoryos")
     assert found, "the memoryos console script is not installed (pip install -e .)"
     return found
+
+
+ANSI = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]")
+
+
+def _own_terminal() -> None:
+    os.setsid()
+    fcntl.ioctl(0, termios.TIOCSCTTY, 0)
+
+
+class Terminal:
+    """A program in a pseudo-terminal: what a user types goes in, the screen comes out."""
+
+    def __init__(self, args: list[str], env: dict[str, str]) -> None:
+        self.master, slave = pty.openpty()
+        self.proc = subprocess.Popen(
+            args,
+            stdin=slave,
+            stdout=slave,
+            stderr=slave,
+            env=env,
+            close_fds=True,
+            preexec_fn=_own_terminal,  # so Ctrl-C becomes SIGINT, as in a real terminal
+        )
+        os.close(slave)
+        self.screen = ""
+        self.seen = 0  # where the next expect starts looking
+
+    def _read(self, timeout: float) -> bool:
+        """Add what the program printed within `timeout` to the screen; False at its end."""
+        ready, _, _ = select.select([self.master], [], [], timeout)
+        if ready:
+            try:
+                self.screen += os.read(self.master, 65536).decode("utf-8", "replace")
+            except OSError:
+                return False
+        return True
+
+    def expect(self, text: str, timeout: float = 120) -> str:
+        """Wait for `text` to appear after what earlier expects matched; return the screen."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            plain = ANSI.sub("", self.screen)
+            found = plain.find(text, self.seen)
+            if found >= 0:
+                self.seen = found + len(text)
+                return plain
+            if not self._read(0.5):
+                break
+        tail = ANSI.sub("", self.screen)[-2000:]
+        raise AssertionError(f"timed out waiting for {text!r}; screen:\n{tail}")
+
+    def send(self, text: str) -> None:
+        """Type `text`; a long one goes in pieces while the screen is read, as the
+        program echoes it back and would otherwise stop reading."""
+        data = text.encode()
+        while data:
+            _, writable, _ = select.select([], [self.master], [], 0.1)
+            if writable:
+                data = data[os.write(self.master, data[:4096]) :]
+            self._read(0)
+
+    def paste(self, text: str) -> None:
+        """Paste `text` as a terminal does (bracketed paste: newlines do not submit)."""
+        self.send(f"\x1b[200~{text}\x1b[201~")
+
+    def close(self, timeout: float = 120) -> int:
+        """Wait for the program to exit, reading its output so it never blocks writing."""
+        deadline = time.monotonic() + timeout
+        try:
+            while self.proc.poll() is None and time.monotonic() < deadline:
+                if not self._read(0.2):
+                    time.sleep(0.1)
+            return self.proc.wait(timeout=1)
+        finally:
+            os.close(self.master)
 
 
 @asynccontextmanager

@@ -3,79 +3,14 @@ what is said in one run is recalled in the next."""
 
 from __future__ import annotations
 
-import fcntl
 import os
-import pty
-import re
-import select
-import subprocess
-import termios
 import time
 from pathlib import Path
 
 import pytest
-from helpers import memoryos_command
+from helpers import Terminal, memoryos_command
 
 pytestmark = pytest.mark.integration
-ANSI = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]")
-
-
-def _own_terminal() -> None:
-    os.setsid()
-    fcntl.ioctl(0, termios.TIOCSCTTY, 0)
-
-
-class Terminal:
-    def __init__(self, args: list[str], env: dict[str, str]) -> None:
-        self.master, slave = pty.openpty()
-        self.proc = subprocess.Popen(
-            args,
-            stdin=slave,
-            stdout=slave,
-            stderr=slave,
-            env=env,
-            close_fds=True,
-            preexec_fn=_own_terminal,  # so Ctrl-C becomes SIGINT, as in a real terminal
-        )
-        os.close(slave)
-        self.screen = ""
-        self.seen = 0  # where the next expect starts looking
-
-    def expect(self, text: str, timeout: float = 120) -> str:
-        """Wait for `text` to appear after what earlier expects matched; return the screen."""
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            plain = ANSI.sub("", self.screen)
-            found = plain.find(text, self.seen)
-            if found >= 0:
-                self.seen = found + len(text)
-                return plain
-            ready, _, _ = select.select([self.master], [], [], 0.5)
-            if ready:
-                try:
-                    self.screen += os.read(self.master, 65536).decode("utf-8", "replace")
-                except OSError:
-                    break
-        tail = ANSI.sub("", self.screen)[-2000:]
-        raise AssertionError(f"timed out waiting for {text!r}; screen:\n{tail}")
-
-    def send(self, text: str) -> None:
-        os.write(self.master, text.encode())
-
-    def close(self, timeout: float = 120) -> int:
-        """Wait for the program to exit, reading its output so it never blocks writing."""
-        deadline = time.monotonic() + timeout
-        try:
-            while self.proc.poll() is None and time.monotonic() < deadline:
-                ready, _, _ = select.select([self.master], [], [], 0.2)
-                if ready:
-                    try:
-                        self.screen += os.read(self.master, 65536).decode("utf-8", "replace")
-                    except OSError:
-                        time.sleep(0.1)
-            return self.proc.wait(timeout=1)
-        finally:
-            os.close(self.master)
 
 
 def test_fact_from_one_chat_is_recalled_in_the_next(home: Path, smol_model_path: Path) -> None:

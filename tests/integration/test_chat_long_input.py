@@ -1,0 +1,110 @@
+"""`memoryos chat` in a real pseudo-terminal (SmolLM2, 4,096-token context, and MiniLM):
+a 36 KB page or paste is answered, and the first answer never waits for old analysis."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from pathlib import Path
+
+import pytest
+from helpers import Terminal, memoryos_command
+
+from memoryos_cli.api import Memoryos
+from memoryos_cli.store import Store
+
+pytestmark = pytest.mark.integration
+
+# About 36 KB (~9,000 tokens): more than twice the model's context.
+LONG = "\n".join(
+    f"Line {i}: the ferry to Vigo leaves at {i % 24}:15 from pier {i}." for i in range(720)
+)
+
+
+def chat_env(home: Path) -> dict[str, str]:
+    return dict(
+        os.environ,
+        MEMORYOS_HOME=str(home),
+        TERM="xterm",
+        COLUMNS="120",
+        LINES="40",
+        PROMPT_TOOLKIT_NO_CPR="1",
+    )
+
+
+def chat(home: Path, model: Path) -> Terminal:
+    return Terminal([memoryos_command(), "--model", str(model), "chat"], chat_env(home))
+
+
+def answered(term: Terminal) -> str:
+    """Wait for a whole answer and the next prompt; return what was shown for it."""
+    term.expect("memoryos: ", timeout=300)
+    start = term.seen
+    screen = term.expect("you>", timeout=300)
+    return screen[start : term.seen]
+
+
+def test_a_36_kb_page_and_a_36_kb_paste_are_answered(home: Path, smol_model_path: Path) -> None:
+    assert len(LONG) > 36_000
+    stored = subprocess.run(
+        [memoryos_command(), "add", "--user-input", LONG, "--response", "ok"],
+        env=chat_env(home),
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert stored.returncode == 0, stored.stderr
+
+    term = chat(home, smol_model_path)
+    term.expect("you>", timeout=120)
+    term.send("Which pier does the ferry leave from?\r")
+    shown = answered(term)  # the old prompt overflowed the context and the chat exited
+    assert "error:" not in shown
+    term.paste(LONG)
+    term.send("\r")
+    shown = answered(term)
+    assert "error:" not in shown
+    term.send("/memory short\r")
+    term.expect("you>", timeout=120)
+    term.send("\x04")
+    term.expect("leave now", timeout=120)  # the exit drain; its analyses are not this test's
+    term.send("\x03")
+    assert term.close() == 0
+    store = Store(home / "memoryos.db")
+    try:
+        stored_inputs = [str(r[0]) for r in store.query("SELECT user_input FROM pages ORDER BY id")]
+    finally:
+        store.close()
+    assert stored_inputs[0] == stored_inputs[2] == LONG  # shortened in the prompt only
+
+
+def test_the_first_answer_comes_before_queued_analysis(
+    home: Path, smol_model_path: Path, minilm
+) -> None:
+    with Memoryos(data_storage_path=home, llm_model="none", embedder=minilm) as mem:
+        for i in range(36):  # a full batch of pages queues one analysis: three batches
+            mem.add_memory(f"On day {i} I fed the ducks {i} crumbs.", f"Noted, day {i}.")
+        assert mem.pending_jobs() >= 3
+
+    term = chat(home, smol_model_path)
+    term.expect("you>", timeout=120)
+    term.send("What did I feed the ducks?\r")
+    answered(term)
+    store = Store(home / "memoryos.db")
+    try:
+        question, asked_at = store.one("SELECT user_input, ts FROM pages ORDER BY id DESC")
+        attempts_before = store.query(
+            "SELECT id, state, error FROM jobs WHERE updated_at < ?"
+            " AND (state IN ('done', 'failed') OR error IS NOT NULL)",
+            (asked_at,),
+        )
+        open_jobs = store.one("SELECT COUNT(*) FROM jobs WHERE state IN ('pending', 'running')")[0]
+    finally:
+        store.close()
+    assert question == "What did I feed the ducks?"
+    assert [tuple(r) for r in attempts_before] == []  # no analysis ran before the question
+    assert open_jobs >= 3
+    term.send("\x04")
+    term.expect("leave now", timeout=120)
+    term.send("\x03")
+    assert term.close() == 0
