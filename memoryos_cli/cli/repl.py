@@ -1,9 +1,10 @@
 """The chat session behind `memoryos chat`: input, streaming, slash commands, idle work.
 
-Models load in a background thread so the prompt appears at once. After each answer,
-queued consolidation runs while the user types, then the stable prompt prefix is
-evaluated so the next answer starts fast; pressing Enter cancels that idle work first,
-so nothing runs between Enter and the first token but recall.
+Models load in a background thread so the prompt appears at once. Once they are loaded,
+and after each answer, idle work runs in a thread of its own while the user types: queued
+consolidation, then the stable prompt prefix is evaluated so the next answer starts
+fast. Pressing Enter cancels that idle work first, so nothing runs between Enter and the
+first token but recall (and, in the first seconds of a session, the model's loading).
 """
 
 from __future__ import annotations
