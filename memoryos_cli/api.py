@@ -13,8 +13,9 @@ from typing import Any, Literal, overload
 from memoryos_cli.config import Settings, load_settings
 from memoryos_cli.embed import Embedder
 from memoryos_cli.errors import InvalidInputError, ModelError, NotFoundError
+from memoryos_cli.health import Check, run_checks
 from memoryos_cli.llm import LLM, approx_tokens
-from memoryos_cli.memory import consolidate, jobs, long_term, mid_term, short_term
+from memoryos_cli.memory import consolidate, jobs, long_term, mid_term, portable, short_term
 from memoryos_cli.memory import context as prompt_context
 from memoryos_cli.memory import forget as forgetting
 from memoryos_cli.memory.forget import ForgetPlan
@@ -511,6 +512,38 @@ class Memoryos:
     ) -> ForgetPlan | dict[str, int]:
         plan = forgetting.run(self.scope, planner, dry_run=dry_run, expect=expect)
         return plan if dry_run else plan.counts
+
+    # -- export, import and health -------------------------------------------------------
+    # An export file is one `portable.ExportFile` (`export_schema()` is its JSON schema).
+    # `read_export` and `health` need no open memory: a bad file is refused before the
+    # store is touched, and the doctor works when the memory cannot be opened.
+
+    def export(self, *, embeddings: bool = False) -> portable.ExportFile:
+        """Everything of this user/assistant pair, lossless; `embeddings` adds the vectors."""
+        return portable.build(self.scope, embeddings=embeddings)
+
+    @staticmethod
+    def export_schema() -> dict[str, Any]:
+        """The JSON schema of an export file."""
+        return portable.schema()
+
+    @staticmethod
+    def read_export(path: str | Path) -> portable.ExportFile:
+        """The export file at `path`, wholly checked; InvalidInputError says what is wrong."""
+        return portable.read_file(path)
+
+    def import_(self, export: portable.ExportFile | str | Path) -> portable.ImportCounts:
+        """Merge an export (or the file at a path) into this memory: all of it in one
+        transaction or nothing, without duplicating what is already here."""
+        if not isinstance(export, portable.ExportFile):
+            export = portable.read_file(export)
+        return portable.import_data(self.scope, export)
+
+    @staticmethod
+    def health(settings: Settings | None = None) -> list[Check]:
+        """Check the SQLite driver, sqlite-vec, FTS5, llama.cpp, the model file (sha256),
+        the embedder, the database's integrity and file permissions; each on its own."""
+        return run_checks(settings or load_settings())
 
     def close(self) -> None:
         self.store.close()

@@ -2,17 +2,28 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich.text import Text
 
-from memoryos_cli.cli.env import get_env
+from memoryos_cli.cli.env import Env, get_env
 from memoryos_cli.errors import InvalidInputError
-from memoryos_cli.memory import portable
+from memoryos_cli.files import write_private
 
 FORMATS = ("json", "md")
+
+
+def _write(env: Env, output: Path | None, text: str) -> bool:
+    """`text` to the file (0600) or, without one, to stdout; True when written to a file."""
+    if output is None:
+        env.console.file.write(text)
+        env.console.file.flush()
+        return False
+    write_private(output, text)
+    return True
 
 
 def export(
@@ -26,26 +37,33 @@ def export(
     embeddings: Annotated[
         bool, typer.Option("--embeddings", help="Include vectors (import then skips re-embedding).")
     ] = False,
+    schema: Annotated[
+        bool, typer.Option("--schema", help="Print the JSON schema of the export file instead.")
+    ] = False,
 ) -> None:
     """Everything memoryos knows about this user: every tier, lossless as JSON."""
+    from memoryos_cli.api import Memoryos  # imported here: it is slow, and every start pays
+
     if fmt not in FORMATS:
         raise InvalidInputError("--format must be json or md")
     env = get_env(ctx)
-    mem = env.memoryos()
-    try:
-        data = portable.export_data(mem.scope, embeddings=embeddings)
-    finally:
-        mem.close()
-    text = portable.to_json(data) if fmt == "json" else portable.to_markdown(data)
-    if output is None:
-        env.console.file.write(text)
-        env.console.file.flush()
+    if schema:
+        if _write(env, output, json.dumps(Memoryos.export_schema(), indent=2) + "\n"):
+            env.console.print(Text(f"wrote the export file's JSON schema to {output}"))
         return
-    portable.write_private(output, text)
-    env.console.print(
-        Text(f"exported {len(data['pages'])} exchanges, {len(data['knowledge'])} facts and "
-             f"{len(data['profile'])} profile items to {output}")
-    )  # fmt: skip
+    with env.memoryos() as mem:
+        exported = mem.export(embeddings=embeddings)
+    if fmt == "json":
+        text = exported.to_json()
+    else:
+        from memoryos_cli.cli.journal import render
+
+        text = render(exported)
+    if _write(env, output, text):
+        env.console.print(
+            Text(f"exported {len(exported.pages)} exchanges, {len(exported.knowledge)} facts "
+                 f"and {len(exported.profile)} profile items to {output}")
+        )  # fmt: skip
 
 
 def import_(
@@ -53,18 +71,17 @@ def import_(
     file: Annotated[Path, typer.Argument(help="A file made by `memoryos export` (JSON).")],
 ) -> None:
     """Restore or merge an export into this memory, all or nothing, without duplicates."""
+    from memoryos_cli.api import Memoryos
+
     env = get_env(ctx)
-    data = portable.read_file(file)  # the whole file is checked before the store is opened
-    mem = env.memoryos()
-    try:
-        counts = portable.import_data(mem.scope, data)
+    exported = Memoryos.read_export(file)  # the whole file is checked before the store is opened
+    with env.memoryos() as mem:
+        counts = mem.import_(exported)
         who = f"{mem.settings.user_id} with {mem.settings.assistant_id}"
-    finally:
-        mem.close()
     env.console.print(
-        Text(f"imported {counts['pages']} exchanges ({counts['duplicate_pages']} already here), "
-             f"{counts['segments']} segments, {counts['facts']} facts, "
-             f"{counts['profile_items']} profile items into {who}")
+        Text(f"imported {counts.pages} exchanges ({counts.duplicate_pages} already here), "
+             f"{counts.segments} segments, {counts.facts} facts, "
+             f"{counts.profile_items} profile items into {who}")
     )  # fmt: skip
 
 

@@ -208,3 +208,73 @@ def test_export_to_stdout(env: Env, home: Path) -> None:
     )  # fmt: skip
     bad = run(env, "export", "--format", "xml", ok=False)
     assert isinstance(bad.exception, InvalidInputError)
+
+
+def test_export_schema_describes_every_export(env: Env, home: Path) -> None:
+    import jsonschema
+
+    seed(home)
+    schema = json.loads(run(env, "export", "--schema").output)
+    assert schema["title"] == "memoryos export"
+    assert {"format", "embedder", "pages", "segments", "profile", "knowledge", "jobs"} <= set(
+        schema["required"]
+    )
+    check = jsonschema.Draft202012Validator(schema)
+    for extra in ((), ("--embeddings",)):
+        data = json.loads(run(env, "export", *extra).output)
+        assert list(check.iter_errors(data)) == [], extra
+    data["pages"][5]["tier"] = "long"
+    assert not check.is_valid(data)
+
+
+def test_malformed_file_messages_say_where_in_one_line(
+    env: Env, home: Path, tmp_path: Path
+) -> None:
+    seed(home)
+    good = export(env, tmp_path / "me.json", "--embeddings")
+    problems = [
+        ("bad type", "pages[3].ts has the wrong type ('yesterday')"),
+        ("bool as number", "pages[3].ts has the wrong type (True)"),
+        ("duplicate id", "pages[2] repeats id 2"),
+        ("dangling segment", "pages[0].segment_id refers to a missing segment s77"),
+        ("dangling source", "knowledge[0].source_page_ids refers to missing page p404"),
+        ("dangling superseded_by", "profile[0].superseded_by refers to a missing item u9"),
+        ("bad tier", "pages[5].tier is 'long', not one of 'short', 'mid' or 'archive'"),
+        ("missing field", "knowledge[1] has no 'text'"),
+        ("bad vector", "pages[0].embedding is not a 64-d float32 vector"),
+        ("not a list", "jobs is not a list"),
+    ]
+    broken = dict(_broken(good))
+    for name, where in problems:
+        with pytest.raises(InvalidInputError) as err:
+            portable.parse(json.dumps(broken[name]))
+        message = f"not a valid memoryos export: {where}; nothing was imported"
+        assert str(err.value) == message, name
+    good["pages"][0]["tier"] = "short"  # while it still names its segment
+    with pytest.raises(InvalidInputError, match=r"pages\[0\] has a segment_id that does not match"):
+        portable.parse(json.dumps(good))
+    good["pages"][0]["embedding"] = "AAAA!"  # "!" is not in the base64 alphabet
+    with pytest.raises(InvalidInputError, match=r"pages\[0\]\.embedding is not valid base64;"):
+        portable.parse(json.dumps(good))
+
+
+def test_the_facade_exports_checks_and_merges(home: Path, tmp_path: Path) -> None:
+    seed(home)
+    with Memoryos("alice", "assistant", home, llm_model="none",
+                  embedder=HashingEmbedder()) as mem:  # fmt: skip
+        exported = mem.export(embeddings=True)
+    path, bad = tmp_path / "me.json", tmp_path / "bad.json"
+    path.write_text(exported.to_json())
+    bad.write_text(exported.to_json().replace('"tier": "short"', '"tier": "long"', 1))
+    with pytest.raises(InvalidInputError, match=r"^not a valid memoryos export: pages\[2\]\.tier"):
+        Memoryos.read_export(bad)  # no memory is opened to refuse a file
+    with Memoryos("alice", "assistant", tmp_path / "other", llm_model="none",
+                  embedder=HashingEmbedder()) as other:  # fmt: skip
+        counts = other.import_(path)
+        assert (counts.pages, counts.duplicate_pages, counts.segments) == (9, 0, 1)
+        assert (counts.facts, counts.profile_items) == (2, 2)
+        again = other.import_(Memoryos.read_export(path))
+        assert (again.pages, again.duplicate_pages) == (0, 9)
+        assert other.export(embeddings=True).to_data() | {"exported_at": 0} == (
+            exported.to_data() | {"exported_at": 0}
+        )

@@ -1,0 +1,51 @@
+"""An export rendered as a readable Markdown journal (`memoryos export --format md`)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # the models are imported with the command, not at CLI start
+    from memoryos_cli.memory.portable.format import ExportFile
+
+
+def _date(ts: float, fmt: str = "%Y-%m-%d %H:%M") -> str:
+    return dt.datetime.fromtimestamp(ts, dt.UTC).strftime(fmt)
+
+
+def _quote(text: str) -> str:
+    return "\n".join("> " + line if line else ">" for line in text.splitlines() or [""])
+
+
+def render(export: ExportFile) -> str:
+    """Profile and knowledge first, then every exchange by date (UTC)."""
+    out = [f"# memoryos journal: {export.user_id} with {export.assistant_id}", ""]
+    out.append(
+        f"{len(export.pages)} exchanges, exported {_date(export.exported_at or 0.0)} UTC."
+        " Times are UTC."
+    )
+    active = [p for p in export.profile if p.superseded_by is None]
+    if active:
+        out += ["", "## Profile", ""]
+        out += [
+            f"- **{p.attribute}**: {p.value} (u{p.id}, evidence {p.evidence_count})" for p in active
+        ]
+    for kind, title in (("user", "What I know about the user"), ("assistant", "What I know")):
+        facts = [
+            f
+            for f in export.knowledge
+            if f.kind == kind and f.superseded_by is None and not f.archived
+        ]
+        if facts:
+            out += ["", f"## {title}", ""]
+            out += [f"- {f.text} (k{f.id}, {_date(f.ts, '%Y-%m-%d')})" for f in facts]
+    day = None
+    for page in sorted(export.pages, key=lambda p: (p.ts, p.id)):
+        this_day = _date(page.ts, "%Y-%m-%d")
+        if this_day != day:
+            day = this_day
+            out += ["", f"## {day}"]
+        out += ["", f"### {_date(page.ts, '%H:%M')} · p{page.id}", ""]
+        out += ["**User:**", "", _quote(page.user_input), ""]
+        out += ["**Assistant:**", "", _quote(page.agent_response)]
+    return "\n".join(out) + "\n"

@@ -1,0 +1,263 @@
+"""Merge a validated `ExportFile` into one user/assistant pair, in ONE transaction.
+
+No duplicates: an exchange with the same ts, user_input and agent_response is stored
+once; a fact or profile value with the same text and ts likewise. Into an empty table
+the original ids are kept (so export -> import -> export is identical); otherwise new ids
+are assigned in file order and every reference is remapped.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+import numpy as np
+
+from memoryos_cli.embed import Vector, normalize
+from memoryos_cli.memory import long_term, mid_term, short_term
+from memoryos_cli.memory.portable.format import ExportFile, FactRecord, ProfileRecord
+from memoryos_cli.memory.scope import Scope
+from memoryos_cli.memory.text import page_text
+from memoryos_cli.store import vectors
+
+Chained = TypeVar("Chained", ProfileRecord, FactRecord)
+
+
+@dataclass(frozen=True)
+class ImportCounts:
+    """What an import added (`duplicate_pages`: exchanges that were already here)."""
+
+    pages: int
+    duplicate_pages: int
+    segments: int
+    profile_items: int
+    facts: int
+    jobs: int
+
+
+def _same_embedder(scope: Scope, export: ExportFile) -> bool:
+    return export.embedder.name == scope.embedder.name and export.embedder.dim == scope.embedder.dim
+
+
+def _vectors(
+    scope: Scope, same: bool, items: Sequence[tuple[int, str, bytes | None]]
+) -> dict[int, Vector]:
+    """Vectors by id: from the file when its embedder is ours, else embedded again."""
+    got = {i: vectors.from_blob(raw) for i, _, raw in items if same and raw is not None}
+    todo = [(i, text) for i, text, _ in items if i not in got]
+    if todo:
+        fresh = scope.embedder.embed([text for _, text in todo])
+        got.update(zip([i for i, _ in todo], fresh, strict=True))
+    return got
+
+
+def _empty(conn: Any, table: str) -> bool:
+    return conn.execute(f"SELECT 1 FROM {table} LIMIT 1").fetchone() is None
+
+
+def _insert(conn: Any, table: str, row: dict[str, Any], keep_id: bool) -> int:
+    row = dict(row) if keep_id else {k: v for k, v in row.items() if k != "id"}
+    cols = ", ".join(row)
+    cur = conn.execute(
+        f"INSERT INTO {table}({cols}) VALUES ({', '.join('?' * len(row))})", list(row.values())
+    )
+    return int(row["id"]) if keep_id else int(cur.lastrowid)
+
+
+def _import_pages(
+    conn: Any, scope: Scope, export: ExportFile, vecs: dict[int, Vector]
+) -> tuple[dict[int, int], set[int]]:
+    owner = scope.owner_id
+    keep = _empty(conn, "pages")
+    existing = {
+        (float(r[1]), r[2], r[3]): int(r[0])
+        for r in conn.execute(
+            "SELECT id, ts, user_input, agent_response FROM pages WHERE owner_id = ?", (owner,)
+        )
+    }
+    ids: dict[int, int] = {}
+    new: set[int] = set()
+    for p in export.pages:
+        key = (p.ts, p.user_input, p.agent_response)
+        if key in existing:
+            ids[p.id] = existing[key]
+            continue
+        row = {
+            "id": p.id, "owner_id": owner, "user_input": p.user_input,
+            "agent_response": p.agent_response, "ts": p.ts,
+            "meta_json": json.dumps(p.meta, ensure_ascii=False),
+            "keywords_json": json.dumps(p.keywords), "tier": p.tier, "segment_id": None,
+            "analyzed": int(p.analyzed), "created_at": p.created_at,
+        }  # fmt: skip
+        new_id = _insert(conn, "pages", row, keep)
+        vectors.upsert(conn, "pages_vec", new_id, owner, vecs[p.id])
+        existing[key] = ids[p.id] = new_id
+        new.add(p.id)
+    return ids, new
+
+
+def _import_segments(
+    conn: Any,
+    scope: Scope,
+    export: ExportFile,
+    page_ids: dict[int, int],
+    new_pages: set[int],
+    page_vecs: dict[int, Vector],
+) -> dict[int, int]:
+    """Segments holding at least one new page; their new pages join them."""
+    keep = _empty(conn, "segments")
+    same = _same_embedder(scope, export)
+    ids: dict[int, int] = {}
+    for s in export.segments:
+        members = [p for p in export.pages if p.segment_id == s.id]
+        fresh = [p for p in members if p.id in new_pages]
+        if not fresh:
+            continue
+        whole = len(fresh) == len(members)
+        if whole and same and s.centroid is not None:
+            centroid = vectors.from_blob(s.centroid)
+        else:
+            mean = np.mean(np.stack([page_vecs[p.id] for p in fresh]), axis=0)
+            centroid = normalize(mean[np.newaxis, :])[0]
+        row = {
+            "id": s.id, "owner_id": scope.owner_id, "summary": s.summary,
+            "keywords_json": json.dumps(s.keywords), "summary_source": s.summary_source,
+            "n_visit": s.n_visit, "l_interaction": s.l_interaction,
+            "last_visit_ts": s.last_visit_ts, "page_count": s.page_count if whole else len(fresh),
+            "centroid": vectors.blob(centroid), "created_at": s.created_at,
+            "updated_at": s.updated_at,
+        }  # fmt: skip
+        sid = _insert(conn, "segments", row, keep)
+        vectors.upsert(conn, "segments_vec", sid, scope.owner_id, centroid)
+        marks = ",".join("?" * len(fresh))
+        conn.execute(
+            f"UPDATE pages SET segment_id = ? WHERE id IN ({marks})",
+            [sid, *[page_ids[p.id] for p in fresh]],
+        )
+        ids[s.id] = sid
+    return ids
+
+
+def _import_chain(
+    conn: Any,
+    owner: int,
+    table: str,
+    items: Sequence[Chained],
+    key: Callable[[Chained], tuple[str, str, float]],
+    page_ids: dict[int, int],
+    vecs: dict[int, Vector] | None,
+) -> int:
+    """Profile items or facts, deduplicated by `key`, with superseded_by remapped."""
+    keep = _empty(conn, table)
+    cols = "id, attribute, value, ts" if table == "profile_items" else "id, kind, text, ts"
+    existing = {
+        (r[1], r[2], float(r[3])): int(r[0])
+        for r in conn.execute(f"SELECT {cols} FROM {table} WHERE owner_id = ?", (owner,))
+    }
+    ids: dict[int, int] = {}
+    added: list[Chained] = []
+    for item in items:
+        k = key(item)
+        if k in existing:
+            ids[item.id] = existing[k]
+            continue
+        row = item.model_dump(exclude={"superseded_by", "embedding"})
+        row["owner_id"] = owner
+        if isinstance(item, ProfileRecord):
+            row["attribute"] = long_term.normalize_attribute(item.attribute)
+        else:
+            row["archived"] = int(item.archived)
+        row["source_page_ids"] = json.dumps(sorted({page_ids[i] for i in item.source_page_ids}))
+        new_id = _insert(conn, table, row, keep)
+        if vecs is not None:
+            vectors.upsert(conn, "knowledge_vec", new_id, owner, vecs[item.id])
+        existing[k] = ids[item.id] = new_id
+        added.append(item)
+    for item in added:
+        if item.superseded_by is not None:
+            conn.execute(
+                f"UPDATE {table} SET superseded_by = ? WHERE id = ?",
+                (ids[item.superseded_by], ids[item.id]),
+            )
+    return len(added)
+
+
+def _one_current_value(conn: Any, owner: int) -> None:
+    """After a merge, each profile attribute has one current value: the latest one."""
+    rows = conn.execute(
+        "SELECT id, attribute FROM profile_items WHERE owner_id = ? AND superseded_by IS NULL"
+        " ORDER BY attribute, ts DESC, updated_at DESC, id DESC",
+        (owner,),
+    ).fetchall()
+    latest: dict[str, int] = {}
+    for item_id, attr in rows:
+        if attr in latest:
+            conn.execute(
+                "UPDATE profile_items SET superseded_by = ? WHERE id = ?", (latest[attr], item_id)
+            )
+        else:
+            latest[attr] = int(item_id)
+
+
+def _import_jobs(conn: Any, owner: int, export: ExportFile, seg_ids: dict[int, int]) -> int:
+    """Jobs about the segments imported; a running job is pending here (its process is not)."""
+    keep = _empty(conn, "jobs")
+    count = 0
+    for job in export.jobs:
+        target = seg_ids.get(job.target_id)
+        if target is None and not (keep and job.state in ("done", "failed")):
+            continue  # a finished job about a segment that is not here: no longer needed
+        row = job.model_dump() | {"owner_id": owner, "target_id": target or job.target_id}
+        if job.state == "running":
+            row["state"] = "pending"
+        cur = conn.execute(
+            "SELECT 1 FROM jobs WHERE kind = ? AND target_id = ? AND state IN"
+            " ('pending', 'running')",
+            (row["kind"], row["target_id"]),
+        ).fetchone()
+        if cur is None or row["state"] not in ("pending", "running"):
+            _insert(conn, "jobs", row, keep)
+            count += 1
+    return count
+
+
+def import_data(scope: Scope, export: ExportFile) -> ImportCounts:
+    """Merge a validated export into this user/assistant pair, in one transaction."""
+    same = _same_embedder(scope, export)
+    page_vecs = _vectors(
+        scope,
+        same,
+        [(p.id, page_text(p.user_input, p.agent_response), p.embedding) for p in export.pages],
+    )
+    fact_vecs = _vectors(scope, same, [(f.id, f.text, f.embedding) for f in export.knowledge])
+    owner, settings = scope.owner_id, scope.settings
+    with scope.store.transaction() as conn:
+        page_ids, new_pages = _import_pages(conn, scope, export, page_vecs)
+        seg_ids = _import_segments(conn, scope, export, page_ids, new_pages, page_vecs)
+        profiles = _import_chain(
+            conn, owner, "profile_items", export.profile,
+            lambda i: (long_term.normalize_attribute(i.attribute), i.value, i.ts),
+            page_ids, None,
+        )  # fmt: skip
+        _one_current_value(conn, owner)
+        facts = _import_chain(
+            conn, owner, "knowledge", export.knowledge,
+            lambda i: (i.kind, i.text, i.ts), page_ids, fact_vecs,
+        )  # fmt: skip
+        job_count = _import_jobs(conn, owner, export, seg_ids)
+        for kind in ("user", "assistant"):
+            long_term._enforce_capacity(conn, owner, kind, settings.long_term_knowledge_capacity)
+        for page in short_term.overflow(conn, owner, settings.short_term_capacity):
+            vec = vectors.get(conn, "pages_vec", [page.id])[page.id]
+            mid_term.place_page(conn, scope, page, vec)
+        mid_term.evict_lfu(conn, scope)
+    return ImportCounts(
+        pages=len(new_pages),
+        duplicate_pages=len(export.pages) - len(new_pages),
+        segments=len(seg_ids),
+        profile_items=profiles,
+        facts=facts,
+        jobs=job_count,
+    )

@@ -1,0 +1,109 @@
+"""Read an export file: the whole of it is checked, and any problem is one line for people."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+from pydantic_core import ErrorDetails
+
+from memoryos_cli.errors import InvalidInputError
+from memoryos_cli.memory.portable.format import FORMAT, FORMAT_VERSION, ExportFile
+from memoryos_cli.store.migrations import MIGRATIONS
+
+NOTHING = "nothing was imported"
+
+
+def _fail(problem: str) -> InvalidInputError:
+    return InvalidInputError(f"not a valid memoryos export: {problem}; {NOTHING}")
+
+
+def _check_envelope(data: Any) -> None:
+    """The marker and the versions, before the body: they say which model reads it."""
+    if not isinstance(data, dict):
+        raise _fail("the file is not a JSON object")
+    if data.get("format") != FORMAT:
+        raise _fail(f'the file has no "format": "{FORMAT}" marker')
+    version = data.get("format_version")
+    if not isinstance(version, int) or isinstance(version, bool) or version < 1:
+        raise _fail(f"format_version is {version!r}")
+    if version > FORMAT_VERSION:
+        raise InvalidInputError(
+            f"this export has format version {version}, newer than this memoryos reads "
+            f"({FORMAT_VERSION}); upgrade memoryos; {NOTHING}"
+        )
+    schema = data.get("schema_version")
+    if (
+        not isinstance(schema, int)
+        or isinstance(schema, bool)
+        or not 1 <= schema <= len(MIGRATIONS)
+    ):
+        raise InvalidInputError(
+            f"this export has schema version {schema!r}; this memoryos supports 1.."
+            f"{len(MIGRATIONS)} (upgrade memoryos); {NOTHING}"
+        )
+
+
+def _where(loc: tuple[int | str, ...]) -> str:
+    """('pages', 3, 'ts') -> 'pages[3].ts'."""
+    out = ""
+    for part in loc:
+        out += f"[{part}]" if isinstance(part, int) else f".{part}" if out else str(part)
+    return out
+
+
+def _short(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _describe(error: ErrorDetails) -> str:
+    """One pydantic error in the words the rest of memoryos uses."""
+    loc, kind, ctx = error["loc"], error["type"], error.get("ctx") or {}
+    where = _where(loc)
+    if kind == "missing":
+        return f"{_where(loc[:-1]) or 'the file'} has no {loc[-1]!r}"
+    if kind == "value_error":  # our own checks: their message says what is wrong
+        return f"{where} {ctx['error']}".strip()
+    if kind == "literal_error":
+        return f"{where} is {_short(error['input'])}, not one of {ctx['expected']}"
+    if kind in ("model_type", "dict_type"):
+        return f"{where} is not an object"
+    if kind == "list_type":
+        return f"{where} is not a list"
+    if kind.endswith("_type"):
+        return f"{where} has the wrong type ({_short(error['input'])})"
+    return f"{where} is {_short(error['input'])} ({error['msg'][0].lower()}{error['msg'][1:]})"
+
+
+def validate(data: Any) -> ExportFile:
+    """Check the whole file: format, versions, types, unique ids, references, vectors."""
+    _check_envelope(data)
+    try:
+        return ExportFile.model_validate(data)
+    except ValidationError as exc:
+        raise _fail(_describe(exc.errors()[0])) from exc
+
+
+def parse(text: str) -> ExportFile:
+    """The validated content of an export file (JSON text)."""
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise _fail(
+            f"broken or truncated JSON ({exc.msg} at line {exc.lineno}, column {exc.colno})"
+        ) from exc
+    return validate(data)
+
+
+def read_file(path: Path | str) -> ExportFile:
+    """The validated content of the export file at `path`."""
+    try:
+        text = Path(path).expanduser().read_text(encoding="utf-8")
+    except FileNotFoundError as exc:
+        raise InvalidInputError(f"no such file: {path}") from exc
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InvalidInputError(f"cannot read {path}: {exc}") from exc
+    return parse(text)
