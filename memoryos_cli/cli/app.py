@@ -10,7 +10,7 @@ from typing import Annotated
 import typer
 
 from memoryos_cli import __version__
-from memoryos_cli.cli.env import Env, get_env
+from memoryos_cli.cli.env import Env
 from memoryos_cli.errors import ExitCode, MemoryosError
 
 app = typer.Typer(
@@ -107,7 +107,3 @@ def main(argv: list[str] | None = None) -> None:
             raise
         typer.secho(f"error: {type(exc).__name__}: {exc} (rerun with --debug)", err=True, fg="red")
         sys.exit(int(ExitCode.ERROR))
-
-
-def get_app_env(ctx: typer.Context) -> Env:
-    return get_env(ctx)

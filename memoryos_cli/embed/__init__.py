@@ -27,7 +27,3 @@ def normalize(matrix: npt.NDArray[np.floating]) -> Vector:
     norms = np.linalg.norm(matrix, axis=1, keepdims=True)
     norms[norms == 0] = 1.0
     return (matrix / norms).astype(np.float32)
-
-
-def embed_one(embedder: Embedder, text: str) -> Vector:
-    return embedder.embed([text])[0]

@@ -296,7 +296,3 @@ class Store:
     def close(self) -> None:
         with self.lock, suppress(Exception):  # closing twice is harmless
             self.conn.close()
-
-
-def open_store(path: Path | str) -> Store:
-    return Store(path)
