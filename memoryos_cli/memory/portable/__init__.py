@@ -11,7 +11,7 @@ from __future__ import annotations
 from memoryos_cli.memory.portable.export import build, export_data
 from memoryos_cli.memory.portable.format import ExportFile, schema, to_json
 from memoryos_cli.memory.portable.merge import ImportCounts, import_data
-from memoryos_cli.memory.portable.read import parse, read_file, validate
+from memoryos_cli.memory.portable.read import parse, read_file
 
 __all__ = [
     "ExportFile",
@@ -23,5 +23,4 @@ __all__ = [
     "read_file",
     "schema",
     "to_json",
-    "validate",
 ]
