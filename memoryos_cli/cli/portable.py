@@ -9,6 +9,7 @@ from typing import Annotated
 import typer
 from rich.text import Text
 
+from memoryos_cli.cli import journal
 from memoryos_cli.cli.env import Env, get_env
 from memoryos_cli.errors import InvalidInputError
 from memoryos_cli.files import write_private
@@ -53,12 +54,7 @@ def export(
         return
     with env.memoryos() as mem:
         exported = mem.export(embeddings=embeddings)
-    if fmt == "json":
-        text = exported.to_json()
-    else:
-        from memoryos_cli.cli.journal import render
-
-        text = render(exported)
+    text = exported.to_json() if fmt == "json" else journal.render(exported)
     if _write(env, output, text):
         env.console.print(
             Text(f"exported {len(exported.pages)} exchanges, {len(exported.knowledge)} facts "

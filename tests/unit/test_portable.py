@@ -225,6 +225,9 @@ def test_export_schema_describes_every_export(env: Env, home: Path) -> None:
         assert list(check.iter_errors(data)) == [], extra
     data["pages"][5]["tier"] = "long"
     assert not check.is_valid(data)
+    written = run(env, "export", "--schema", "-o", str(home / "schema.json")).output
+    assert written == f"wrote the export file's JSON schema to {home / 'schema.json'}\n"
+    assert json.loads((home / "schema.json").read_text()) == schema
 
 
 def test_malformed_file_messages_say_where_in_one_line(
