@@ -167,9 +167,15 @@ def test_chat_mcp_add_and_api_write_the_same_file_at_once(
         llm_model="none",
         embedder=HashingEmbedder(dim=384, name="all-MiniLM-L6-v2"),
     ) as mem:
-        texts = [p.user_input for p in mem.pages()]  # in commit order
+        pages = mem.pages()  # in commit order
         assert mem.store.integrity_check() == "ok"
-        assert mem.pending_jobs() == 0
+        # Each write moved the overflow out of short-term in its own transaction: exactly
+        # the newest pages are short-term, every older one sits in a mid-term segment.
+        cap = mem.settings.short_term_capacity
+        assert [p.tier for p in pages] == ["mid"] * (len(pages) - cap) + ["short"] * cap
+        assert all(p.segment_id is not None for p in pages[:-cap])
+        assert mem.store.one("SELECT COUNT(*) FROM pages_vec")[0] == len(pages)
+    texts = [p.user_input for p in pages]
     counts = Counter(t.rsplit(" ", 1)[0] for t in texts)
     assert counts == {
         "warm": 1,
