@@ -13,7 +13,9 @@ from helpers import Terminal, memoryos_command
 pytestmark = pytest.mark.integration
 
 
-def test_fact_from_one_chat_is_recalled_in_the_next(home: Path, smol_model_path: Path) -> None:
+def test_fact_from_one_chat_is_recalled_in_the_next(
+    home: Path, smol_model_path: Path, minilm
+) -> None:
     env = dict(
         os.environ,
         MEMORYOS_HOME=str(home),
@@ -21,6 +23,7 @@ def test_fact_from_one_chat_is_recalled_in_the_next(home: Path, smol_model_path:
         COLUMNS="120",
         LINES="40",
         PROMPT_TOOLKIT_NO_CPR="1",
+        MEMORYOS_MAX_ANSWER_TOKENS="24",  # what is recalled matters here, not the answer
     )
     args = [memoryos_command(), "--model", str(smol_model_path), "chat"]
 
@@ -31,6 +34,34 @@ def test_fact_from_one_chat_is_recalled_in_the_next(home: Path, smol_model_path:
     first.expect("you>", timeout=180)
     first.send("\x04")  # Ctrl-D leaves
     assert first.close() == 0
+
+    # Later talk pushes the fact out of short-term, and leaves more mid-term pages than
+    # recall returns: only ranking by meaning brings it back, not recency or id order.
+    from memoryos_cli.api import Memoryos
+
+    later = [
+        ("I repainted the kitchen cabinets green.", "Sounds fresh."),
+        ("My train to Porto leaves at nine.", "Safe travels."),
+        ("I'm learning to make dumplings.", "Delicious."),
+        ("The printer at work jammed again.", "Annoying."),
+        ("I finished a novel about Mars.", "Was it good?"),
+        ("We booked a cabin for the holidays.", "How cosy."),
+        ("My phone battery dies by noon.", "Maybe replace it."),
+        ("I joined a choir on Thursdays.", "Singing is fun."),
+        ("The bakery on my street closed.", "That's a pity."),
+        ("I switched to a standing desk.", "Good for your back."),
+        ("My cousin is visiting from Chile.", "Lovely."),
+        ("I planted basil on the balcony.", "Fresh herbs!"),
+        ("Our team won the quiz night.", "Congratulations!"),
+        ("I need new running shoes.", "Try them on first."),
+    ]
+    with Memoryos(data_storage_path=home, llm_model="none", embedder=minilm) as mem:
+        for user_input, response in later:
+            mem.add_memory(user_input, response)
+        pages = mem.pages()
+        mid = [p for p in pages if p.tier == "mid"]
+        assert "Biscuit" in pages[0].user_input and pages[0] in mid
+        assert len(mid) > mem.settings.retrieval_queue_capacity
 
     second = Terminal(args, env)
     second.expect("you>")
