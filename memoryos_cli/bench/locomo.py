@@ -57,12 +57,49 @@ class Question:
 
 
 @dataclass
+class Observation:
+    """A ground-truth fact LoCoMo lists for one speaker and session (`observation`)."""
+
+    speaker: str
+    text: str
+    dia_ids: list[str]
+    session: int
+
+
+@dataclass
 class Conversation:
     sample_id: str
     speaker_a: str
     speaker_b: str
     exchanges: list[Exchange]
     questions: list[Question] = field(default_factory=list)
+    observations: list[Observation] = field(default_factory=list)
+
+    def sessions(self) -> list[list[Exchange]]:
+        """The exchanges grouped by session, in order: one chat run each."""
+        groups: dict[int, list[Exchange]] = defaultdict(list)
+        for ex in self.exchanges:
+            groups[ex.session].append(ex)
+        return [groups[n] for n in sorted(groups)]
+
+
+OBSERVATION_KEY = re.compile(r"^session_(\d+)_observation$")
+
+
+def read_observations(raw: Any) -> list[Observation]:
+    """`observation` as {session_N_observation: {speaker: [[text, dia_id(s)], ...]}};
+    anything malformed is skipped (observations only grade consolidation)."""
+    out: list[Observation] = []
+    for key, speakers in (raw or {}).items() if isinstance(raw, dict) else []:
+        match = OBSERVATION_KEY.match(str(key))
+        if match is None or not isinstance(speakers, dict):
+            continue
+        for speaker, items in speakers.items():
+            for item in items if isinstance(items, list) else []:
+                if isinstance(item, list) and item and isinstance(item[0], str):
+                    ids = normalize_evidence(item[1:]) if len(item) > 1 else []
+                    out.append(Observation(str(speaker), item[0], ids, int(match.group(1))))
+    return out
 
 
 def parse_session_time(value: Any) -> dt.datetime:
@@ -172,7 +209,14 @@ def _read_conversation(index: int, item: Any) -> Conversation:
                 sample_id,
             )
         )
-    return Conversation(sample_id, conv["speaker_a"], conv["speaker_b"], exchanges, questions)
+    return Conversation(
+        sample_id,
+        conv["speaker_a"],
+        conv["speaker_b"],
+        exchanges,
+        questions,
+        read_observations(item.get("observation")),
+    )
 
 
 def load_locomo(path: Path | str) -> list[Conversation]:

@@ -8,8 +8,7 @@ from typing import Any
 from memoryos_cli.errors import InvalidInputError
 
 
-def recall_plot(report: dict[str, Any], path: Path | str) -> Path:
-    """Recall@k by method: one line per method over the k the report scored."""
+def _pyplot() -> Any:
     try:
         import matplotlib
 
@@ -17,6 +16,12 @@ def recall_plot(report: dict[str, Any], path: Path | str) -> Path:
         import matplotlib.pyplot as plt
     except ImportError as exc:
         raise InvalidInputError("plots need matplotlib: pip install 'memoryos-cli[bench]'") from exc
+    return plt
+
+
+def recall_plot(report: dict[str, Any], path: Path | str) -> Path:
+    """Recall@k by method: one line per method over the k the report scored."""
+    plt = _pyplot()
     methods = report["methods"]
     ks = sorted(
         {int(key.split("@")[1]) for m in methods.values() for key in m if key.startswith("recall@")}
@@ -36,6 +41,25 @@ def recall_plot(report: dict[str, Any], path: Path | str) -> Path:
         f"LoCoMo {report['mode']}: {report['questions']} questions, {report['pages']} pages"
     )
     ax.legend(fontsize=8, loc="lower right")
+    fig.tight_layout()
+    out = Path(path)
+    fig.savefig(out)
+    plt.close(fig)
+    return out
+
+
+def f1_tokens_plot(report: dict[str, Any], path: Path | str) -> Path:
+    """Answer F1 against recalled tokens per answer: one point per method."""
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(7, 4.5), dpi=120)
+    for name, entry in report["methods"].items():
+        x, y = entry.get("recalled_tokens_per_answer") or 0.0, 100 * (entry.get("f1") or 0.0)
+        ax.scatter([x], [y], s=60)
+        ax.annotate(name, (x, y), textcoords="offset points", xytext=(6, 4), fontsize=8)
+    ax.set_xlabel("recalled tokens per answer")
+    ax.set_ylabel("answer F1")
+    ax.grid(alpha=0.3)
+    ax.set_title(f"LoCoMo answers through the chat prompt: {report['questions']} questions")
     fig.tight_layout()
     out = Path(path)
     fig.savefig(out)

@@ -100,7 +100,20 @@ def locomo(
         Path | None, typer.Option("--json", help="Also write the report here.")
     ] = None,
     plot: Annotated[
-        Path | None, typer.Option("--plot", help="Also draw recall@k by method here (PNG).")
+        Path | None,
+        typer.Option("--plot", help="Also draw recall@k (or, full pipeline, F1 vs tokens) here."),
+    ] = None,
+    pipeline: Annotated[
+        str,
+        typer.Option(
+            "--pipeline",
+            help="qa only: 'pages' (pages, bench prompt) or 'full' (play sessions through "
+            "add_memory, consolidate with the chat model, answer through the chat's prompt).",
+        ),
+    ] = "pages",
+    sessions: Annotated[
+        int | None,
+        typer.Option("--sessions", help="Full pipeline: play only each conversation's first N."),
     ] = None,
 ) -> None:
     """Score recall methods (recency, bm25, dense, hybrid, memoryos) on LoCoMo questions.
@@ -112,6 +125,9 @@ def locomo(
 
     env = get_env(ctx)
     chat_model = _model_path(env) if mode == "qa" else env.model
+    if pipeline == "full":
+        _full_pipeline(env, data, questions, seed, sessions, methods, chat_model, json_out, plot)
+        return
     with env.console.status("LoCoMo") as status:
         report = run_locomo(
             data,
@@ -130,6 +146,78 @@ def locomo(
         from memoryos_cli.bench.plots import recall_plot
 
         env.console.print(f"wrote {recall_plot(report, plot)}")
+
+
+def pipeline_table(report: dict[str, Any]) -> Table:
+    """Full pipeline: each method's answers and what they cost, the tiers they drew on."""
+    from memoryos_cli.bench.locomo import CATEGORY_NAMES
+
+    table = Table(
+        title=f"LoCoMo full pipeline: {report['questions']} questions ({report['model']})",
+        caption=_pipeline_caption(report),
+    )
+    cats = sorted({c for m in report["methods"].values() for c in m["by_category"]})
+    for col in ["method", "F1", "BLEU-1", *(CATEGORY_NAMES[int(c)] for c in cats)]:
+        table.add_column(col, justify="left" if col == "method" else "right")
+    for col in ("prompt tok", "recalled tok", "TTFT s", "calls", "recalled by tier"):
+        table.add_column(col, justify="right")
+    for name, m in report["methods"].items():
+        tiers = ", ".join(f"{t} {n}" for t, n in m["recalled_items_by_tier"].items()) or "-"
+        table.add_row(
+            name,
+            _fmt(100 * m["f1"] if m["f1"] is not None else None, 1),
+            _fmt(100 * m["bleu1"] if m["bleu1"] is not None else None, 1),
+            *(_fmt(100 * (m["by_category"].get(c, {}).get("f1") or 0.0), 1) for c in cats),
+            _fmt(m["prompt_tokens_per_answer"], 0),
+            _fmt(m["recalled_tokens_per_answer"], 0),
+            _fmt(m["ttft_s_per_answer"], 2),
+            str(m["llm_calls_per_answer"]),
+            tiers,
+        )
+    return table
+
+
+def _pipeline_caption(report: dict[str, Any]) -> str:
+    c, f = report["consolidation"], report["facts"]
+    return (
+        f"consolidation: {c['llm_calls']} calls for {c['exchanges']} exchanges "
+        f"({_fmt(c['calls_per_exchange'])} per exchange, {_fmt(c['seconds_per_exchange'], 1)} s"
+        f" per exchange, {c['jobs_not_done']} jobs not done); made {f['profile_items']} profile "
+        f"items and {f['facts']} facts; fact recall {_fmt(f['fact_recall'])} of "
+        f"{f['user_observations']} observations, fact precision {_fmt(f['fact_precision'])}"
+    )
+
+
+def _full_pipeline(
+    env: Env,
+    data: Path,
+    questions: int | None,
+    seed: int,
+    sessions: int | None,
+    methods: str | None,
+    model: str | None,
+    json_out: Path | None,
+    plot: Path | None,
+) -> None:
+    from memoryos_cli.bench.pipeline import PIPELINE_METHODS, run_pipeline
+
+    chosen = tuple(m.strip() for m in methods.split(",") if m.strip()) if methods else None
+    with env.console.status("LoCoMo full pipeline") as status:
+        report = run_pipeline(
+            data,
+            questions=questions,
+            seed=seed,
+            sessions=sessions,
+            methods=chosen or PIPELINE_METHODS,
+            model=model,
+            progress=lambda msg: (status.update(msg), env.console.print(msg, style="dim")),
+        )
+    env.console.print(pipeline_table(report))
+    _write_json(env, report, json_out)
+    if plot is not None:
+        from memoryos_cli.bench.plots import f1_tokens_plot
+
+        env.console.print(f"wrote {f1_tokens_plot(report, plot)}")
 
 
 def perf_table(report: dict[str, Any]) -> Table:

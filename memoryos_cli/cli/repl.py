@@ -138,12 +138,13 @@ class ChatSession:
         if self.mem.llm_free or not self.mem.llm_loaded:
             return
         self.mem.end_session()  # what this session said becomes profile and knowledge now
-        n = self.mem.pending_jobs(runnable=True)
-        if not n:
+        limit = self.mem.settings.exit_consolidation_jobs
+        n = min(self.mem.pending_jobs(runnable=True), limit)
+        if n <= 0:
             return
         with self.console.status(f"remembering this session ({n} job(s))… (Ctrl-C to leave now)"):
             try:
-                self.mem.consolidate()
+                self.mem.consolidate(max_jobs=limit)
             except KeyboardInterrupt:
                 self.console.print("left the rest queued for next time", style="dim")
 

@@ -24,6 +24,9 @@ def test_fact_from_one_chat_is_recalled_in_the_next(
         LINES="40",
         PROMPT_TOOLKIT_NO_CPR="1",
         MEMORYOS_MAX_ANSWER_TOKENS="24",  # what is recalled matters here, not the answer
+        # Recall across runs, not analysis (test_consolidation_real covers that): SmolLM2
+        # analysing the session at exit takes minutes on a loaded machine.
+        MEMORYOS_EXIT_CONSOLIDATION_JOBS="0",
     )
     args = [memoryos_command(), "--model", str(smol_model_path), "chat"]
 

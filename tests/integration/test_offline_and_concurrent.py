@@ -103,7 +103,10 @@ def test_chat_mcp_add_and_api_write_the_same_file_at_once(
     # No segment gets hot enough to analyse: this test is about writes, and the chat's exit
     # drain of a dozen segments with SmolLM2 takes minutes (over 5 on a loaded machine).
     # Jobs queued by concurrent writers are covered by test_safety's four-process test.
-    no_analysis = {"MEMORYOS_MID_TERM_HEAT_THRESHOLD": "1000000"}
+    no_analysis = {
+        "MEMORYOS_MID_TERM_HEAT_THRESHOLD": "1000000",
+        "MEMORYOS_EXIT_CONSOLIDATION_JOBS": "0",
+    }
     env = dict(os.environ, MEMORYOS_HOME=str(home), MEMORYOS_MAX_ANSWER_TOKENS="8", **no_analysis)
     pipes = {"stdout": subprocess.PIPE, "stderr": subprocess.PIPE, "text": True, "env": env}
     api = gated_writer(go, API_NOTES, "api note {i}", env)

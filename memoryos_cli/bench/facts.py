@@ -1,0 +1,152 @@
+"""Fact quality: what consolidation extracted, graded against LoCoMo's `observation`.
+
+Matching rules (checked by hand on pairs the bench prints with `--show-pairs`):
+- **recall**: an observation of the user (`speaker_a`) is *stated* when some extracted
+  user fact or profile item has cosine similarity >= STATES_SIMILARITY to it (MiniLM, the
+  store's own embedder). Profile items are read as "<name>'s <attribute>: <value>".
+- **precision**: an extracted fact is *supported* when at least SUPPORT_COVERAGE of its
+  content words (stopwords, the speakers' names, months and numbers left out; words cut
+  to their first 5 letters so "painting" meets "painted") occur in the pages it cites.
+  A date the model computed ("on 7 May 2023") is therefore never held against it.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from memoryos_cli.api import Memoryos
+from memoryos_cli.bench.locomo import Conversation
+from memoryos_cli.memory.text import STOPWORDS
+
+STATES_SIMILARITY = 0.6
+SUPPORT_COVERAGE = 0.5
+STEM = 5
+MONTHS = frozenset(
+    [
+        "january",
+        "february",
+        "march",
+        "april",
+        "may",
+        "june",
+        "july",
+        "august",
+        "september",
+        "october",
+        "november",
+        "december",
+        "yesterday",
+        "today",
+        "tomorrow",
+        "week",
+        "weeks",
+        "month",
+        "months",
+        "year",
+        "years",
+        "ago",
+        "last",
+        "next",
+    ]
+)
+
+
+def stems(text: str, ignore: frozenset[str] = frozenset()) -> set[str]:
+    words = re.findall(r"[a-z]+", text.lower())
+    return {
+        w[:STEM]
+        for w in words
+        if len(w) > 2 and w not in STOPWORDS and w not in MONTHS and w not in ignore
+    }
+
+
+@dataclass
+class FactQuality:
+    observations: int = 0
+    stated: int = 0
+    facts: int = 0
+    supported: int = 0
+    profile_items: int = 0
+    recall_pairs: list[dict[str, Any]] = field(default_factory=list)
+    support_pairs: list[dict[str, Any]] = field(default_factory=list)
+
+    def add(self, other: FactQuality) -> None:
+        self.observations += other.observations
+        self.stated += other.stated
+        self.facts += other.facts
+        self.supported += other.supported
+        self.profile_items += other.profile_items
+        self.recall_pairs += other.recall_pairs
+        self.support_pairs += other.support_pairs
+
+    def report(self) -> dict[str, Any]:
+        return {
+            "user_observations": self.observations,
+            "stated": self.stated,
+            "fact_recall": round(self.stated / self.observations, 4) if self.observations else None,
+            "facts": self.facts,
+            "supported": self.supported,
+            "fact_precision": round(self.supported / self.facts, 4) if self.facts else None,
+            "profile_items": self.profile_items,
+        }
+
+
+def unit(vectors: Any) -> np.ndarray:
+    rows = np.asarray(vectors, dtype=np.float32)
+    return rows / np.maximum(np.linalg.norm(rows, axis=1, keepdims=True), 1e-9)
+
+
+def grade(mem: Memoryos, conv: Conversation, sessions: int | None = None) -> FactQuality:
+    """Grade one conversation's store against the observations of its first `sessions`."""
+    played = {group[0].session for group in conv.sessions()[:sessions]}
+    out = FactQuality()
+    profile = mem.profile()
+    user_facts = mem.knowledge("user")
+    all_facts = mem.knowledge()
+    out.profile_items = len(profile)
+    items = [f.text for f in user_facts] + [
+        f"{conv.speaker_a}'s {p.attribute.replace('_', ' ')}: {p.value}" for p in profile
+    ]
+    wanted = [o for o in conv.observations if o.speaker == conv.speaker_a and o.session in played]
+    out.observations = len(wanted)
+    if wanted and items:
+        sims = (
+            unit(mem.embedder.embed([o.text for o in wanted])) @ unit(mem.embedder.embed(items)).T
+        )
+        for i, obs in enumerate(wanted):
+            best = int(np.argmax(sims[i]))
+            stated = bool(sims[i, best] >= STATES_SIMILARITY)
+            out.stated += stated
+            out.recall_pairs.append(
+                {
+                    "observation": obs.text,
+                    "item": items[best],
+                    "similarity": round(float(sims[i, best]), 3),
+                    "stated": stated,
+                }
+            )
+    names = frozenset(
+        w for n in (conv.speaker_a, conv.speaker_b) for w in re.findall(r"[a-z]+", n.lower())
+    )
+    out.facts = len(all_facts)
+    for fact in all_facts:
+        cited = mem.pages(fact.source_page_ids)
+        cited_stems = stems(" ".join(f"{p.user_input} {p.agent_response}" for p in cited))
+        wanted_stems = stems(fact.text, names)
+        coverage = len(wanted_stems & cited_stems) / len(wanted_stems) if wanted_stems else 1.0
+        supported = coverage >= SUPPORT_COVERAGE
+        out.supported += supported
+        out.support_pairs.append(
+            {
+                "fact": fact.text,
+                "cited": [p.ref for p in cited],
+                "coverage": round(coverage, 3),
+                "supported": supported,
+                "missing": sorted(wanted_stems - cited_stems),
+            }
+        )
+    return out

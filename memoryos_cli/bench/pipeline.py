@@ -1,0 +1,332 @@
+"""`bench locomo --mode qa --pipeline full`: the path a user takes, measured end to end.
+
+Each conversation is played through `add_memory` session by session; at the end of each
+session the store does what `memoryos chat` does at exit (`end_session`, then
+`consolidate` with the chat model). Every method then answers through the chat's own
+prompt builder (`Memoryos.prepare`, same token budget, a short-answer style hint, no
+recent turns), so they differ only in what they recall:
+
+- `no_memory`: nothing recalled;
+- `hybrid`: flat BM25 + dense (RRF) pages;
+- `memoryos_pages`: memoryos's tiers, pages only (the method before long-term memory);
+- `memoryos_full`: pages + knowledge + profile (what the chat recalls).
+"""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from memoryos_cli.api import Memoryos
+from memoryos_cli.bench import metrics
+from memoryos_cli.bench.facts import FactQuality, grade
+from memoryos_cli.bench.locomo import Conversation, Question
+from memoryos_cli.bench.methods import hybrid
+from memoryos_cli.llm import LLM, GenerationStats, Message
+from memoryos_cli.memory.records import Recall
+from memoryos_cli.memory.retrieve import page_item
+
+PIPELINE_METHODS = ("no_memory", "hybrid", "memoryos_pages", "memoryos_full")
+SHORT_ANSWER = (
+    "answer the question about the conversation in a few words, no explanation; for a "
+    "'when' question give the date"
+)
+ANSWER_TOKENS = 48
+
+
+class CountingLLM:
+    """Wraps the chat model to count the calls and seconds each phase spends."""
+
+    def __init__(self, inner: LLM) -> None:
+        self.inner = inner
+        self.name = inner.name
+        self.calls = 0
+        self.seconds = 0.0
+
+    @property
+    def last_stats(self) -> GenerationStats:
+        return self.inner.last_stats
+
+    def complete(self, messages: list[Message], **kwargs: Any) -> str:
+        self.calls += 1
+        start = time.perf_counter()
+        try:
+            return self.inner.complete(messages, **kwargs)
+        finally:
+            self.seconds += time.perf_counter() - start
+
+    def stream(self, messages: list[Message], **kwargs: Any) -> Iterator[str]:
+        self.calls += 1
+        start = time.perf_counter()
+        try:
+            yield from self.inner.stream(messages, **kwargs)
+        finally:
+            self.seconds += time.perf_counter() - start
+
+    def count_tokens(self, text: str) -> int:
+        return self.inner.count_tokens(text)
+
+    def warm(self, messages: list[Message]) -> None:
+        self.inner.warm(messages)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.inner, name)
+
+
+@dataclass
+class Answer:
+    method: str
+    category: int
+    f1: float
+    bleu1: float
+    prompt_tokens: int
+    recalled_tokens: int
+    ttft_s: float
+    tiers: Counter[str]
+    text: str = ""
+
+
+@dataclass
+class Consolidation:
+    exchanges: int = 0
+    calls: int = 0
+    seconds: float = 0.0
+    jobs_failed: int = 0
+
+
+@dataclass
+class PipelineRun:
+    answers: list[Answer] = field(default_factory=list)
+    consolidation: Consolidation = field(default_factory=Consolidation)
+    facts: FactQuality = field(default_factory=FactQuality)
+
+
+def play(
+    mem: Memoryos, conv: Conversation, llm: CountingLLM, sessions: int | None, say: Callable
+) -> Consolidation:
+    """Store the conversation as chat sessions, consolidating at each session's end."""
+    out = Consolidation()
+    for number, session in enumerate(conv.sessions()[:sessions], start=1):
+        for ex in session:
+            mem.add_memory(ex.user_input, ex.agent_response, ex.when, ex.meta)
+        out.exchanges += len(session)
+        mem.end_session()
+        calls, start = llm.calls, time.perf_counter()
+        mem.consolidate()
+        out.calls += llm.calls - calls
+        out.seconds += time.perf_counter() - start
+        say(
+            f"{conv.sample_id} session {number}: {len(session)} exchanges, "
+            f"{llm.calls - calls} consolidation call(s), {time.perf_counter() - start:.0f} s"
+        )
+    out.jobs_failed = int(
+        mem.store.one("SELECT COUNT(*) FROM jobs WHERE state != 'done'")[0]  # type: ignore[index]
+    )
+    return out
+
+
+def recall_for(method: str, mem: Memoryos, question: str, depth: int) -> Recall:
+    """What each method hands the chat's prompt builder."""
+    empty = Recall(question, [], [], [], [])
+    if method == "no_memory":
+        return empty
+    if method == "hybrid":
+        qvec = mem.embedder.embed([question])[0]
+        ids = hybrid(mem, question, qvec, depth)
+        pages = {p.id: p for p in mem.pages(ids)}
+        items = [
+            page_item(p, 1.0 / (rank + 1), 0.0)
+            for rank, p in enumerate(pages[i] for i in ids if i in pages)
+        ]
+        return Recall(question, [], items, [], [])
+    recall = mem.retrieve(question, k=depth, touch=False)
+    if method == "memoryos_pages":
+        return Recall(question, recall.short_term, recall.mid_term, [], [])
+    return recall
+
+
+def answer(mem: Memoryos, llm: CountingLLM, method: str, q: Question, depth: int) -> Answer:
+    recall = recall_for(method, mem, q.text, depth)
+    built = mem.prepare(q.text, style_hint=SHORT_ANSWER, recall=recall, recent=False)
+    prompt_tokens = sum(llm.count_tokens(m["content"]) for m in built.messages)
+    start = time.perf_counter()
+    first: float | None = None
+    parts: list[str] = []
+    for piece in llm.stream(built.messages, max_tokens=ANSWER_TOKENS, temperature=0.0):
+        first = first if first is not None else time.perf_counter() - start
+        parts.append(piece)
+    text = "".join(parts).strip()
+    tiers = Counter(item.tier for item in built.recalled)
+    if recall.profile and method == "memoryos_full":
+        tiers["profile"] += len(recall.profile)
+    return Answer(
+        method,
+        q.category,
+        metrics.f1_score(text, q.answer),
+        metrics.bleu1(text, q.answer),
+        prompt_tokens,
+        built.recalled_tokens,
+        first if first is not None else time.perf_counter() - start,
+        tiers,
+        text,
+    )
+
+
+def run_conversation(
+    run: PipelineRun,
+    mem: Memoryos,
+    conv: Conversation,
+    questions: list[Question],
+    llm: CountingLLM,
+    *,
+    sessions: int | None,
+    depth: int,
+    methods: tuple[str, ...],
+    say: Callable,
+) -> None:
+    run.consolidation = _add(run.consolidation, play(mem, conv, llm, sessions, say))
+    run.facts.add(grade(mem, conv, sessions))
+    say(f"{conv.sample_id}: {len(questions)} questions x {len(methods)} methods")
+    for q in questions:
+        for method in methods:
+            run.answers.append(answer(mem, llm, method, q, depth))
+
+
+def _add(a: Consolidation, b: Consolidation) -> Consolidation:
+    return Consolidation(
+        a.exchanges + b.exchanges,
+        a.calls + b.calls,
+        a.seconds + b.seconds,
+        a.jobs_failed + b.jobs_failed,
+    )
+
+
+def _mean(values: list[float]) -> float | None:
+    return round(metrics.mean(values), 4) if values else None
+
+
+def summarize(run: PipelineRun, methods: tuple[str, ...]) -> dict[str, Any]:
+    """The report: per method F1/BLEU-1 overall and by category, tokens, TTFT, tiers."""
+    out: dict[str, Any] = {"methods": {}}
+    for method in methods:
+        mine = [a for a in run.answers if a.method == method]
+        tiers: Counter[str] = Counter()
+        for a in mine:
+            tiers.update(a.tiers)
+        out["methods"][method] = {
+            "questions": len(mine),
+            "f1": _mean([a.f1 for a in mine]),
+            "bleu1": _mean([a.bleu1 for a in mine]),
+            "by_category": {
+                str(c): {"f1": _mean([a.f1 for a in mine if a.category == c])}
+                for c in sorted({a.category for a in mine})
+            },
+            "prompt_tokens_per_answer": _mean([a.prompt_tokens for a in mine]),
+            "recalled_tokens_per_answer": _mean([a.recalled_tokens for a in mine]),
+            "ttft_s_per_answer": _mean([a.ttft_s for a in mine]),
+            "llm_calls_per_answer": 1,
+            "recalled_items_by_tier": {
+                tier: round(n / max(1, len(mine)), 2) for tier, n in sorted(tiers.items())
+            },
+        }
+    c = run.consolidation
+    out["consolidation"] = {
+        "exchanges": c.exchanges,
+        "llm_calls": c.calls,
+        "calls_per_exchange": round(c.calls / c.exchanges, 4) if c.exchanges else None,
+        "seconds_per_exchange": round(c.seconds / c.exchanges, 2) if c.exchanges else None,
+        "jobs_not_done": c.jobs_failed,
+    }
+    out["facts"] = run.facts.report()
+    return out
+
+
+def run_pipeline(
+    data: Any,
+    *,
+    questions: int | None = None,
+    seed: int = 0,
+    sessions: int | None = None,
+    depth: int = 10,
+    methods: tuple[str, ...] = PIPELINE_METHODS,
+    embedder: Any = None,
+    llm: LLM | None = None,
+    model: str | None = None,
+    progress: Callable[[str], None] | None = None,
+) -> dict[str, Any]:
+    """Play, consolidate and answer every conversation; the report of `summarize`.
+
+    `sessions` plays only each conversation's first sessions (and asks only questions
+    whose evidence lies in them): a full dev file costs ~40 consolidation calls of ~30 s
+    each with Qwen 1.5B on 2 free cores.
+    """
+    import tempfile
+    from pathlib import Path
+
+    from memoryos_cli.bench.locomo import load_locomo, select_questions
+    from memoryos_cli.errors import InvalidInputError
+
+    unknown = [m for m in methods if m not in PIPELINE_METHODS]
+    if unknown:
+        raise InvalidInputError(
+            f"unknown method(s) {', '.join(unknown)}; known: {', '.join(PIPELINE_METHODS)}"
+        )
+    say = progress or (lambda _msg: None)
+    conversations = load_locomo(data)
+    played: dict[str, set[int]] = {
+        c.sample_id: {g[0].session for g in c.sessions()[:sessions]} for c in conversations
+    }
+
+    def in_played(q: Question) -> bool:
+        spans = {int(e[1:].split(":")[0]) for e in q.evidence}
+        return bool(spans) and spans <= played[q.conversation]
+
+    pool = [q for c in conversations for q in c.questions if in_played(q)]
+    chosen = select_questions(pool, questions, seed)
+    if not chosen:
+        raise InvalidInputError(f"{data}: no scored questions in the sessions played")
+    if embedder is None:
+        from memoryos_cli.embed.sentence import SentenceTransformerEmbedder
+
+        embedder = SentenceTransformerEmbedder()
+    run = PipelineRun()
+    counting: CountingLLM | None = CountingLLM(llm) if llm is not None else None
+    for conv in conversations:
+        asked = [q for q in chosen if q.conversation == conv.sample_id]
+        if not asked:
+            continue
+        with tempfile.TemporaryDirectory(prefix="memoryos-pipeline-") as tmp:
+            if counting is None:
+                from memoryos_cli.config import load_settings
+                from memoryos_cli.llm.loader import load_llm
+
+                say("loading the chat model")
+                counting = CountingLLM(load_llm(model or "", load_settings()))
+            with Memoryos(
+                "locomo", conv.sample_id, Path(tmp), llm_model=counting, embedder=embedder
+            ) as mem:
+                run_conversation(
+                    run,
+                    mem,
+                    conv,
+                    asked,
+                    counting,
+                    sessions=sessions,
+                    depth=depth,
+                    methods=methods,
+                    say=say,
+                )
+    report = summarize(run, methods)
+    report.update(
+        {
+            "mode": "qa",
+            "pipeline": "full",
+            "questions": len(chosen),
+            "sessions": sessions,
+            "model": counting.name if counting else None,
+        }
+    )
+    return report

@@ -1,0 +1,105 @@
+"""The full-pipeline bench: sessions played through add_memory, consolidated at each
+session's end as the chat does, every method answered through the chat's prompt builder."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+from memoryos_cli.bench.pipeline import run_pipeline
+from memoryos_cli.embed.hashing import HashingEmbedder
+from memoryos_cli.llm import Message
+from memoryos_cli.llm.fake import ScriptedLLM
+
+
+def turn(speaker: str, dia_id: str, text: str) -> dict[str, str]:
+    return {"speaker": speaker, "dia_id": dia_id, "text": text}
+
+
+SAMPLE = {
+    "sample_id": "mini",
+    "conversation": {
+        "speaker_a": "Ines",
+        "speaker_b": "Tom",
+        "session_1_date_time": "3:00 pm on 4 March, 2023",
+        "session_1": [
+            turn("Ines", "D1:1", "My brother Leo moved to Lisbon for a bakery job."),
+            turn("Tom", "D1:2", "Great, Lisbon has wonderful pastries."),
+        ],
+        "session_2_date_time": "11:00 am on 9 April, 2023",
+        "session_2": [
+            turn("Ines", "D2:1", "I ran my first half marathon yesterday."),
+            turn("Tom", "D2:2", "Congratulations!"),
+        ],
+        "session_3_date_time": "11:00 am on 9 May, 2023",
+        "session_3": [turn("Ines", "D3:1", "Never played, never asked."), turn("Tom", "D3:2", "-")],
+    },
+    "qa": [
+        {
+            "question": "Where does Leo work?",
+            "answer": "a bakery in Lisbon",
+            "evidence": ["D1:1"],
+            "category": 4,
+        },
+        {
+            "question": "When did Ines run a half marathon?",
+            "answer": "8 April 2023",
+            "evidence": ["D2:1"],
+            "category": 2,
+        },
+        {
+            "question": "What did Ines play?",
+            "answer": "nothing",
+            "evidence": ["D3:1"],
+            "category": 4,
+        },
+    ],
+    "observation": {
+        "session_1_observation": {
+            "Ines": [["Ines's brother Leo works at a bakery in Lisbon.", "D1:1"]]
+        },
+        "session_2_observation": {"Ines": [["Ines ran a half marathon on 8 April 2023.", "D2:1"]]},
+        "session_3_observation": {"Ines": [["Ines never played.", "D3:1"]]},
+    },
+}
+
+FACTS = {
+    "bakery": "Ines's brother Leo works at a bakery in Lisbon.",
+    "marathon": "Ines ran a half marathon on 8 April 2023.",
+}
+
+
+def model(messages: list[Message]) -> str:
+    """Analyses state the session's fact; answers echo the first recalled memory line."""
+    text = messages[-1]["content"]
+    if "Conversation excerpts" in text:
+        page = re.findall(r"\[page (\d+) \|", text)[0]
+        facts = [f"{page}: {fact}" for key, fact in FACTS.items() if key in text.lower()]
+        return json.dumps({"user_facts": facts, "assistant_facts": [], "profile": []})
+    if "Lisbon" in text and "Leo" in messages[-1]["content"].split("\n")[-1]:
+        return "a bakery in Lisbon"
+    if "8 April 2023" in text:
+        return "8 April 2023"
+    return "I do not know"
+
+
+def test_pipeline_plays_consolidates_and_answers_through_the_chat_prompt(tmp_path: Path) -> None:
+    data = tmp_path / "mini.json"
+    data.write_text(json.dumps([SAMPLE]), encoding="utf-8")
+    llm = ScriptedLLM(default=model)
+    report = run_pipeline(data, sessions=2, llm=llm, embedder=HashingEmbedder())
+
+    assert report["questions"] == 2  # the session-3 question is outside the sessions played
+    c = report["consolidation"]
+    assert c["exchanges"] == 2 and c["llm_calls"] == 2  # one analysis per session end
+    assert report["facts"]["facts"] == 2
+    assert report["facts"]["fact_recall"] == 1.0 and report["facts"]["fact_precision"] == 1.0
+    full, none = report["methods"]["memoryos_full"], report["methods"]["no_memory"]
+    assert full["f1"] == 1.0 and none["f1"] == 0.0
+    assert full["recalled_items_by_tier"].get("knowledge", 0) >= 1
+    assert none["recalled_tokens_per_answer"] == 0
+    # Every answer went through the chat's system prompt with the short-answer hint.
+    answers = [c for c in llm.calls if c["kind"] == "stream"]
+    assert len(answers) == 2 * 4
+    assert all("a few words" in c["messages"][0]["content"] for c in answers)
