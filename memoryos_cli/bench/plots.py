@@ -26,7 +26,7 @@ def recall_plot(report: dict[str, Any], path: Path | str) -> Path:
     ks = sorted(
         {int(key.split("@")[1]) for m in methods.values() for key in m if key.startswith("recall@")}
     )
-    fig, ax = plt.subplots(figsize=(7, 4.5), dpi=120)
+    fig, ax = plt.subplots(figsize=(8.5, 4.5), dpi=120)
     for name, entry in methods.items():
         values = [entry.get(f"recall@{k}") for k in ks]
         if all(v is None for v in values):
@@ -40,7 +40,7 @@ def recall_plot(report: dict[str, Any], path: Path | str) -> Path:
     ax.set_title(
         f"LoCoMo {report['mode']}: {report['questions']} questions, {report['pages']} pages"
     )
-    ax.legend(fontsize=8, loc="lower right")
+    ax.legend(fontsize=8, loc="center left", bbox_to_anchor=(1.02, 0.5))
     fig.tight_layout()
     out = Path(path)
     fig.savefig(out)
@@ -51,7 +51,7 @@ def recall_plot(report: dict[str, Any], path: Path | str) -> Path:
 def f1_tokens_plot(report: dict[str, Any], path: Path | str) -> Path:
     """Answer F1 against recalled tokens per answer: one point per method."""
     plt = _pyplot()
-    fig, ax = plt.subplots(figsize=(7, 4.5), dpi=120)
+    fig, ax = plt.subplots(figsize=(8.5, 4.5), dpi=120)
     for name, entry in report["methods"].items():
         x, y = entry.get("recalled_tokens_per_answer") or 0.0, 100 * (entry.get("f1") or 0.0)
         ax.scatter([x], [y], s=60)
