@@ -16,15 +16,18 @@ import threading
 import time
 from typing import Any
 
-from memoryos_cli.llm import LLM, prompts
+from memoryos_cli.llm import LLM, approx_tokens, prompts
 from memoryos_cli.memory import jobs, long_term, mid_term
 from memoryos_cli.memory.analysis import Analysis, read_reply, reply_schema
+from memoryos_cli.memory.context import shorten
 from memoryos_cli.memory.scope import Scope
 
 # A batch this size is one call of ~1,000 prompt tokens; during a session a job is
 # queued only once a full batch waits, so consolidation stays under 0.1 calls per page.
 PAGES_PER_CALL = 12
 KNOWN_FACTS_SHOWN = 12
+EXCERPT_SIDE_TOKENS = 400
+EXCERPT_TOKENS_PER_CALL = 2200  # + ~700 of instructions and known facts, + the reply: < 4096
 ANALYSIS_MAX_TOKENS = 700
 
 
@@ -116,7 +119,18 @@ def _batch(conn: Any, scope: Scope, job: jobs.Job) -> list[tuple[int, float, str
         " ORDER BY id LIMIT ?",
         (*param, PAGES_PER_CALL),
     ).fetchall()
-    return [(int(r[0]), float(r[1]), r[2], r[3]) for r in rows]
+    # The call must fit the model's context whatever was pasted: each side of a page is
+    # cut (in the prompt only) and the batch ends once the excerpts fill their share.
+    batch: list[tuple[int, float, str, str]] = []
+    used = 0
+    for r in rows:
+        user, agent = (shorten(t, EXCERPT_SIDE_TOKENS, approx_tokens) for t in (r[2], r[3]))
+        cost = approx_tokens(user) + approx_tokens(agent)
+        if batch and used + cost > EXCERPT_TOKENS_PER_CALL:
+            break
+        batch.append((int(r[0]), float(r[1]), user, agent))
+        used += cost
+    return batch
 
 
 def _user_name(profile: list[Any]) -> str:

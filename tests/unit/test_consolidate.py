@@ -156,11 +156,17 @@ def test_parse_analysis_drops_unknown_references() -> None:
         read_reply("no json", {1}, set())
 
 
+def shown_pages(prompt: str) -> list[int]:
+    """The page numbers inside the excerpts' fence (the prompt's example has one too)."""
+    excerpts = prompt.split("<<<", 1)[1].split(">>>", 1)[0]
+    return [int(n) for n in re.findall(r"\[page (\d+) \|", excerpts)]
+
+
 def facts_reply(messages: list) -> str:
     """A reply citing every page the prompt showed (what a good model does)."""
     import re
 
-    shown = [int(n) for n in re.findall(r"\[page (\d+) \|", messages[-1]["content"])]
+    shown = shown_pages(messages[-1]["content"])
     return json.dumps(
         {
             "user_facts": [
@@ -222,7 +228,7 @@ def test_a_long_session_is_analysed_in_batches_each_page_once(
     llm.default = facts_reply
     mem.consolidate()
     calls = [c for c in llm.calls if c["kind"] == "complete"]
-    shown = [re.findall(r"\[page (\d+) \|", c["messages"][-1]["content"]) for c in calls]
+    shown = [shown_pages(c["messages"][-1]["content"]) for c in calls]
     seen = [int(p) for batch in shown for p in batch]
     assert sorted(seen) == list(range(1, n + 1))  # every page once, no page twice
     # Two batches (a hot segment's job may take some of these pages first: still once).
@@ -259,3 +265,18 @@ def test_the_grammar_comes_from_the_reply_model() -> None:
     assert set(schema["required"]) == set(AnalysisReply.model_fields)
     facts = schema["properties"]["user_facts"]
     assert facts["maxItems"] == 10
+
+
+def test_a_huge_paste_is_analysed_shortened_and_kept_whole(mem: Memoryos, llm: ScriptedLLM) -> None:
+    huge = "I pasted my whole thesis. " * 1500  # ~36 KB
+    first = mem.add_memory(huge, "That is long!", timestamp=T0)
+    second = mem.add_memory("My name is Ana.", "Hi Ana.", timestamp=T0 + 60)
+    mem.end_session()
+    llm.default = facts_reply
+    mem.consolidate()
+    prompts_seen = [c["messages"][-1]["content"] for c in llm.calls if c["kind"] == "complete"]
+    assert prompts_seen and all(len(p) < 4 * 3000 for p in prompts_seen)  # fits a 4k context
+    assert "[shortened]" in prompts_seen[0]
+    assert mem.pages([first])[0].user_input == huge  # storage keeps every word
+    assert mem.store.query("SELECT COUNT(*) FROM pages WHERE analyzed = 0")[0][0] == 0
+    assert second in {i for p in mem.profile() for i in p.source_page_ids}
