@@ -164,7 +164,6 @@ def shown_pages(prompt: str) -> list[int]:
 
 def facts_reply(messages: list) -> str:
     """A reply citing every page the prompt showed (what a good model does)."""
-    import re
 
     shown = shown_pages(messages[-1]["content"])
     return json.dumps(
