@@ -45,6 +45,11 @@ NEIGHBOUR_WEIGHT = 0.5
 SESSION_WEIGHT = 0.5
 # A date the user names is a constraint as strong as one whole list.
 DATE_WEIGHT = 1.0
+# FTS5 floors the IDF of a word found in half the documents or more at 1e-6, so a match
+# on such words alone scores under 1e-4 (even 32 of them): it says nothing, and min-max
+# scaling would blow it up to a full-strength hit. Any rarer word scores above this.
+# Sessions need it most: there are few of them, so a name is in half of them early on.
+MIN_BM25 = 1e-4
 
 
 @dataclass(frozen=True)
@@ -227,8 +232,10 @@ def neighbour_lift(fused: dict[int, float], where: dict[int, Position]) -> dict[
 
 
 def session_scores(conn: Any, owner_id: int, query: str) -> dict[int, float]:
-    """Sessions whose whole text matches `query` by BM25, min-max scaled to 0..1."""
-    return minmax(dict(bm25_scored(conn, "sessions_fts", owner_id, query, CANDIDATES)))
+    """Sessions whose whole text matches `query` by BM25 (on a word that is not in half of
+    them, see MIN_BM25), min-max scaled to 0..1."""
+    found = bm25_scored(conn, "sessions_fts", owner_id, query, CANDIDATES)
+    return minmax({sid: score for sid, score in found if score >= MIN_BM25})
 
 
 def segment_bonuses(
