@@ -48,7 +48,8 @@ DATE_WEIGHT = 1.0
 # FTS5 floors the IDF of a word found in half the documents or more at 1e-6, so a match
 # on such words alone scores under 1e-4 (even 32 of them): it says nothing, and min-max
 # scaling would blow it up to a full-strength hit. Any rarer word scores above this.
-# Sessions need it most: there are few of them, so a name is in half of them early on.
+# Without it, pages that only share a name with the query (in every page of a chat) get
+# full-strength noise, and neighbours lift whole blocks of such pages together.
 MIN_BM25 = 1e-4
 
 
@@ -231,11 +232,15 @@ def neighbour_lift(fused: dict[int, float], where: dict[int, Position]) -> dict[
     return lift
 
 
+def informative_bm25(conn: Any, table: str, owner_id: int, query: str) -> dict[int, float]:
+    """The best CANDIDATES rows by BM25, less those matching common words only (MIN_BM25)."""
+    found = bm25_scored(conn, table, owner_id, query, CANDIDATES)
+    return {row: score for row, score in found if score >= MIN_BM25}
+
+
 def session_scores(conn: Any, owner_id: int, query: str) -> dict[int, float]:
-    """Sessions whose whole text matches `query` by BM25 (on a word that is not in half of
-    them, see MIN_BM25), min-max scaled to 0..1."""
-    found = bm25_scored(conn, "sessions_fts", owner_id, query, CANDIDATES)
-    return minmax({sid: score for sid, score in found if score >= MIN_BM25})
+    """Sessions whose whole text matches `query` by BM25, min-max scaled to 0..1."""
+    return minmax(informative_bm25(conn, "sessions_fts", owner_id, query))
 
 
 def segment_bonuses(
@@ -271,7 +276,7 @@ def rank_pages(
     sims = dict(dense_pages(conn, owner_id, qvec, CANDIDATES, total))
     # Relative score fusion of BM25 and cosine (RRF let the weaker dense list drag strong
     # lexical matches down: LoCoMo recall@10 0.68 -> 0.77 with this).
-    lexical = dict(bm25_scored(conn, "pages_fts", owner_id, query, CANDIDATES))
+    lexical = informative_bm25(conn, "pages_fts", owner_id, query)
     fused = relative_fusion([lexical, sims])
     ids = set(fused) | set(extra)
     if signals.neighbours:
