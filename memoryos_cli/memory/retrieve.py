@@ -47,7 +47,8 @@ SESSION_WEIGHT = 0.5
 DATE_WEIGHT = 1.0
 # FTS5 floors the IDF of a word found in half the documents or more at 1e-6, so a match
 # on such words alone scores under 1e-4 (even 32 of them): it says nothing, and min-max
-# scaling would blow it up to a full-strength hit. Any rarer word scores above this.
+# scaling would blow it up to a full-strength hit; a word in at most 45% of them scores
+# far above it (IDF >= 0.2 at any size, times a term-frequency factor of ~0.3 or more).
 # Without it, pages that only share a name with the query (in every page of a chat) get
 # full-strength noise, and neighbours lift whole blocks of such pages together.
 MIN_BM25 = 1e-4
