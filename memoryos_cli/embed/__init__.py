@@ -8,7 +8,7 @@ from typing import Protocol, runtime_checkable
 import numpy as np
 import numpy.typing as npt
 
-Vector = npt.NDArray[np.float32]
+from memoryos_cli.vector import Vector
 
 
 @runtime_checkable

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from memoryos_cli.embed import Vector, normalize
-from memoryos_cli.memory.text import tokens
+from memoryos_cli.words import tokens
 
 
 class HashingEmbedder:

@@ -8,7 +8,7 @@ from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-WORD = re.compile(r"[^\W_]+(?:['’][^\W_]+)?", re.UNICODE)
+from memoryos_cli.words import tokens
 
 STOPWORDS = frozenset(
     [
@@ -244,11 +244,6 @@ STOPWORDS = frozenset(
         "loved",
     ]
 )
-
-
-def tokens(text: str) -> list[str]:
-    """Lowercase word tokens (letters and digits, keeping inner apostrophes)."""
-    return [m.group(0).lower().replace("’", "'") for m in WORD.finditer(text)]
 
 
 def content_words(text: str) -> list[str]:

@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from memoryos_cli.embed import Vector
+from memoryos_cli.vector import Vector
 
 KEYS = {
     "pages_vec": "page_id",
