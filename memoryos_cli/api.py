@@ -18,6 +18,7 @@ from memoryos_cli.llm import LLM, approx_tokens
 from memoryos_cli.memory import consolidate, jobs, long_term, mid_term, portable, short_term
 from memoryos_cli.memory import context as prompt_context
 from memoryos_cli.memory import forget as forgetting
+from memoryos_cli.memory import reindex as reindexing
 from memoryos_cli.memory.forget import ForgetPlan
 from memoryos_cli.memory.records import PAGE_COLUMNS, Fact, Page, ProfileItem, Recall, Segment
 from memoryos_cli.memory.retrieve import recall as run_recall
@@ -554,6 +555,36 @@ class Memoryos:
         """Check the SQLite driver, sqlite-vec, FTS5, llama.cpp, the model file (sha256),
         the embedder, the database's integrity and file permissions; each on its own."""
         return run_checks(settings or load_settings())
+
+    # -- lookup and maintenance, for the inspect commands -------------------------------
+
+    def find(self, ref: str) -> Fact | ProfileItem:
+        """A fact (k3) or profile item (u4) by its id, superseded history included."""
+        kind, num = forgetting.parse_ref(ref)
+        items: list[Fact] | list[ProfileItem]
+        if kind == "k":
+            items = self.knowledge(history=True)
+        elif kind == "u":
+            items = self.profile(history=True)
+        else:
+            raise InvalidInputError(f"{ref} is not a fact or profile item; use k3 or u4")
+        for item in items:
+            if item.id == num:
+                return item
+        raise NotFoundError(f"no {'fact' if kind == 'k' else 'profile item'} {ref} in this memory")
+
+    @staticmethod
+    def reindex(settings: Settings | None = None) -> dict[str, Any]:
+        """Re-embed every page, segment and fact in the file with the configured embedder.
+
+        It opens the store itself: after an embedder change no memory opens until this ran.
+        """
+        settings = settings or load_settings()
+        store = Store(settings.db_path)
+        try:
+            return reindexing.reindex(store, reindexing.make_embedder(settings))
+        finally:
+            store.close()
 
     def close(self) -> None:
         self.store.close()

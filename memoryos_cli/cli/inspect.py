@@ -18,9 +18,8 @@ from rich.table import Table
 from rich.text import Text
 
 from memoryos_cli.cli.env import get_env
-from memoryos_cli.errors import InvalidInputError, NotFoundError
+from memoryos_cli.errors import InvalidInputError
 from memoryos_cli.llm.prompts import when
-from memoryos_cli.memory.heat import recency
 
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print JSON instead of tables.")]
 BAR_WIDTH = 12
@@ -68,11 +67,8 @@ def item_dict(item: Any) -> dict[str, Any]:
     return asdict(item) | {"ref": item.ref}
 
 
-def segment_dict(mem: Any, seg: Any, now: float) -> dict[str, Any]:
-    return asdict(seg) | {
-        "ref": seg.ref,
-        "recency": recency(seg.last_visit_ts, now, mem.settings.heat_tau_hours),
-    }
+def segment_dict(seg: Any) -> dict[str, Any]:
+    return asdict(seg) | {"ref": seg.ref}
 
 
 def parse_segment_id(value: str) -> int:
@@ -100,23 +96,6 @@ def pages_table(pages: list[Any], title: str) -> Table:
     for page in pages:
         table.add_row(page.ref, when(page.ts), clip(page.user_input), clip(page.agent_response))
     return table
-
-
-def find_item(mem: Any, ref: str) -> Any:
-    """A fact (k3) or profile item (u4), including superseded history."""
-    from memoryos_cli.memory.forget import parse_ref
-
-    kind, num = parse_ref(ref)
-    if kind == "k":
-        items = mem.knowledge(history=True)
-    elif kind == "u":
-        items = mem.profile(history=True)
-    else:
-        raise InvalidInputError(f"{ref} is not a fact or profile item; use k3 or u4")
-    for item in items:
-        if item.id == num:
-            return item
-    raise NotFoundError(f"no {'fact' if kind == 'k' else 'profile item'} {ref} in this memory")
 
 
 def counts_line(counts: dict[str, int]) -> str:
@@ -231,8 +210,8 @@ def memory_mid(ctx: typer.Context, as_json: JsonFlag = False) -> None:
     """Mid-term memory: topic segments, hottest first, with heat and its components."""
     env = get_env(ctx)
     with opened(ctx) as mem:
-        segs, now = mem.segments(), mem.scope.logical_now()
-        data = [segment_dict(mem, s, now) for s in segs]
+        segs = mem.segments()
+        data = [segment_dict(s) for s in segs]
         threshold = mem.settings.mid_term_heat_threshold
     if as_json:
         env.print_json(data)
@@ -291,7 +270,7 @@ def memory_segment(
     with opened(ctx) as mem:
         pages = mem.segment_pages(sid)
         seg = next(s for s in mem.segments() if s.id == sid)
-        info = segment_dict(mem, seg, mem.scope.logical_now())
+        info = segment_dict(seg)
         threshold = mem.settings.mid_term_heat_threshold
     if as_json:
         env.print_json({"segment": info, "pages": [page_dict(p) for p in pages]})
@@ -322,7 +301,7 @@ def memory_why(
     """The exchanges a fact or profile item was learned from."""
     env = get_env(ctx)
     with opened(ctx) as mem:
-        item = find_item(mem, ref)
+        item = mem.find(ref)
         pages = mem.pages(item.source_page_ids)
     if as_json:
         env.print_json({"item": item_dict(item), "sources": [page_dict(p) for p in pages]})
@@ -366,7 +345,7 @@ def search(
     groups = {"short": recall.short_term, "mid": recall.mid_term, "knowledge": recall.knowledge}
     chosen = [tier] if tier else list(TIER_CHOICES)
     if as_json:
-        data = {"query": query}
+        data: dict[str, Any] = {"query": query}
         data |= {name: [i.to_dict() for i in groups[name]] for name in chosen}
         env.print_json(data)
         return
@@ -532,17 +511,12 @@ def config_set(
 
 def reindex(ctx: typer.Context, as_json: JsonFlag = False) -> None:
     """Re-embed every page, segment and fact with the configured embedder (after a change)."""
-    from memoryos_cli.memory import reindex as reindexing
-    from memoryos_cli.store import Store
+    from memoryos_cli.api import Memoryos  # imported here: it is slow, and every start pays
 
     env = get_env(ctx)
     settings = env.settings()
-    store = Store(settings.db_path)
-    try:
-        with env.console.status("re-embedding…"):
-            result = reindexing.reindex(store, reindexing.make_embedder(settings))
-    finally:
-        store.close()
+    with env.console.status("re-embedding…"):
+        result = Memoryos.reindex(settings)
     if as_json:
         env.print_json(result)
         return

@@ -11,7 +11,7 @@ import numpy as np
 
 from memoryos_cli.embed import Vector, normalize
 from memoryos_cli.memory import jobs
-from memoryos_cli.memory.heat import segment_heat
+from memoryos_cli.memory.heat import recency, segment_heat
 from memoryos_cli.memory.records import PAGE_COLUMNS, Page, Segment
 from memoryos_cli.memory.scope import Scope
 from memoryos_cli.memory.text import jaccard
@@ -166,6 +166,7 @@ def list_segments(conn: Any, scope: Scope) -> list[Segment]:
     segs = [segment_from_row(r) for r in rows]
     for seg in segs:
         seg.heat = heat_of(scope, seg, now)
+        seg.recency = recency(seg.last_visit_ts, now, scope.settings.heat_tau_hours)
     return sorted(segs, key=lambda s: -s.heat)
 
 

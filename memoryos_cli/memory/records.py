@@ -54,6 +54,7 @@ class Segment:
     last_visit_ts: float
     page_count: int
     heat: float = 0.0
+    recency: float = 0.0  # the heat's recency term, 1 just visited and falling towards 0
 
     @property
     def ref(self) -> str:

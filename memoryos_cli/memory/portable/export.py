@@ -59,7 +59,7 @@ def _segments(conn: Any, scope: Scope, embeddings: bool) -> list[SegmentRecord]:
         (scope.owner_id,),
     ):
         seg = mid_term.segment_from_row(r)
-        fields = {k: v for k, v in asdict(seg).items() if k != "heat"}
+        fields = {k: v for k, v in asdict(seg).items() if k not in ("heat", "recency")}
         out.append(
             SegmentRecord.model_construct(
                 **fields,
