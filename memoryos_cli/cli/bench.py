@@ -203,6 +203,11 @@ def _full_pipeline(
 
     chosen = tuple(m.strip() for m in methods.split(",") if m.strip()) if methods else None
     with env.console.status("LoCoMo full pipeline") as status:
+
+        def progress(msg: str) -> None:
+            status.update(msg)
+            env.console.print(msg, style="dim")
+
         report = run_pipeline(
             data,
             questions=questions,
@@ -210,7 +215,7 @@ def _full_pipeline(
             sessions=sessions,
             methods=chosen or PIPELINE_METHODS,
             model=model,
-            progress=lambda msg: (status.update(msg), env.console.print(msg, style="dim")),
+            progress=progress,
         )
     env.console.print(pipeline_table(report))
     _write_json(env, report, json_out)

@@ -23,8 +23,12 @@ class GenerationStats:
 @runtime_checkable
 class LLM(Protocol):
     name: str
-    last_stats: GenerationStats
     context_size: int  # tokens the model attends to: the prompt and the answer together
+
+    @property
+    def last_stats(self) -> GenerationStats:
+        """What the last call cost (read-only: a wrapper may pass on its model's)."""
+        ...
 
     def complete(
         self,
