@@ -91,3 +91,22 @@ def test_new_session_keeps_long_term(fake_llm: ScriptedLLM, home) -> None:
     db_rows = Memoryos(settings=Env().settings(), llm_model="none", embedder=HashingEmbedder())
     assert [p.tier for p in db_rows.pages()] == ["mid"]
     assert json.loads(json.dumps(db_rows.stats()))["pages"] == 1
+
+
+def test_what_a_first_session_says_is_in_the_profile_when_it_ends(
+    fake_llm: ScriptedLLM, home
+) -> None:
+    def model(messages: list) -> str:
+        prompt = messages[-1]["content"]
+        if "Conversation excerpts" not in prompt:
+            return "Nice!"
+        excerpts = prompt.split("<<<", 1)[1].split(">>>", 1)[0]
+        page = excerpts.split("[page ", 1)[1].split(" ", 1)[0]
+        return json.dumps({"profile": [f"{page}: city = Porto"], "user_facts": []})
+
+    fake_llm.default = model
+    chat("Hi, I'm Ana.\nI live in Porto.\n")  # piped: the session ends at end of input
+    analyses = [c for c in fake_llm.calls if c["kind"] == "complete"]
+    assert len(analyses) == 1  # one call for the whole session, at its end
+    out = CliRunner().invoke(app, ["profile", "show", "--json"]).output
+    assert json.loads(out)[0]["value"] == "Porto"
