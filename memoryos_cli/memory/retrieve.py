@@ -206,12 +206,14 @@ def positions(conn: Any, owner_id: int, ids: Iterable[int]) -> dict[int, Positio
     for start in range(0, len(ids), 500):
         chunk = ids[start : start + 500]
         marks = ",".join("?" * len(chunk))
-        for pid, sid, ts, seg in conn.execute(
-            f"SELECT id, session_id, ts, segment_id FROM pages"
-            f" WHERE owner_id = ? AND id IN ({marks})",
-            [owner_id, *chunk],
+        # By primary key only: with `owner_id = ?` too, SQLite picks the owner index and
+        # scans every page of the owner (13 ms at 100k pages instead of 1).
+        for pid, owner, sid, ts, seg in conn.execute(
+            f"SELECT id, owner_id, session_id, ts, segment_id FROM pages WHERE id IN ({marks})",
+            chunk,
         ):
-            found[int(pid)] = Position(sid, float(ts), seg)
+            if owner == owner_id:
+                found[int(pid)] = Position(sid, float(ts), seg)
     return found
 
 
