@@ -133,7 +133,12 @@ class ChatSession:
                 idle.join(timeout=0.05)
 
     def finish(self) -> None:
-        """At exit: finish pending consolidation with a visible progress indicator."""
+        """At exit: analyse what this session said, within a bounded time, visibly.
+
+        At most `exit_consolidation_jobs` analyses, stopped (and given back to the queue,
+        untouched) after `exit_consolidation_seconds`: a slow model or a big backlog waits
+        for idle time in a later session instead of holding up the exit.
+        """
         self.stop_idle(closing=True)
         if self.mem.llm_free or not self.mem.llm_loaded:
             return
@@ -142,11 +147,28 @@ class ChatSession:
         n = min(self.mem.pending_jobs(runnable=True), limit)
         if n <= 0:
             return
+        done = threading.Event()
+        stop = threading.Event()
+
+        def give_up_at_deadline() -> None:
+            if done.wait(self.mem.settings.exit_consolidation_seconds):
+                return
+            stop.set()
+            while not done.wait(0.05):  # a job may start another call after one stopped
+                self.mem.cancel()
+
+        watchdog = threading.Thread(target=give_up_at_deadline, daemon=True)
+        watchdog.start()
         with self.console.status(f"remembering this session ({n} job(s))… (Ctrl-C to leave now)"):
             try:
-                self.mem.consolidate(max_jobs=limit)
+                self.mem.consolidate(max_jobs=limit, cancel=stop)
             except KeyboardInterrupt:
                 self.console.print("left the rest queued for next time", style="dim")
+            finally:
+                done.set()
+                watchdog.join()
+        if stop.is_set():
+            self.console.print("out of time: the rest is queued for next time", style="dim")
 
     # -- one line of input --------------------------------------------------------------
 

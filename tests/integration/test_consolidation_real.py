@@ -33,6 +33,7 @@ def test_a_first_chat_session_fills_profile_and_knowledge(
         MEMORYOS_HOME=str(home),
         MEMORYOS_MAX_ANSWER_TOKENS="16",
         MEMORYOS_EXIT_CONSOLIDATION_JOBS="2",
+        MEMORYOS_EXIT_CONSOLIDATION_SECONDS="900",  # a loaded CI machine: let it finish
     )
     # The user's path: a chat session (piped lines), its exit analysis, then inspection.
     chat = subprocess.run(

@@ -110,3 +110,24 @@ def test_what_a_first_session_says_is_in_the_profile_when_it_ends(
     assert len(analyses) == 1  # one call for the whole session, at its end
     out = CliRunner().invoke(app, ["profile", "show", "--json"]).output
     assert json.loads(out)[0]["value"] == "Porto"
+
+
+def test_the_exit_analysis_gives_up_at_its_deadline(
+    fake_llm: ScriptedLLM, home, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("MEMORYOS_EXIT_CONSOLIDATION_SECONDS", "0.2")
+
+    def slow_model(messages: list) -> str:
+        if "Conversation excerpts" not in messages[-1]["content"]:
+            return "Nice!"
+        # An analysis that would take a minute, unless the model is told to stop.
+        fake_llm._cancel.clear()
+        fake_llm._cancel.wait(60)
+        return "{}"
+
+    fake_llm.default = slow_model
+    out = chat("I live in Porto.\n")
+    assert "out of time: the rest is queued for next time" in out
+    with Memoryos(settings=Env().settings(), llm_model="none", embedder=HashingEmbedder()) as mem:
+        assert mem.pending_jobs() == 1  # given back untouched, for a later session
+        assert mem.store.query("SELECT attempts, error FROM jobs")[0] == (0, None)
