@@ -84,13 +84,10 @@ Give dates: turn relative times into dates with the page's date ("yesterday" on 
 2023 means 7 May 2023; "last week" means the week before 8 May 2023). If a fact corrects \
 a known fact k<id>, end it with "(replaces k<id>)". Only what the excerpts say: never \
 guess. Skip greetings and small talk; leave a list empty when nothing lasting was said.
-Example (invented people, not from the excerpts above). For these excerpts:
-[page 4 | Tue 2 March 2021]
-User: We adopted a kitten yesterday! Her name is Miso.
-Assistant: Lea here: aww! My vet in Porto is great, I can send you the address.
-the answer is: {{"user_facts": ["4: The user adopted a kitten named Miso on 1 March \
-2021."], "assistant_facts": ["4: Lea offered the address of her vet in Porto."], \
-"profile": ["4: pets = kitten Miso"], "summary": "The user's new kitten."}}"""
+An example of the shape (invented people, not from these excerpts): {{"user_facts": \
+["4: Tom adopted a cat named Miso on 2 March 2021."], "assistant_facts": ["5: Lea \
+recommended Tom a vet in Porto."], "profile": ["4: pets = cat Miso"], "summary": "Tom's \
+new cat."}}"""
 
 
 def day(ts: float) -> str:

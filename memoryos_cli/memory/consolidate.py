@@ -12,6 +12,7 @@ job either pending (it runs again) or done (its effects committed exactly once).
 from __future__ import annotations
 
 import json
+import re
 import threading
 import time
 from typing import Any
@@ -138,6 +139,18 @@ def _user_name(profile: list[Any]) -> str:
     return names[0] if names else ""
 
 
+def _words(text: str) -> str:
+    return " ".join(re.findall(r"\w+", text.lower()))
+
+
+def drop_copied_example(analysis: Analysis) -> None:
+    """Small models sometimes hand back the prompt's own example as a finding."""
+    template = _words(prompts.ANALYSIS_INSTRUCTIONS)
+    analysis.user_facts = [f for f in analysis.user_facts if _words(f[0]) not in template]
+    analysis.assistant_facts = [f for f in analysis.assistant_facts if _words(f[0]) not in template]
+    analysis.profile = [p for p in analysis.profile if _words(f"{p[0]} = {p[1]}") not in template]
+
+
 def analyse(scope: Scope, llm: LLM, job: jobs.Job, cancel: threading.Event | None = None) -> None:
     """Run one job: one call over its batch, applied with the job's done-marker."""
     store = scope.store
@@ -173,6 +186,7 @@ def analyse(scope: Scope, llm: LLM, job: jobs.Job, cancel: threading.Event | Non
         if cancel is not None and cancel.is_set():
             raise Cancelled() from None
         analysis = read_reply(raw, page_ids, known_ids)
+    drop_copied_example(analysis)
     texts = [t for t, _, _ in analysis.user_facts + analysis.assistant_facts]
     vecs: list[Any] = list(scope.embedder.embed(texts)) if texts else []
     page_ts = {p[0]: p[1] for p in pages}

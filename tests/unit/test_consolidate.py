@@ -279,3 +279,15 @@ def test_a_huge_paste_is_analysed_shortened_and_kept_whole(mem: Memoryos, llm: S
     assert mem.pages([first])[0].user_input == huge  # storage keeps every word
     assert mem.store.query("SELECT COUNT(*) FROM pages WHERE analyzed = 0")[0][0] == 0
     assert second in {i for p in mem.profile() for i in p.source_page_ids}
+
+
+def test_the_prompts_own_example_is_never_stored(mem: Memoryos, llm: ScriptedLLM) -> None:
+    mem.add_memory("We got a dog.", "Lovely!", timestamp=T0)
+    mem.end_session()
+    llm.replies.append(
+        '{"user_facts": ["4: Tom adopted a cat named Miso on 2 March 2021.", "1: The user got'
+        ' a dog."], "profile": ["4: pets = cat Miso"], "assistant_facts": []}'
+    )
+    mem.consolidate()
+    assert [f.text for f in mem.knowledge()] == ["The user got a dog."]
+    assert mem.profile() == []
