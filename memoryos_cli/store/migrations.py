@@ -11,6 +11,17 @@ from collections.abc import Callable
 from typing import Any
 
 Migration = Callable[[Any], None]
+# In order; each entry is added once, by the @migration decorator on its function.
+MIGRATIONS: list[tuple[str, Migration]] = []
+
+
+def migration(fn: Migration) -> Migration:
+    """Register `fn` as the next migration, named by its function: m<NNN>_<what>."""
+    expected = f"m{len(MIGRATIONS) + 1:03d}_"
+    if not fn.__name__.startswith(expected):
+        raise RuntimeError(f"migration {fn.__name__} is out of order; expected {expected}...")
+    MIGRATIONS.append((fn.__name__, fn))
+    return fn
 
 
 def run_script(conn: Any, script: str) -> None:
@@ -27,6 +38,7 @@ def run_script(conn: Any, script: str) -> None:
             buffer = ""
 
 
+@migration
 def m001_initial(conn: Any) -> None:
     run_script(
         conn,
@@ -178,6 +190,7 @@ def m001_initial(conn: Any) -> None:
             pass
 
 
+@migration
 def m002_pages_binary_index(conn: Any) -> None:
     """`pages_bin`: sign bits of every page vector, a fast prefilter for page KNN; and
     an index for the latest page time of an owner.
@@ -207,6 +220,7 @@ SESSION_GAP_S = 1800
 SESSION_MAX_PAGES = 64
 
 
+@migration
 def m003_sessions(conn: Any) -> None:
     """Sessions: runs of one owner's exchanges without a long pause, with their text in FTS5.
 
@@ -303,10 +317,3 @@ def m003_sessions(conn: Any) -> None:
             )
             current[owner] = (sid, ts, 1)
         conn.execute("UPDATE pages SET session_id = ? WHERE id = ?", (sid, page_id))
-
-
-MIGRATIONS: list[tuple[str, Migration]] = [
-    ("m001_initial", m001_initial),
-    ("m002_pages_binary_index", m002_pages_binary_index),
-    ("m003_sessions", m003_sessions),
-]

@@ -256,3 +256,20 @@ def test_two_stores_on_a_new_file_migrate_once(home: Path, monkeypatch: pytest.M
     finally:
         first.close()
         second.close()
+
+
+def test_a_migration_is_registered_once_by_its_name_and_in_order() -> None:
+    from memoryos_cli.store import migrations
+
+    assert [n for n, _ in MIGRATIONS] == [f.__name__ for _, f in MIGRATIONS]
+    assert [n[:5] for n, _ in MIGRATIONS] == [f"m{i:03d}_" for i in range(1, len(MIGRATIONS) + 1)]
+    saved = list(migrations.MIGRATIONS)
+    try:
+
+        def m099_out_of_order(conn: object) -> None: ...
+
+        with pytest.raises(RuntimeError, match="out of order"):
+            migrations.migration(m099_out_of_order)
+        assert migrations.MIGRATIONS == saved  # nothing registered
+    finally:
+        migrations.MIGRATIONS[:] = saved
