@@ -270,6 +270,6 @@ def test_a_migration_is_registered_once_by_its_name_and_in_order() -> None:
 
         with pytest.raises(RuntimeError, match="out of order"):
             migrations.migration(m099_out_of_order)
-        assert migrations.MIGRATIONS == saved  # nothing registered
+        assert saved == migrations.MIGRATIONS  # nothing registered
     finally:
         migrations.MIGRATIONS[:] = saved
