@@ -30,9 +30,10 @@ def system_message(
     style = f" Style: {style_hint}." if style_hint else ""
     text = SYSTEM.format(assistant=assistant, relationship=relationship, style=style)
     if profile_lines:
-        text += "\n\nWhat you know about the user:\n" + "\n".join(
-            f"- {quote(line)}" for line in profile_lines
-        )
+        # Fenced like recalled memories: a profile value is data the user (or an MCP
+        # client) wrote, never an instruction to the model.
+        lines = "\n".join(f"- {quote(line)}" for line in profile_lines)
+        text += f"\n\nWhat you know about the user:\n<<<\n{lines}\n>>>"
     return {"role": "system", "content": text}
 
 
