@@ -148,6 +148,15 @@ def prefix_messages(
     return [system, *turns]
 
 
+def interleave(first: list[RecallItem], second: list[RecallItem]) -> list[RecallItem]:
+    """first[0], second[0], first[1], second[1], ... then the rest of the longer list."""
+    out: list[RecallItem] = []
+    for pair in zip(first, second, strict=False):
+        out += pair
+    shorter = min(len(first), len(second))
+    return out + first[shorter:] + second[shorter:]
+
+
 def build(
     query: str,
     recall: Recall,
@@ -176,7 +185,9 @@ def build(
     pages += [i for i in recall.short_term if i.page is not None and i.page.id not in shown]
     best = max((i.score for i in pages), default=0.0)
     relevant = [i for i in pages if i.score >= RELATIVE_PAGE_SCORE * best]
-    candidates = list(recall.knowledge) + sorted(relevant, key=lambda i: -i.score)
+    # Facts and pages take turns, each list best first: neither tier can fill the budget
+    # alone (LoCoMo, Qwen 1.5B: facts first left 1.7 pages per answer against 3.3).
+    candidates = interleave(list(recall.knowledge), sorted(relevant, key=lambda i: -i.score))
     chosen: list[RecallItem] = []
     lines: list[str] = []
     used = 0

@@ -79,3 +79,36 @@ def test_shorten_keeps_both_ends_within_the_limit() -> None:
     cut = shorten(LONG, 400, approx_tokens)
     assert cut.startswith(LONG[:500]) and cut.endswith(LONG[-500:])
     assert shorten("short text", 400, approx_tokens) == "short text"
+
+
+def test_facts_and_pages_share_the_recall_budget() -> None:
+    from memoryos_cli.memory.context import Budget, build
+    from memoryos_cli.memory.records import Page, Recall, RecallItem
+
+    facts = [
+        RecallItem(f"k{i}", "knowledge", f"Fact number {i} about the user.", 1.0 - i / 10, 0.5, 0)
+        for i in range(6)
+    ]
+    pages = [
+        RecallItem(
+            f"p{i}",
+            "mid",
+            f"Page {i}: a longer exchange about the trip.",
+            2.0 - i / 10,
+            0.5,
+            0,
+            page=Page(i, "q", "a", 0.0, "mid", None, {}, [], False),
+        )
+        for i in range(1, 4)
+    ]
+    recall = Recall("q", [], pages, facts, [])
+    built = build(
+        "q",
+        recall,
+        [],
+        assistant="a",
+        budget=Budget(4096, 100, 60),
+        count_tokens=lambda text: 13,
+    )
+    # Room for four lines: the best two facts and the best two pages, not four facts.
+    assert [i.ref for i in built.recalled] == ["k0", "p1", "k1", "p2"]
