@@ -20,48 +20,10 @@ import numpy as np
 
 from memoryos_cli.api import Memoryos
 from memoryos_cli.bench.locomo import Conversation
-from memoryos_cli.memory.text import STOPWORDS
+from memoryos_cli.memory.text import stems, support
 
 STATES_SIMILARITY = 0.6
 SUPPORT_COVERAGE = 0.5
-STEM = 5
-MONTHS = frozenset(
-    [
-        "january",
-        "february",
-        "march",
-        "april",
-        "may",
-        "june",
-        "july",
-        "august",
-        "september",
-        "october",
-        "november",
-        "december",
-        "yesterday",
-        "today",
-        "tomorrow",
-        "week",
-        "weeks",
-        "month",
-        "months",
-        "year",
-        "years",
-        "ago",
-        "last",
-        "next",
-    ]
-)
-
-
-def stems(text: str, ignore: frozenset[str] = frozenset()) -> set[str]:
-    words = re.findall(r"[a-z]+", text.lower())
-    return {
-        w[:STEM]
-        for w in words
-        if len(w) > 2 and w not in STOPWORDS and w not in MONTHS and w not in ignore
-    }
 
 
 @dataclass
@@ -135,9 +97,8 @@ def grade(mem: Memoryos, conv: Conversation, sessions: int | None = None) -> Fac
     out.facts = len(all_facts)
     for fact in all_facts:
         cited = mem.pages(fact.source_page_ids)
-        cited_stems = stems(" ".join(f"{p.user_input} {p.agent_response}" for p in cited))
-        wanted_stems = stems(fact.text, names)
-        coverage = len(wanted_stems & cited_stems) / len(wanted_stems) if wanted_stems else 1.0
+        cited_text = " ".join(f"{p.user_input} {p.agent_response}" for p in cited)
+        coverage = support(fact.text, cited_text, names)
         supported = coverage >= SUPPORT_COVERAGE
         out.supported += supported
         out.support_pairs.append(
@@ -146,7 +107,7 @@ def grade(mem: Memoryos, conv: Conversation, sessions: int | None = None) -> Fac
                 "cited": [p.ref for p in cited],
                 "coverage": round(coverage, 3),
                 "supported": supported,
-                "missing": sorted(wanted_stems - cited_stems),
+                "missing": sorted(stems(fact.text, names) - stems(cited_text)),
             }
         )
     return out

@@ -22,11 +22,13 @@ from memoryos_cli.memory import jobs, long_term, mid_term
 from memoryos_cli.memory.analysis import Analysis, read_reply, reply_schema
 from memoryos_cli.memory.context import shorten
 from memoryos_cli.memory.scope import Scope
+from memoryos_cli.memory.text import support
 
 # A batch this size is one call of ~1,000 prompt tokens; during a session a job is
 # queued only once a full batch waits, so consolidation stays under 0.1 calls per page.
 PAGES_PER_CALL = 12
 KNOWN_FACTS_SHOWN = 12
+MIN_SUPPORT = 0.5  # the same rule `bench locomo --pipeline full` grades precision with
 EXCERPT_SIDE_TOKENS = 400
 EXCERPT_TOKENS_PER_CALL = 2200  # + ~700 of instructions and known facts, + the reply: < 4096
 ANALYSIS_MAX_TOKENS = 700
@@ -151,6 +153,18 @@ def drop_copied_example(analysis: Analysis) -> None:
     analysis.profile = [p for p in analysis.profile if _words(f"{p[0]} = {p[1]}") not in template]
 
 
+def drop_unsupported(analysis: Analysis, excerpts: str) -> None:
+    """Keep what the excerpts ground: at least MIN_SUPPORT of an item's content words (by
+    stem, dates aside) must occur in them. A small model's invented details go here."""
+
+    def grounded(text: str) -> bool:
+        return support(text, excerpts) >= MIN_SUPPORT
+
+    analysis.user_facts = [f for f in analysis.user_facts if grounded(f[0])]
+    analysis.assistant_facts = [f for f in analysis.assistant_facts if grounded(f[0])]
+    analysis.profile = [p for p in analysis.profile if grounded(p[1])]
+
+
 def analyse(scope: Scope, llm: LLM, job: jobs.Job, cancel: threading.Event | None = None) -> None:
     """Run one job: one call over its batch, applied with the job's done-marker."""
     store = scope.store
@@ -187,6 +201,7 @@ def analyse(scope: Scope, llm: LLM, job: jobs.Job, cancel: threading.Event | Non
             raise Cancelled() from None
         analysis = read_reply(raw, page_ids, known_ids)
     drop_copied_example(analysis)
+    drop_unsupported(analysis, " ".join(f"{u} {a}" for _, _, u, a in pages))
     texts = [t for t, _, _ in analysis.user_facts + analysis.assistant_facts]
     vecs: list[Any] = list(scope.embedder.embed(texts)) if texts else []
     page_ts = {p[0]: p[1] for p in pages}

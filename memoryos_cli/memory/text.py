@@ -367,3 +367,72 @@ def date_cues(text: str) -> list[DateCue]:
             taken.append((start, end))
             cues.append(DateCue(int(parts["y"]) if "y" in parts else None, number, day))
     return list(dict.fromkeys(cues))
+
+
+# -- support: is a written claim grounded in the text it came from? --------------------
+
+STEM = 5  # "painting" meets "painted", "hikes" meets "hiking": crude, no model, no data
+TIME_WORDS = frozenset(
+    [
+        "january",
+        "february",
+        "march",
+        "april",
+        "may",
+        "june",
+        "july",
+        "august",
+        "september",
+        "october",
+        "november",
+        "december",
+        "monday",
+        "tuesday",
+        "wednesday",
+        "thursday",
+        "friday",
+        "saturday",
+        "sunday",
+        "yesterday",
+        "today",
+        "tomorrow",
+        "week",
+        "weeks",
+        "month",
+        "months",
+        "year",
+        "years",
+        "ago",
+        "last",
+        "next",
+        "user",
+        "assistant",
+    ]
+)
+
+
+def _stem(word: str) -> str:
+    for suffix in ("ings", "ing", "ed", "es", "s"):
+        if word.endswith(suffix) and len(word) - len(suffix) >= 3:
+            word = word[: -len(suffix)]
+            break
+    return word[:STEM]
+
+
+def stems(text: str, ignore: frozenset[str] = frozenset()) -> set[str]:
+    """Content-word stems of `text`: no stopwords, numbers, dates, or words in `ignore`."""
+    words = re.findall(r"[a-z]+", text.lower())
+    return {
+        _stem(w)
+        for w in words
+        if len(w) > 2 and w not in STOPWORDS and w not in TIME_WORDS and w not in ignore
+    }
+
+
+def support(claim: str, source: str, ignore: frozenset[str] = frozenset()) -> float:
+    """Share of the claim's content words found in `source` (1.0 when it has none).
+
+    Dates are left out, so a date the writer computed ("on 7 May 2023" from "yesterday")
+    never counts against it."""
+    wanted = stems(claim, ignore)
+    return len(wanted & stems(source)) / len(wanted) if wanted else 1.0
