@@ -57,7 +57,9 @@ class Settings:
     # Analyses the chat runs at exit before it returns (the rest waits for idle time in a
     # later session): enough for one session's pages, never minutes of catch-up.
     exit_consolidation_jobs: int = 2
-    exit_consolidation_seconds: float = 90.0  # then the running analysis is given back
+    # A hang guard more than a limit: the spinner says Ctrl-C leaves at once, and cutting
+    # the analysis short would leave a first session without its profile.
+    exit_consolidation_seconds: float = 600.0
     n_threads: int = 0  # 0 = one per physical core
     max_input_chars: int = 100_000
     embed_threads: int = 1  # torch threads for the embedder; llama.cpp keeps the other cores
