@@ -22,7 +22,7 @@ from memoryos_cli.memory import jobs, long_term, mid_term
 from memoryos_cli.memory.analysis import Analysis, read_reply, reply_schema
 from memoryos_cli.memory.context import shorten
 from memoryos_cli.memory.scope import Scope
-from memoryos_cli.memory.text import support
+from memoryos_cli.memory.text import stems, support
 
 # A batch this size is one call of ~1,000 prompt tokens; during a session a job is
 # queued only once a full batch waits, so consolidation stays under 0.1 calls per page.
@@ -145,12 +145,19 @@ def _words(text: str) -> str:
     return " ".join(re.findall(r"\w+", text.lower()))
 
 
-def drop_copied_example(analysis: Analysis) -> None:
-    """Small models sometimes hand back the prompt's own example as a finding."""
-    template = _words(prompts.ANALYSIS_INSTRUCTIONS)
-    analysis.user_facts = [f for f in analysis.user_facts if _words(f[0]) not in template]
-    analysis.assistant_facts = [f for f in analysis.assistant_facts if _words(f[0]) not in template]
-    analysis.profile = [p for p in analysis.profile if _words(f"{p[0]} = {p[1]}") not in template]
+def drop_copied_example(analysis: Analysis, excerpts: str) -> None:
+    """Small models sometimes hand back the prompt's own example as a finding, whole or
+    blended with the user's words ("Lea recommended Ana a vet in Porto"): an item with two
+    or more of the example's words that the excerpts do not hold is dropped."""
+    template = _words(prompts.ANALYSIS_INSTRUCTIONS + prompts.ANALYSIS_EXAMPLE)
+    borrowed = stems(prompts.ANALYSIS_EXAMPLE) - stems(excerpts)
+
+    def copied(text: str) -> bool:
+        return _words(text) in template or len(stems(text) & borrowed) >= 2
+
+    analysis.user_facts = [f for f in analysis.user_facts if not copied(f[0])]
+    analysis.assistant_facts = [f for f in analysis.assistant_facts if not copied(f[0])]
+    analysis.profile = [p for p in analysis.profile if not copied(f"{p[0]} = {p[1]}")]
 
 
 def drop_unsupported(analysis: Analysis, excerpts: str) -> None:
@@ -200,8 +207,9 @@ def analyse(scope: Scope, llm: LLM, job: jobs.Job, cancel: threading.Event | Non
         if cancel is not None and cancel.is_set():
             raise Cancelled() from None
         analysis = read_reply(raw, page_ids, known_ids)
-    drop_copied_example(analysis)
-    drop_unsupported(analysis, " ".join(f"{u} {a}" for _, _, u, a in pages))
+    excerpts = " ".join(f"{u} {a}" for _, _, u, a in pages)
+    drop_copied_example(analysis, excerpts)
+    drop_unsupported(analysis, excerpts)
     texts = [t for t, _, _ in analysis.user_facts + analysis.assistant_facts]
     vecs: list[Any] = list(scope.embedder.embed(texts)) if texts else []
     page_ts = {p[0]: p[1] for p in pages}

@@ -284,11 +284,12 @@ def test_a_huge_paste_is_analysed_shortened_and_kept_whole(mem: Memoryos, llm: S
 
 
 def test_the_prompts_own_example_is_never_stored(mem: Memoryos, llm: ScriptedLLM) -> None:
-    mem.add_memory("We got a dog.", "Lovely!", timestamp=T0)
+    mem.add_memory("I'm Ana Souza. We got a dog in Porto.", "Lovely!", timestamp=T0)
     mem.end_session()
     llm.replies.append(
         '{"user_facts": ["4: Tom adopted a cat named Miso on 2 March 2021.", "1: The user got'
-        ' a dog."], "profile": ["4: pets = cat Miso"], "assistant_facts": []}'
+        ' a dog."], "profile": ["4: pets = cat Miso"], "assistant_facts": ["1: Lea recommended'
+        ' Ana Souza a vet in Porto."]}'  # the example blended with the user's own words
     )
     mem.consolidate()
     assert [f.text for f in mem.knowledge()] == ["The user got a dog."]
