@@ -12,7 +12,6 @@ job either pending (it runs again) or done (its effects committed exactly once).
 from __future__ import annotations
 
 import json
-import re
 import threading
 import time
 from typing import Any
@@ -141,19 +140,15 @@ def _user_name(profile: list[Any]) -> str:
     return names[0] if names else ""
 
 
-def _words(text: str) -> str:
-    return " ".join(re.findall(r"\w+", text.lower()))
-
-
 def drop_copied_example(analysis: Analysis, excerpts: str) -> None:
     """Small models sometimes hand back the prompt's own example as a finding, whole or
     blended with the user's words ("Lea recommended Ana a vet in Porto"): an item with two
     or more of the example's words that the excerpts do not hold is dropped."""
-    template = _words(prompts.ANALYSIS_INSTRUCTIONS + prompts.ANALYSIS_EXAMPLE)
+    template = long_term.normalized(prompts.ANALYSIS_INSTRUCTIONS + prompts.ANALYSIS_EXAMPLE)
     borrowed = stems(prompts.ANALYSIS_EXAMPLE) - stems(excerpts)
 
     def copied(text: str) -> bool:
-        return _words(text) in template or len(stems(text) & borrowed) >= 2
+        return long_term.normalized(text) in template or len(stems(text) & borrowed) >= 2
 
     analysis.user_facts = [f for f in analysis.user_facts if not copied(f[0])]
     analysis.assistant_facts = [f for f in analysis.assistant_facts if not copied(f[0])]

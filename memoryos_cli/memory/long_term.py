@@ -29,7 +29,8 @@ def normalize_attribute(name: str) -> str:
     return re.sub(r"[^a-z0-9]+", "_", name.strip().lower()).strip("_")[:64] or "note"
 
 
-def _norm(text: str) -> str:
+def normalized(text: str) -> str:
+    """Lowercase words joined by single spaces: "Same  thing!" == "same thing"."""
     return " ".join(re.findall(r"\w+", text.lower()))
 
 
@@ -83,7 +84,7 @@ def upsert_profile(
         " WHERE owner_id = ? AND attribute = ? AND superseded_by IS NULL",
         (owner_id, attr),
     ).fetchone()
-    if current is not None and _norm(current[1]) == _norm(value):
+    if current is not None and normalized(current[1]) == normalized(value):
         conn.execute(
             "UPDATE profile_items SET evidence_count = evidence_count + 1,"
             " source_page_ids = ?, updated_at = ?, ts = MAX(ts, ?) WHERE id = ?",
@@ -140,7 +141,7 @@ def add_fact(
         ).fetchone()
         if row is None or row[2] != kind:
             continue
-        if _norm(row[0]) == _norm(text) or sim >= DUPLICATE_SIMILARITY:
+        if normalized(row[0]) == normalized(text) or sim >= DUPLICATE_SIMILARITY:
             conn.execute(
                 "UPDATE knowledge SET evidence_count = evidence_count + 1, source_page_ids = ?,"
                 " updated_at = ?, ts = MAX(ts, ?) WHERE id = ?",
