@@ -58,10 +58,14 @@ def queue_pages(conn: Any, owner_id: int, *, min_pages: int | None = None) -> bo
         " AND state IN ('pending', 'running')",
         (owner_id, jobs.ANALYZE_PAGES),
     ).fetchone()[0]
-    waiting = [i for i in unanalysed_ids(conn, owner_id) if covered is None or i > covered]
-    if not waiting or len(waiting) < (min_pages or PAGES_PER_CALL):
+    # Counted in SQL over the pages_unanalysed index: this runs on every add_memory.
+    waiting, newest = conn.execute(
+        "SELECT COUNT(*), MAX(id) FROM pages WHERE owner_id = ? AND analyzed = 0 AND id > ?",
+        (owner_id, covered or 0),
+    ).fetchone()
+    if not waiting or waiting < (min_pages or PAGES_PER_CALL):
         return False
-    return jobs.enqueue(conn, owner_id, jobs.ANALYZE_PAGES, waiting[-1])
+    return jobs.enqueue(conn, owner_id, jobs.ANALYZE_PAGES, int(newest))
 
 
 def run_pending(

@@ -317,3 +317,11 @@ def m003_sessions(conn: Any) -> None:
             )
             current[owner] = (sid, ts, 1)
         conn.execute("UPDATE pages SET session_id = ? WHERE id = ?", (sid, page_id))
+
+
+@migration
+def m004_pages_unanalysed_index(conn: Any) -> None:
+    """The pages still to analyse, per owner: counted on every add_memory to queue batches."""
+    conn.execute(
+        "CREATE INDEX IF NOT EXISTS pages_unanalysed ON pages(owner_id, id) WHERE analyzed = 0"
+    )
