@@ -14,10 +14,12 @@ recent turns), so they differ only in what they recall:
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
 from typing import Any
 
 from memoryos_cli.api import Memoryos
@@ -25,6 +27,8 @@ from memoryos_cli.bench import metrics
 from memoryos_cli.bench.facts import FactQuality, grade
 from memoryos_cli.bench.locomo import Conversation, Question
 from memoryos_cli.bench.methods import hybrid
+from memoryos_cli.errors import InvalidInputError
+from memoryos_cli.files import write_private
 from memoryos_cli.llm import LLM, GenerationStats, Message
 from memoryos_cli.memory.records import Recall
 from memoryos_cli.memory.retrieve import page_item
@@ -87,6 +91,8 @@ class Answer:
     ttft_s: float
     tiers: Counter[str]
     text: str = ""
+    question: str = ""
+    gold: str = ""
 
 
 @dataclass
@@ -124,6 +130,34 @@ def play(
         )
     out.jobs_failed = int(
         mem.store.one("SELECT COUNT(*) FROM jobs WHERE state != 'done'")[0]  # type: ignore[index]
+    )
+    return out
+
+
+PLAYED = "played.json"
+
+
+def play_once(
+    mem: Memoryos, conv: Conversation, llm: CountingLLM, sessions: int | None, say: Callable
+) -> Consolidation:
+    """`play`, or what an earlier run recorded when its store is being reused (`--keep`):
+    answer-side changes are then measured on the very same memories."""
+    import json
+
+    record = mem.settings.home / PLAYED
+    if record.exists():
+        kept = json.loads(record.read_text())
+        if kept["model"] != llm.name or kept["sessions"] != sessions:
+            raise InvalidInputError(
+                f"{mem.settings.home} was played with {kept['model']} over "
+                f"{kept['sessions']} sessions, not {llm.name} over {sessions}: use another --keep"
+            )
+        say(f"{conv.sample_id}: reusing the store played earlier in {mem.settings.home}")
+        return Consolidation(**kept["consolidation"])
+    out = play(mem, conv, llm, sessions, say)
+    write_private(
+        record,
+        json.dumps({"model": llm.name, "sessions": sessions, "consolidation": asdict(out)}),
     )
     return out
 
@@ -172,6 +206,8 @@ def answer(mem: Memoryos, llm: CountingLLM, method: str, q: Question, depth: int
         first if first is not None else time.perf_counter() - start,
         tiers,
         text,
+        q.text,
+        q.answer,
     )
 
 
@@ -187,7 +223,7 @@ def run_conversation(
     methods: tuple[str, ...],
     say: Callable,
 ) -> None:
-    run.consolidation = _add(run.consolidation, play(mem, conv, llm, sessions, say))
+    run.consolidation = _add(run.consolidation, play_once(mem, conv, llm, sessions, say))
     run.facts.add(grade(mem, conv, sessions))
     say(f"{conv.sample_id}: {len(questions)} questions x {len(methods)} methods")
     for q in questions:
@@ -241,6 +277,18 @@ def summarize(run: PipelineRun, methods: tuple[str, ...]) -> dict[str, Any]:
         "jobs_not_done": c.jobs_failed,
     }
     out["facts"] = run.facts.report()
+    out["fact_pairs"] = {"recall": run.facts.recall_pairs, "support": run.facts.support_pairs}
+    out["answers"] = [
+        {
+            "method": a.method,
+            "category": a.category,
+            "question": a.question,
+            "gold": a.gold,
+            "answer": a.text,
+            "f1": round(a.f1, 4),
+        }
+        for a in run.answers
+    ]
     return out
 
 
@@ -256,18 +304,18 @@ def run_pipeline(
     llm: LLM | None = None,
     model: str | None = None,
     progress: Callable[[str], None] | None = None,
+    keep: Path | None = None,
 ) -> dict[str, Any]:
     """Play, consolidate and answer every conversation; the report of `summarize`.
 
     `sessions` plays only each conversation's first sessions (and asks only questions
     whose evidence lies in them): a full dev file costs ~40 consolidation calls of ~30 s
-    each with Qwen 1.5B on 2 free cores.
+    each with Qwen 1.5B on 2 free cores. `keep` keeps each conversation's played store
+    in a folder of its own and reuses it on a later run with the same model and sessions.
     """
     import tempfile
-    from pathlib import Path
 
     from memoryos_cli.bench.locomo import load_locomo, select_questions
-    from memoryos_cli.errors import InvalidInputError
 
     unknown = [m for m in methods if m not in PIPELINE_METHODS]
     if unknown:
@@ -298,7 +346,11 @@ def run_pipeline(
         asked = [q for q in chosen if q.conversation == conv.sample_id]
         if not asked:
             continue
-        with tempfile.TemporaryDirectory(prefix="memoryos-pipeline-") as tmp:
+        with contextlib.ExitStack() as stack:
+            if keep is None:
+                home = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="memoryos-")))
+            else:
+                home = keep / f"{conv.sample_id}-sessions-{sessions or 'all'}"
             if counting is None:
                 from memoryos_cli.config import load_settings
                 from memoryos_cli.llm.loader import load_llm
@@ -306,7 +358,7 @@ def run_pipeline(
                 say("loading the chat model")
                 counting = CountingLLM(load_llm(model or "", load_settings()))
             with Memoryos(
-                "locomo", conv.sample_id, Path(tmp), llm_model=counting, embedder=embedder
+                "locomo", conv.sample_id, home, llm_model=counting, embedder=embedder
             ) as mem:
                 run_conversation(
                     run,

@@ -115,6 +115,23 @@ def locomo(
         int | None,
         typer.Option("--sessions", help="Full pipeline: play only each conversation's first N."),
     ] = None,
+    keep: Annotated[
+        Path | None,
+        typer.Option(
+            "--keep",
+            help="Full pipeline: keep the played, consolidated stores in this folder and reuse "
+            "them on a later run (same model and --sessions): answers measured on the same "
+            "memories.",
+        ),
+    ] = None,
+    show_pairs: Annotated[
+        int,
+        typer.Option(
+            "--show-pairs",
+            help="Full pipeline: print this many graded fact pairs of each kind (recall: "
+            "observation and closest extracted item; precision: fact and its cited pages).",
+        ),
+    ] = 0,
 ) -> None:
     """Score recall methods (recency, bm25, dense, hybrid, memoryos) on LoCoMo questions.
 
@@ -126,7 +143,19 @@ def locomo(
     env = get_env(ctx)
     chat_model = _model_path(env) if mode == "qa" else env.model
     if pipeline == "full":
-        _full_pipeline(env, data, questions, seed, sessions, methods, chat_model, json_out, plot)
+        _full_pipeline(
+            env,
+            data,
+            questions,
+            seed,
+            sessions,
+            methods,
+            chat_model,
+            json_out,
+            plot,
+            keep=keep,
+            show_pairs=show_pairs,
+        )
         return
     with env.console.status("LoCoMo") as status:
         report = run_locomo(
@@ -177,6 +206,30 @@ def pipeline_table(report: dict[str, Any]) -> Table:
     return table
 
 
+def fact_pair_tables(report: dict[str, Any], n: int) -> tuple[Table, Table]:
+    """The first `n` graded pairs of each kind, to check the matching rules by hand."""
+    recall = Table(title="fact recall pairs (observation -> closest extracted item)")
+    for col in ("#", "observation", "closest item", "cos", "stated"):
+        recall.add_column(col, overflow="fold")
+    for i, p in enumerate(report["fact_pairs"]["recall"][:n], start=1):
+        recall.add_row(
+            str(i), p["observation"], p["item"], f"{p['similarity']:.2f}", str(p["stated"])
+        )
+    support = Table(title="fact precision pairs (fact -> its cited pages)")
+    for col in ("#", "fact", "cited", "coverage", "supported", "words not in the pages"):
+        support.add_column(col, overflow="fold")
+    for i, p in enumerate(report["fact_pairs"]["support"][:n], start=1):
+        support.add_row(
+            str(i),
+            p["fact"],
+            ", ".join(p["cited"]),
+            f"{p['coverage']:.2f}",
+            str(p["supported"]),
+            " ".join(p["missing"]),
+        )
+    return recall, support
+
+
 def _pipeline_caption(report: dict[str, Any]) -> str:
     c, f = report["consolidation"], report["facts"]
     return (
@@ -198,6 +251,9 @@ def _full_pipeline(
     model: str | None,
     json_out: Path | None,
     plot: Path | None,
+    *,
+    keep: Path | None = None,
+    show_pairs: int = 0,
 ) -> None:
     from memoryos_cli.bench.pipeline import PIPELINE_METHODS, run_pipeline
 
@@ -216,8 +272,11 @@ def _full_pipeline(
             methods=chosen or PIPELINE_METHODS,
             model=model,
             progress=progress,
+            keep=keep,
         )
     env.console.print(pipeline_table(report))
+    if show_pairs:
+        env.console.print(*fact_pair_tables(report, show_pairs))
     _write_json(env, report, json_out)
     if plot is not None:
         from memoryos_cli.bench.plots import f1_tokens_plot

@@ -7,8 +7,11 @@ import json
 import re
 from pathlib import Path
 
+import pytest
+
 from memoryos_cli.bench.pipeline import run_pipeline
 from memoryos_cli.embed.hashing import HashingEmbedder
+from memoryos_cli.errors import InvalidInputError
 from memoryos_cli.llm import Message
 from memoryos_cli.llm.fake import ScriptedLLM
 
@@ -103,3 +106,43 @@ def test_pipeline_plays_consolidates_and_answers_through_the_chat_prompt(tmp_pat
     answers = [c for c in llm.calls if c["kind"] == "stream"]
     assert len(answers) == 2 * 4
     assert all("a few words" in c["messages"][0]["content"] for c in answers)
+
+
+def test_a_kept_store_is_reused_without_consolidating_again(tmp_path: Path) -> None:
+    data = tmp_path / "mini.json"
+    data.write_text(json.dumps([SAMPLE]), encoding="utf-8")
+    keep = tmp_path / "kept"
+    first = run_pipeline(
+        data, sessions=2, llm=ScriptedLLM(default=model), embedder=HashingEmbedder(), keep=keep
+    )
+    again = ScriptedLLM(default=model)
+    second = run_pipeline(data, sessions=2, llm=again, embedder=HashingEmbedder(), keep=keep)
+
+    assert not [c for c in again.calls if c["kind"] != "stream"]  # no analysis this time
+    assert second["consolidation"] == first["consolidation"]  # the recorded cost is reported
+    assert second["facts"] == first["facts"] and second["facts"]["facts"] == 2
+    assert [a["answer"] for a in second["answers"]] == [a["answer"] for a in first["answers"]]
+    other = ScriptedLLM(default=model)
+    other.name = "another-model"
+    with pytest.raises(InvalidInputError, match="another-model"):  # other memories: refused
+        run_pipeline(data, sessions=2, llm=other, embedder=HashingEmbedder(), keep=keep)
+
+
+def test_the_report_carries_the_graded_fact_pairs_and_every_answer(tmp_path: Path) -> None:
+    data = tmp_path / "mini.json"
+    data.write_text(json.dumps([SAMPLE]), encoding="utf-8")
+    report = run_pipeline(
+        data, sessions=2, llm=ScriptedLLM(default=model), embedder=HashingEmbedder()
+    )
+
+    recall = report["fact_pairs"]["recall"]
+    assert {p["observation"] for p in recall} == set(FACTS.values())
+    assert all(p["stated"] for p in recall)
+    support = report["fact_pairs"]["support"]
+    assert sorted(p["fact"] for p in support) == sorted(FACTS.values())
+    assert all(p["cited"] for p in support)
+    full = [a for a in report["answers"] if a["method"] == "memoryos_full"]
+    assert {(a["question"], a["gold"], a["answer"]) for a in full} == {
+        ("Where does Leo work?", "a bakery in Lisbon", "a bakery in Lisbon"),
+        ("When did Ines run a half marathon?", "8 April 2023", "8 April 2023"),
+    }
