@@ -49,7 +49,7 @@ def user_turn(query: str, recalled_lines: list[str]) -> Message:
 
 
 def recalled_line(ts: float, text: str) -> str:
-    return f"[{when(ts)}] {quote(text)}"
+    return f"[{day(ts)}] {quote(text)}"
 
 
 # -- consolidation: ONE call per batch of pages ----------------------------------------------

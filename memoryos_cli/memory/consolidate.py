@@ -20,6 +20,7 @@ from memoryos_cli.llm import LLM, approx_tokens, prompts
 from memoryos_cli.memory import jobs, long_term, mid_term
 from memoryos_cli.memory.analysis import Analysis, read_reply, reply_schema
 from memoryos_cli.memory.context import shorten
+from memoryos_cli.memory.dates import pin_relative_dates
 from memoryos_cli.memory.scope import Scope
 from memoryos_cli.memory.text import stems, support
 
@@ -186,7 +187,11 @@ def analyse(scope: Scope, llm: LLM, job: jobs.Job, cancel: threading.Event | Non
     known_lines = [f"k{f.id}: {f.text}" for f in known] + [
         f"profile {p.attribute}: {p.value}" for p in current_profile
     ]
-    messages = prompts.analysis_messages(pages, known_lines, _user_name(current_profile))
+    # "yesterday" pinned to its date: the model copies a date more reliably than it counts.
+    shown = [
+        (pid, ts, pin_relative_dates(u, ts), pin_relative_dates(a, ts)) for pid, ts, u, a in pages
+    ]
+    messages = prompts.analysis_messages(shown, known_lines, _user_name(current_profile))
     page_ids, known_ids = {p[0] for p in pages}, {f.id for f in known}
     # Free generation first: llama.cpp's grammar sampler checks the whole vocabulary at
     # every token (~1 tok/s against ~12 for Qwen 1.5B here). Only a reply with no JSON

@@ -17,6 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from memoryos_cli.llm import Message, approx_tokens, prompts
+from memoryos_cli.memory.dates import pin_relative_dates
 from memoryos_cli.memory.records import Page, ProfileItem, Recall, RecallItem
 
 MAX_PROFILE_LINES = 40
@@ -193,7 +194,7 @@ def build(
     used = 0
     recall_room = min(budget.recall, left // 2)
     for item in candidates:
-        line = prompts.recalled_line(item.ts, item.text)
+        line = prompts.recalled_line(item.ts, pin_relative_dates(item.text, item.ts))
         cost = count_tokens(line)
         if used + cost > recall_room:
             continue
