@@ -442,8 +442,9 @@ class Memoryos:
         style_hint: str = "",
         meta_data: dict[str, Any] | None = None,
     ) -> Generator[str, None, None]:
-        """Stream the answer token by token; the exchange is stored when the stream ends
-        (also when it is stopped early: what was said so far is kept)."""
+        """Stream the answer token by token; the exchange is stored when the stream ends,
+        also when it is stopped early or the model fails: what was said so far is kept, and
+        the user's words always are (stopped before the first token, the answer is empty)."""
         query = self._check_text("query", query)
         llm = self.llm  # loaded first: the prompt is measured with its tokenizer
         built = self.prepare(query, relationship_with_user, style_hint)
@@ -454,9 +455,7 @@ class Memoryos:
                 parts.append(piece)
                 yield piece
         finally:
-            answer = "".join(parts).strip()
-            if answer:
-                self.add_memory(query, answer, asked_at, meta_data)
+            self.add_memory(query, "".join(parts).strip(), asked_at, meta_data)
 
     def get_response(
         self,

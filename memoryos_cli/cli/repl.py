@@ -147,28 +147,30 @@ class ChatSession:
         n = min(self.mem.pending_jobs(runnable=True), limit)
         if n <= 0:
             return
-        done = threading.Event()
-        stop = threading.Event()
+        done, stop, timed_out = threading.Event(), threading.Event(), threading.Event()
 
-        def give_up_at_deadline() -> None:
-            if done.wait(self.mem.settings.exit_consolidation_seconds):
-                return
-            stop.set()
+        def stop_on_ctrl_c_or_deadline() -> None:
+            deadline = time.monotonic() + self.mem.settings.exit_consolidation_seconds
+            while not done.is_set() and not stop.wait(0.05):
+                if time.monotonic() > deadline:
+                    timed_out.set()
+                    stop.set()
             while not done.wait(0.05):  # a job may start another call after one stopped
                 self.mem.cancel()
 
-        watchdog = threading.Thread(target=give_up_at_deadline, daemon=True)
+        watchdog = threading.Thread(target=stop_on_ctrl_c_or_deadline, daemon=True)
         watchdog.start()
-        with self.console.status(f"remembering this session ({n} job(s))… (Ctrl-C to leave now)"):
+        status = f"remembering this session ({n} job(s))… (Ctrl-C to leave now)"
+        with self.console.status(status), self._ctrl_c_cancels(stop):
             try:
                 self.mem.consolidate(max_jobs=limit, cancel=stop)
-            except KeyboardInterrupt:
-                self.console.print("left the rest queued for next time", style="dim")
             finally:
                 done.set()
                 watchdog.join()
-        if stop.is_set():
+        if timed_out.is_set():
             self.console.print("out of time: the rest is queued for next time", style="dim")
+        elif stop.is_set():
+            self.console.print("left now: the rest is queued for next time", style="dim")
 
     # -- one line of input --------------------------------------------------------------
 
@@ -188,7 +190,7 @@ class ChatSession:
         self.stop_idle()
         self.console.print(Text(f"{self.mem.settings.assistant_id}: ", style="bold cyan"), end="")
         stream: Generator[str, None, None] = self.mem.stream_response(query)
-        with self._ctrl_c_stops_the_answer() as stopped:
+        with self._ctrl_c_cancels(stopped := threading.Event()):
             try:
                 for piece in stream:
                     if stopped.is_set():  # Ctrl-C came before the model began
@@ -214,15 +216,16 @@ class ChatSession:
         self.start_idle()
 
     @contextlib.contextmanager
-    def _ctrl_c_stops_the_answer(self) -> Iterator[threading.Event]:
-        """While an answer streams, Ctrl-C asks the model to stop at the next token.
+    def _ctrl_c_cancels(self, stopped: threading.Event) -> Iterator[None]:
+        """While the model works for the user (an answer, the exit analysis), Ctrl-C sets
+        `stopped` and asks the model to stop at its next token.
 
-        Raising KeyboardInterrupt inside llama.cpp's generator could leave its lock or KV
-        state half-updated; a cancel request ends the stream the normal way instead.
+        Raising KeyboardInterrupt wherever the signal lands could leave llama.cpp's lock or
+        KV state half-updated, or be swallowed by a C callback; a cancel request ends the
+        call the normal way instead (an analysis cut short goes back to the queue whole).
         """
-        stopped = threading.Event()
         if threading.current_thread() is not threading.main_thread():
-            yield stopped
+            yield
             return
 
         def on_sigint(signum: int, frame: Any) -> None:
@@ -231,7 +234,7 @@ class ChatSession:
 
         previous = signal.signal(signal.SIGINT, on_sigint)
         try:
-            yield stopped
+            yield
         finally:
             signal.signal(signal.SIGINT, previous)
 

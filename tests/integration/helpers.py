@@ -101,7 +101,12 @@ class Terminal:
             while self.proc.poll() is None and time.monotonic() < deadline:
                 if not self._read(0.2):
                     time.sleep(0.1)
-            return self.proc.wait(timeout=1)
+            if self.proc.poll() is None:
+                self.proc.kill()
+                self.proc.wait()
+                tail = ANSI.sub("", self.screen)[-2000:]
+                raise AssertionError(f"still running after {timeout:.0f} s; screen:\n{tail}")
+            return self.proc.returncode
         finally:
             os.close(self.master)
 

@@ -36,6 +36,25 @@ def test_a_model_error_is_one_line_and_the_chat_goes_on(monkeypatch: pytest.Monk
     assert "memoryos: Still here." in result.output
 
 
+def test_what_the_user_said_is_kept_when_no_answer_came(home: Any) -> None:
+    def fails(messages: list[Message]) -> str:
+        raise ValueError("the model broke before its first token")
+
+    with Memoryos(
+        llm_model=ScriptedLLM([fails, "Porto, then."]), embedder=HashingEmbedder()
+    ) as mem:
+        with pytest.raises(ValueError, match="first token"):
+            mem.get_response("I moved to Lisbon last week. Any tips?")
+        stopped = mem.stream_response("Which city is nicer?")
+        assert next(stopped) == "Porto,"
+        stopped.close()  # Ctrl-C after the first piece
+        kept = [(p.user_input, p.agent_response) for p in mem.pages()]
+    assert kept == [
+        ("I moved to Lisbon last week. Any tips?", ""),
+        ("Which city is nicer?", "Porto,"),
+    ]
+
+
 class SlowAnalyser(ScriptedLLM):
     """Until the first answer, each analysis call takes `seconds` unless cancelled;
     records what happened in which order."""
