@@ -15,12 +15,12 @@ from memoryos_cli.embed import Embedder
 from memoryos_cli.errors import InvalidInputError, ModelError, NotFoundError
 from memoryos_cli.health import Check, run_checks
 from memoryos_cli.llm import LLM, approx_tokens
-from memoryos_cli.memory import consolidate, jobs, long_term, mid_term, portable, short_term
+from memoryos_cli.memory import consolidate, jobs, long_term, mid_term, pages, portable, short_term
 from memoryos_cli.memory import context as prompt_context
 from memoryos_cli.memory import forget as forgetting
 from memoryos_cli.memory import reindex as reindexing
 from memoryos_cli.memory.forget import ForgetPlan
-from memoryos_cli.memory.records import PAGE_COLUMNS, Fact, Page, ProfileItem, Recall, Segment
+from memoryos_cli.memory.records import Fact, Page, ProfileItem, Recall, Segment
 from memoryos_cli.memory.retrieve import recall as run_recall
 from memoryos_cli.memory.scope import Scope
 from memoryos_cli.memory.text import keywords, page_text
@@ -265,22 +265,19 @@ class Memoryos:
 
     def new_session(self) -> None:
         """A fresh short-term memory (pages move to mid-term); long-term is unchanged."""
-        scope = self.scope
         self.end_session()
         with self.store.transaction() as conn:
             self._spill_short_term(conn, 0)
-        last = self.store.one("SELECT MAX(id) FROM pages WHERE owner_id = ?", (scope.owner_id,))
-        self._window = (int(last[0]) + 1) if last and last[0] is not None else None
+        with self.store.lock:
+            last = pages.latest_id(self.store.conn, self.scope.owner_id)
+        self._window = None if last is None else last + 1
 
     # -- consolidation ------------------------------------------------------------------
 
     def pending_jobs(self, *, runnable: bool = False) -> int:
         """Queued analyses of this owner; `runnable` leaves out those failed in this process."""
-        rows = self.store.query(
-            "SELECT id FROM jobs WHERE owner_id = ? AND state IN ('pending', 'running')",
-            (self.scope.owner_id,),
-        )
-        ids = {int(r[0]) for r in rows}
+        with self.store.lock:
+            ids = jobs.open_ids(self.store.conn, self.scope.owner_id)
         return len(ids - self._failed_jobs) if runnable else len(ids)
 
     def consolidate(
@@ -322,76 +319,51 @@ class Memoryos:
 
     def segment_pages(self, segment_id: int) -> list[Page]:
         with self.store.lock:
-            if self._segment_owner(segment_id) != self.scope.owner_id:
+            if mid_term.segment_owner(self.store.conn, segment_id) != self.scope.owner_id:
                 raise NotFoundError(f"no segment s{segment_id} for this user")
             return mid_term.segment_pages(self.store.conn, segment_id)
 
-    def _segment_owner(self, segment_id: int) -> int | None:
-        row = self.store.one("SELECT owner_id FROM segments WHERE id = ?", (segment_id,))
-        return None if row is None else int(row[0])
-
     def pages(self, ids: list[int] | None = None, limit: int | None = None) -> list[Page]:
-
-        sql = f"SELECT {PAGE_COLUMNS} FROM pages WHERE owner_id = ?"
-        params: list[Any] = [self.scope.owner_id]
-        if ids is not None:
-            if not ids:
-                return []
-            sql += f" AND id IN ({','.join('?' * len(ids))})"
-            params += ids
-        sql += " ORDER BY id"
-        if limit is not None:
-            sql = f"SELECT * FROM ({sql} DESC LIMIT {int(limit)}) ORDER BY id"
-        return [Page.from_row(r) for r in self.store.query(sql, params)]
+        """Pages of this memory in id order: all of them, those in `ids`, or the newest `limit`."""
+        with self.store.lock:
+            return pages.load(self.store.conn, self.scope.owner_id, ids, limit)
 
     def recent_pages(self) -> list[Page]:
         """The recent-turn window of the chat prompt (append-only, cut in big steps)."""
         cap = self.settings.short_term_capacity
-        rows = self.store.query(
-            "SELECT id FROM pages WHERE owner_id = ? ORDER BY id DESC LIMIT ?",
-            (self.scope.owner_id, 2 * cap),
-        )
-        ids = sorted(int(r[0]) for r in rows)
+        with self.store.lock:
+            ids = pages.newest_ids(self.store.conn, self.scope.owner_id, 2 * cap)
         self._window = prompt_context.window_start(ids, self._window, cap)
         if self._window is None:
             return []
         return self.pages([i for i in ids if i >= self._window])
 
     def stats(self) -> dict[str, Any]:
+        """Counts per tier and of jobs, and what the file and models are."""
         owner = self.scope.owner_id
-        count = lambda sql: int(self.store.one(sql, (owner,))[0])  # noqa: E731
+        with self.store.lock:
+            conn = self.store.conn
+            counts = {
+                "pages": pages.count(conn, owner),
+                "short_term": pages.count(conn, owner, "short"),
+                "mid_term_pages": pages.count(conn, owner, "mid"),
+                "archived_pages": pages.count(conn, owner, "archive"),
+                "segments": mid_term.count_segments(conn, owner),
+                "profile_items": long_term.count_profile(conn, owner),
+                "user_knowledge": long_term.count_facts(conn, owner, "user"),
+                "assistant_knowledge": long_term.count_facts(conn, owner, "assistant"),
+                "jobs": jobs.counts(conn, owner),
+            }
         return {
             "user_id": self.settings.user_id,
             "assistant_id": self.settings.assistant_id,
-            "pages": count("SELECT COUNT(*) FROM pages WHERE owner_id = ?"),
-            "short_term": count("SELECT COUNT(*) FROM pages WHERE owner_id = ? AND tier='short'"),
-            "mid_term_pages": count("SELECT COUNT(*) FROM pages WHERE owner_id = ? AND tier='mid'"),
-            "archived_pages": count(
-                "SELECT COUNT(*) FROM pages WHERE owner_id = ? AND tier='archive'"
-            ),
-            "segments": count("SELECT COUNT(*) FROM segments WHERE owner_id = ?"),
-            "profile_items": count(
-                "SELECT COUNT(*) FROM profile_items WHERE owner_id = ? AND superseded_by IS NULL"
-            ),
-            "user_knowledge": count(
-                "SELECT COUNT(*) FROM knowledge WHERE owner_id = ? AND kind='user'"
-                " AND superseded_by IS NULL AND archived = 0"
-            ),
-            "assistant_knowledge": count(
-                "SELECT COUNT(*) FROM knowledge WHERE owner_id = ? AND kind='assistant'"
-                " AND superseded_by IS NULL AND archived = 0"
-            ),
-            "jobs": self._job_counts(),
+            **counts,
             "db_path": str(self.store.path),
             "db_bytes": self.store.path.stat().st_size,
             "embedder": self.embedder.name,
             "model": self.settings.model,
             "schema_version": self.store.schema_version,
         }
-
-    def _job_counts(self) -> dict[str, int]:
-        with self.store.lock:
-            return jobs.counts(self.store.conn, self.scope.owner_id)
 
     # -- answering ----------------------------------------------------------------------
 

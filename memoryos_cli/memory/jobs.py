@@ -154,6 +154,14 @@ def release(conn: Any, job: Job, error: str) -> None:
     )
 
 
+def open_ids(conn: Any, owner_id: int) -> set[int]:
+    """The ids of the owner's jobs waiting or running."""
+    rows = conn.execute(
+        "SELECT id FROM jobs WHERE owner_id = ? AND state IN ('pending', 'running')", (owner_id,)
+    ).fetchall()
+    return {int(r[0]) for r in rows}
+
+
 def counts(conn: Any, owner_id: int) -> dict[str, int]:
     rows = conn.execute(
         "SELECT state, COUNT(*) FROM jobs WHERE owner_id = ? GROUP BY state", (owner_id,)

@@ -73,6 +73,15 @@ def profile(conn: Any, owner_id: int, *, history: bool = False) -> list[ProfileI
     return [profile_from_row(r) for r in rows]
 
 
+def count_profile(conn: Any, owner_id: int) -> int:
+    """How many current (not superseded) profile items the owner has."""
+    row = conn.execute(
+        "SELECT COUNT(*) FROM profile_items WHERE owner_id = ? AND superseded_by IS NULL",
+        (owner_id,),
+    ).fetchone()
+    return int(row[0])
+
+
 def upsert_profile(
     conn: Any, owner_id: int, attribute: str, value: str, sources: list[int], ts: float
 ) -> int:
@@ -117,6 +126,16 @@ def facts(
         sql += " AND superseded_by IS NULL AND archived = 0"
     rows = conn.execute(sql + " ORDER BY id", params).fetchall()
     return [fact_from_row(r) for r in rows]
+
+
+def count_facts(conn: Any, owner_id: int, kind: str) -> int:
+    """How many active (neither superseded nor archived) facts of `kind` the owner has."""
+    row = conn.execute(
+        "SELECT COUNT(*) FROM knowledge WHERE owner_id = ? AND kind = ?"
+        " AND superseded_by IS NULL AND archived = 0",
+        (owner_id, kind),
+    ).fetchone()
+    return int(row[0])
 
 
 def add_fact(

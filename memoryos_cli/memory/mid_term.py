@@ -158,6 +158,17 @@ def get_segment(conn: Any, sid: int) -> Segment | None:
     return None if row is None else segment_from_row(row)
 
 
+def segment_owner(conn: Any, sid: int) -> int | None:
+    """The owner of segment `sid`; None when there is no such segment."""
+    row = conn.execute("SELECT owner_id FROM segments WHERE id = ?", (sid,)).fetchone()
+    return None if row is None else int(row[0])
+
+
+def count_segments(conn: Any, owner_id: int) -> int:
+    row = conn.execute("SELECT COUNT(*) FROM segments WHERE owner_id = ?", (owner_id,)).fetchone()
+    return int(row[0])
+
+
 def list_segments(conn: Any, scope: Scope) -> list[Segment]:
     now = scope.logical_now(conn)
     rows = conn.execute(
@@ -198,10 +209,7 @@ def evict_lfu(conn: Any, scope: Scope) -> list[int]:
     """Past capacity, drop least-visited segments; their pages stay in the transcript, and
     a queued analysis of one becomes an analysis of its pages (it is not lost)."""
     evicted: list[int] = []
-    count = conn.execute(
-        "SELECT COUNT(*) FROM segments WHERE owner_id = ?", (scope.owner_id,)
-    ).fetchone()[0]
-    excess = int(count) - scope.settings.mid_term_capacity
+    excess = count_segments(conn, scope.owner_id) - scope.settings.mid_term_capacity
     if excess <= 0:
         return evicted
     rows = conn.execute(
