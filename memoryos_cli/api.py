@@ -6,7 +6,7 @@ import datetime as dt
 import json
 import threading
 import time
-from collections.abc import Generator
+from collections.abc import Callable, Generator
 from pathlib import Path
 from typing import Any, Literal, overload
 
@@ -184,7 +184,7 @@ class Memoryos:
         """Move the pages beyond the newest `keep` from short-term into mid-term segments."""
         for page in short_term.overflow(conn, self.scope.owner_id, keep):
             page_vec = vectors.get(conn, "pages_vec", [page.id])[page.id]
-            mid_term.place_page(conn, self.scope, page, page_vec)
+            mid_term.place_page(conn, self.scope.owner_id, page, page_vec, settings=self.settings)
 
     ADD_BATCH = 256
 
@@ -315,7 +315,9 @@ class Memoryos:
 
     def segments(self) -> list[Segment]:
         with self.store.lock:
-            return mid_term.list_segments(self.store.conn, self.scope)
+            return mid_term.list_segments(
+                self.store.conn, self.scope.owner_id, settings=self.settings
+            )
 
     def segment_pages(self, segment_id: int) -> list[Page]:
         with self.store.lock:
@@ -459,9 +461,7 @@ class Memoryos:
         self, ref: str, *, dry_run: bool = False, expect: ForgetPlan | None = None
     ) -> ForgetPlan | dict[str, int]:
         """Erase one item (p12 page, k3 fact, u4 profile item, s5 segment) everywhere."""
-        return self._forget(
-            lambda conn: forgetting.plan_ref(conn, self.scope, ref), dry_run, expect
-        )
+        return self._forget(forgetting.plan_ref, ref, dry_run=dry_run, expect=expect)
 
     @overload
     def forget_matching(self, text: str, *, dry_run: Literal[True]) -> ForgetPlan: ...
@@ -473,9 +473,7 @@ class Memoryos:
         self, text: str, *, dry_run: bool = False, expect: ForgetPlan | None = None
     ) -> ForgetPlan | dict[str, int]:
         """Erase every page, fact, profile item and typed chat line containing `text`."""
-        return self._forget(
-            lambda conn: forgetting.plan_matching(conn, self.scope, text), dry_run, expect
-        )
+        return self._forget(forgetting.plan_matching, text, dry_run=dry_run, expect=expect)
 
     @overload
     def forget_all(self, *, dry_run: Literal[True]) -> ForgetPlan: ...
@@ -487,12 +485,23 @@ class Memoryos:
         self, *, dry_run: bool = False, expect: ForgetPlan | None = None
     ) -> ForgetPlan | dict[str, int]:
         """Erase this whole memory, and the chat's input history."""
-        return self._forget(lambda conn: forgetting.plan_all(conn, self.scope), dry_run, expect)
+        return self._forget(forgetting.plan_all, dry_run=dry_run, expect=expect)
 
     def _forget(
-        self, planner: Any, dry_run: bool, expect: ForgetPlan | None
+        self,
+        planner: Callable[..., ForgetPlan],
+        *args: str,
+        dry_run: bool,
+        expect: ForgetPlan | None,
     ) -> ForgetPlan | dict[str, int]:
-        plan = forgetting.run(self.scope, planner, dry_run=dry_run, expect=expect)
+        """Plan with `planner(conn, owner_id, *args, history_path=...)`, then run the plan."""
+        owner, history = self.scope.owner_id, self.settings.history_path
+        plan = forgetting.run(
+            self.scope,
+            lambda conn: planner(conn, owner, *args, history_path=history),
+            dry_run=dry_run,
+            expect=expect,
+        )
         return plan if dry_run else plan.counts
 
     # -- export, import and health -------------------------------------------------------

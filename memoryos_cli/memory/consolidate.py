@@ -21,6 +21,7 @@ from memoryos_cli.memory import jobs, long_term, mid_term
 from memoryos_cli.memory.analysis import Analysis, read_reply, reply_schema
 from memoryos_cli.memory.context import shorten
 from memoryos_cli.memory.dates import pin_relative_dates
+from memoryos_cli.memory.pages import logical_now
 from memoryos_cli.memory.scope import Scope
 from memoryos_cli.memory.text import stems, support
 
@@ -115,10 +116,10 @@ def run_pending(
     return done
 
 
-def _batch(conn: Any, scope: Scope, job: jobs.Job) -> list[tuple[int, float, str, str]]:
+def _batch(conn: Any, owner_id: int, job: jobs.Job) -> list[tuple[int, float, str, str]]:
     """The unanalysed pages a job covers, oldest first, at most one call's worth."""
     if job.kind == jobs.ANALYZE_PAGES:
-        where, param = "owner_id = ? AND id <= ?", [scope.owner_id, job.target_id]
+        where, param = "owner_id = ? AND id <= ?", [owner_id, job.target_id]
     else:
         where, param = "segment_id = ?", [job.target_id]
     rows = conn.execute(
@@ -174,12 +175,12 @@ def drop_unsupported(analysis: Analysis, excerpts: str) -> None:
 
 def analyse(scope: Scope, llm: LLM, job: jobs.Job, cancel: threading.Event | None = None) -> None:
     """Run one job: one call over its batch, applied with the job's done-marker."""
-    store = scope.store
+    store, owner = scope.store, scope.owner_id
     with store.lock:
         conn = store.conn
-        pages = _batch(conn, scope, job)
-        known = long_term.facts(conn, scope.owner_id)[-KNOWN_FACTS_SHOWN:]
-        current_profile = long_term.profile(conn, scope.owner_id)
+        pages = _batch(conn, owner, job)
+        known = long_term.facts(conn, owner)[-KNOWN_FACTS_SHOWN:]
+        current_profile = long_term.profile(conn, owner)
     if not pages:
         with store.transaction() as conn:
             jobs.finish(conn, job, "nothing to analyse")
@@ -221,34 +222,43 @@ def analyse(scope: Scope, llm: LLM, job: jobs.Job, cancel: threading.Event | Non
         if not jobs.still_mine(conn, job):
             return  # another process finished or reclaimed it: its result stands
         segment_id = job.target_id if job.kind == jobs.ANALYZE_SEGMENT else None
-        apply_analysis(conn, scope, segment_id, analysis, vecs, page_ts)
+        apply_analysis(
+            conn,
+            owner,
+            segment_id,
+            analysis,
+            vecs,
+            page_ts,
+            capacity=scope.settings.long_term_knowledge_capacity,
+        )
         marks = ",".join("?" * len(pages))
         conn.execute(f"UPDATE pages SET analyzed = 1 WHERE id IN ({marks})", [p[0] for p in pages])
         jobs.finish(conn, job)
-        if job.kind == jobs.ANALYZE_PAGES and unanalysed_ids(conn, scope.owner_id, job.target_id):
+        if job.kind == jobs.ANALYZE_PAGES and unanalysed_ids(conn, owner, job.target_id):
             # More than one call's worth was queued: the next batch goes back in line.
-            jobs.enqueue(conn, scope.owner_id, jobs.ANALYZE_PAGES, job.target_id)
+            jobs.enqueue(conn, owner, jobs.ANALYZE_PAGES, job.target_id)
 
 
 def apply_analysis(
     conn: Any,
-    scope: Scope,
+    owner_id: int,
     segment_id: int | None,
     analysis: Analysis,
     vecs: list[Any],
     page_ts: dict[int, float],
+    *,
+    capacity: int,
 ) -> None:
-    cap = scope.settings.long_term_knowledge_capacity
     for attr, value, sources in analysis.profile:
         ts = max(page_ts.get(s, 0.0) for s in sources)
-        long_term.upsert_profile(conn, scope.owner_id, attr, value, sources, ts)
+        long_term.upsert_profile(conn, owner_id, attr, value, sources, ts)
     kinds = [("user", f) for f in analysis.user_facts] + [
         ("assistant", f) for f in analysis.assistant_facts
     ]
     for (kind, (text, sources, supersedes)), vec in zip(kinds, vecs, strict=True):
         ts = max(page_ts.get(s, 0.0) for s in sources)
         long_term.add_fact(
-            conn, scope.owner_id, kind, text, vec, sources, ts, supersedes, capacity=cap
+            conn, owner_id, kind, text, vec, sources, ts, supersedes, capacity=capacity
         )
     if segment_id is None:
         return  # a batch of recent pages: no segment to summarize or cool down
@@ -270,5 +280,5 @@ def apply_analysis(
     # Heat resets after analysis, as in MemoryOS.
     conn.execute(
         "UPDATE segments SET n_visit = 0, l_interaction = 0, last_visit_ts = ? WHERE id = ?",
-        (scope.logical_now(conn), segment_id),
+        (logical_now(conn, owner_id), segment_id),
     )

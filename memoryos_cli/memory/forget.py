@@ -28,6 +28,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -148,8 +149,9 @@ def _derived(
 
 def _plan(
     conn: Any,
-    scope: Scope,
+    owner_id: int,
     *,
+    history_path: Path,
     pages: Iterable[int] = (),
     facts: Iterable[int] = (),
     profile_items: Iterable[int] = (),
@@ -159,16 +161,15 @@ def _plan(
     everything: bool = False,
 ) -> ForgetPlan:
     """Close the chosen items over what derives from them (see the module's rules)."""
-    owner = scope.owner_id
     segment_set = set(segments)
     segment_of = {
         int(r[0]): r[1]
-        for r in conn.execute("SELECT id, segment_id FROM pages WHERE owner_id = ?", (owner,))
+        for r in conn.execute("SELECT id, segment_id FROM pages WHERE owner_id = ?", (owner_id,))
     }
     page_set = set(pages) | {p for p, sid in segment_of.items() if sid in segment_set}
-    fact = _derived(conn, "knowledge", "text", owner, page_set, set(facts))
+    fact = _derived(conn, "knowledge", "text", owner_id, page_set, set(facts))
     profile_sql = "attribute || ': ' || value"
-    profile = _derived(conn, "profile_items", profile_sql, owner, page_set, set(profile_items))
+    profile = _derived(conn, "profile_items", profile_sql, owner_id, page_set, set(profile_items))
     size: Counter[int] = Counter()
     left: Counter[int] = Counter()
     for page_id, segment_id in segment_of.items():
@@ -179,11 +180,10 @@ def _plan(
     touched |= set(rebuild)
     segment_set |= {s for s in touched if not left[s]}
     rebuilt = touched - segment_set
-    path = scope.settings.history_path
     if everything:
-        entries = input_history.count(path)
+        entries = input_history.count(history_path)
     else:
-        entries = input_history.count(path, history_match) if history_match else 0
+        entries = input_history.count(history_path, history_match) if history_match else 0
 
     texts = _page_texts(conn, page_set)
     changes = _changes(texts, fact, profile, size, segment_set, left, rebuilt)
@@ -244,24 +244,24 @@ def _changes(
     return out
 
 
-def plan_ref(conn: Any, scope: Scope, ref: str) -> ForgetPlan:
+def plan_ref(conn: Any, owner_id: int, ref: str, *, history_path: Path) -> ForgetPlan:
     """What forgetting one item (p12, k3, u4, s5) changes."""
     kind, num = parse_ref(ref)
     found = conn.execute(
-        f"SELECT 1 FROM {TABLES[kind]} WHERE id = ? AND owner_id = ?", (num, scope.owner_id)
+        f"SELECT 1 FROM {TABLES[kind]} WHERE id = ? AND owner_id = ?", (num, owner_id)
     ).fetchone()
     if found is None:
         raise NotFoundError(f"no {KINDS[kind]} {kind}{num} in this memory")
     if kind == "p":
-        return _plan(conn, scope, pages=[num])
+        return _plan(conn, owner_id, history_path=history_path, pages=[num])
     if kind == "k":
-        return _plan(conn, scope, facts=[num])
+        return _plan(conn, owner_id, history_path=history_path, facts=[num])
     if kind == "u":
-        return _plan(conn, scope, profile_items=[num])
-    return _plan(conn, scope, segments=[num])
+        return _plan(conn, owner_id, history_path=history_path, profile_items=[num])
+    return _plan(conn, owner_id, history_path=history_path, segments=[num])
 
 
-def plan_matching(conn: Any, scope: Scope, text: str) -> ForgetPlan:
+def plan_matching(conn: Any, owner_id: int, text: str, *, history_path: Path) -> ForgetPlan:
     """What forgetting everything containing `text` (case-insensitive) changes."""
     needle = text.strip()
     if len(needle) < 2:
@@ -271,11 +271,12 @@ def plan_matching(conn: Any, scope: Scope, text: str) -> ForgetPlan:
     def matching(table: str, *columns: str) -> list[int]:
         cond = " OR ".join(f"{c} LIKE ? ESCAPE '\\'" for c in columns)
         sql = f"SELECT id FROM {table} WHERE owner_id = ? AND ({cond})"
-        return _ids(conn, sql, [scope.owner_id, *[like] * len(columns)])
+        return _ids(conn, sql, [owner_id, *[like] * len(columns)])
 
     return _plan(
         conn,
-        scope,
+        owner_id,
+        history_path=history_path,
         pages=matching("pages", "user_input", "agent_response"),
         facts=matching("knowledge", "text"),
         profile_items=matching("profile_items", "attribute", "value"),
@@ -284,15 +285,16 @@ def plan_matching(conn: Any, scope: Scope, text: str) -> ForgetPlan:
     )
 
 
-def plan_all(conn: Any, scope: Scope) -> ForgetPlan:
+def plan_all(conn: Any, owner_id: int, *, history_path: Path) -> ForgetPlan:
     """What forgetting everything of this user/assistant pair changes."""
 
     def every(table: str) -> list[int]:
-        return _ids(conn, f"SELECT id FROM {table} WHERE owner_id = ?", [scope.owner_id])
+        return _ids(conn, f"SELECT id FROM {table} WHERE owner_id = ?", [owner_id])
 
     return _plan(
         conn,
-        scope,
+        owner_id,
+        history_path=history_path,
         pages=every("pages"),
         facts=every("knowledge"),
         profile_items=every("profile_items"),
@@ -304,7 +306,7 @@ def plan_all(conn: Any, scope: Scope) -> ForgetPlan:
 # -- executing -------------------------------------------------------------------------
 
 
-def _rebuild_segment(conn: Any, scope: Scope, sid: int) -> None:
+def _rebuild_segment(conn: Any, owner_id: int, sid: int) -> None:
     """After losing pages (or its summary): new centroid, keywords and a keyword summary."""
     remaining = _ids(conn, "SELECT id FROM pages WHERE segment_id = ?", [sid])
     vecs = list(vectors.get(conn, "pages_vec", remaining).values())
@@ -314,7 +316,7 @@ def _rebuild_segment(conn: Any, scope: Scope, sid: int) -> None:
         " WHERE id = ?",
         (vectors.blob(centroid), len(remaining), sid),
     )
-    vectors.upsert(conn, "segments_vec", sid, scope.owner_id, centroid)
+    vectors.upsert(conn, "segments_vec", sid, owner_id, centroid)
     mid_term.refresh_keywords(conn, sid)
 
 
@@ -344,10 +346,10 @@ def _erase_owner(conn: Any, owner: int) -> None:
         conn.execute(f"DELETE FROM {table} WHERE owner_id = ?", (owner,))
 
 
-def execute(conn: Any, scope: Scope, plan: ForgetPlan) -> None:
+def execute(conn: Any, owner_id: int, plan: ForgetPlan) -> None:
     """Apply `plan` to the database (the caller's transaction); the history file is apart."""
     if plan.everything:
-        _erase_owner(conn, scope.owner_id)
+        _erase_owner(conn, owner_id)
         return
     for table, links, sources in (
         ("knowledge", plan.fact_links, plan.fact_sources),
@@ -365,7 +367,7 @@ def execute(conn: Any, scope: Scope, plan: ForgetPlan) -> None:
     for sid in plan.segments:
         mid_term.delete_segment(conn, sid)
     for sid in plan.rebuilt_segments:
-        _rebuild_segment(conn, scope, sid)
+        _rebuild_segment(conn, owner_id, sid)
 
 
 @contextmanager
@@ -401,7 +403,7 @@ def run(
             raise MemoryosError(
                 "the memory changed since the preview; nothing was forgotten, run it again"
             )
-        execute(conn, scope, plan)
+        execute(conn, scope.owner_id, plan)
     path = scope.settings.history_path
     if plan.everything:
         erased = input_history.erase(path)

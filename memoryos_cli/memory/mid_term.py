@@ -9,11 +9,12 @@ from typing import Any
 
 import numpy as np
 
+from memoryos_cli.config import Settings
 from memoryos_cli.embed import Vector, normalize
 from memoryos_cli.memory import jobs
 from memoryos_cli.memory.heat import recency, segment_heat
+from memoryos_cli.memory.pages import logical_now
 from memoryos_cli.memory.records import PAGE_COLUMNS, Page, Segment
-from memoryos_cli.memory.scope import Scope
 from memoryos_cli.memory.text import jaccard
 from memoryos_cli.store import vectors
 
@@ -38,17 +39,16 @@ def segment_from_row(row: Any) -> Segment:
     )
 
 
-def heat_of(scope: Scope, seg: Segment, now: float) -> float:
-    s = scope.settings
+def heat_of(seg: Segment, now: float, settings: Settings) -> float:
     return segment_heat(
         seg.n_visit,
         seg.l_interaction,
         seg.last_visit_ts,
         now,
-        alpha=s.heat_alpha,
-        beta=s.heat_beta,
-        gamma=s.heat_gamma,
-        tau_hours=s.heat_tau_hours,
+        alpha=settings.heat_alpha,
+        beta=settings.heat_beta,
+        gamma=settings.heat_gamma,
+        tau_hours=settings.heat_tau_hours,
     )
 
 
@@ -58,11 +58,11 @@ def keyword_summary(words: list[str]) -> str:
 
 
 def best_segment(
-    conn: Any, scope: Scope, vec: Vector, words: list[str]
+    conn: Any, owner_id: int, vec: Vector, words: list[str]
 ) -> tuple[int | None, float]:
     """The segment maximizing F = cos(page, centroid) + jaccard(keywords), and F."""
     best: tuple[int | None, float] = (None, -1.0)
-    candidates = vectors.knn(conn, "segments_vec", scope.owner_id, vec, SEGMENT_CANDIDATES)
+    candidates = vectors.knn(conn, "segments_vec", owner_id, vec, SEGMENT_CANDIDATES)
     if not candidates:
         return best
     ids = [sid for sid, _ in candidates]
@@ -80,28 +80,28 @@ def best_segment(
     return best
 
 
-def place_page(conn: Any, scope: Scope, page: Page, vec: Vector) -> int:
+def place_page(conn: Any, owner_id: int, page: Page, vec: Vector, *, settings: Settings) -> int:
     """Move a page out of short-term into the best-fitting segment, or a new one."""
-    now = scope.logical_now(conn)
-    sid, score = best_segment(conn, scope, vec, page.keywords)
-    if sid is None or score < scope.settings.segment_similarity_threshold:
-        sid = _create_segment(conn, scope, page, vec, now)
+    now = logical_now(conn, owner_id)
+    sid, score = best_segment(conn, owner_id, vec, page.keywords)
+    if sid is None or score < settings.segment_similarity_threshold:
+        sid = _create_segment(conn, owner_id, page, vec, now)
     else:
-        _join_segment(conn, scope, sid, vec, max(now, page.ts))
+        _join_segment(conn, owner_id, sid, vec, max(now, page.ts))
     conn.execute("UPDATE pages SET tier = 'mid', segment_id = ? WHERE id = ?", (sid, page.id))
     refresh_keywords(conn, sid)
-    maybe_enqueue_analysis(conn, scope, sid, now)
-    evict_lfu(conn, scope)
+    maybe_enqueue_analysis(conn, owner_id, sid, now, settings=settings)
+    evict_lfu(conn, owner_id, capacity=settings.mid_term_capacity)
     return sid
 
 
-def _create_segment(conn: Any, scope: Scope, page: Page, vec: Vector, now: float) -> int:
+def _create_segment(conn: Any, owner_id: int, page: Page, vec: Vector, now: float) -> int:
     cur = conn.execute(
         "INSERT INTO segments(owner_id, summary, keywords_json, n_visit, l_interaction,"
         " last_visit_ts, page_count, centroid, created_at, updated_at)"
         " VALUES (?, ?, ?, 0, 1, ?, 1, ?, ?, ?)",
         (
-            scope.owner_id,
+            owner_id,
             keyword_summary(page.keywords),
             json.dumps(page.keywords[:SEGMENT_KEYWORDS]),
             max(now, page.ts),
@@ -111,11 +111,11 @@ def _create_segment(conn: Any, scope: Scope, page: Page, vec: Vector, now: float
         ),
     )
     sid = int(cur.lastrowid)
-    vectors.upsert(conn, "segments_vec", sid, scope.owner_id, vec)
+    vectors.upsert(conn, "segments_vec", sid, owner_id, vec)
     return sid
 
 
-def _join_segment(conn: Any, scope: Scope, sid: int, vec: Vector, now: float) -> None:
+def _join_segment(conn: Any, owner_id: int, sid: int, vec: Vector, now: float) -> None:
     """Add a page: centroid moves, L_interaction grows, recency refreshes (as in MemoryOS)."""
     row = conn.execute("SELECT centroid, page_count FROM segments WHERE id = ?", (sid,)).fetchone()
     old, n = vectors.from_blob(row[0]), int(row[1])
@@ -126,7 +126,7 @@ def _join_segment(conn: Any, scope: Scope, sid: int, vec: Vector, now: float) ->
         " updated_at = ? WHERE id = ?",
         (vectors.blob(centroid), now, time.time(), sid),
     )
-    vectors.upsert(conn, "segments_vec", sid, scope.owner_id, centroid)
+    vectors.upsert(conn, "segments_vec", sid, owner_id, centroid)
 
 
 def refresh_keywords(conn: Any, sid: int) -> None:
@@ -169,52 +169,54 @@ def count_segments(conn: Any, owner_id: int) -> int:
     return int(row[0])
 
 
-def list_segments(conn: Any, scope: Scope) -> list[Segment]:
-    now = scope.logical_now(conn)
+def list_segments(conn: Any, owner_id: int, *, settings: Settings) -> list[Segment]:
+    now = logical_now(conn, owner_id)
     rows = conn.execute(
-        f"SELECT {SEGMENT_COLUMNS} FROM segments WHERE owner_id = ?", (scope.owner_id,)
+        f"SELECT {SEGMENT_COLUMNS} FROM segments WHERE owner_id = ?", (owner_id,)
     ).fetchall()
     segs = [segment_from_row(r) for r in rows]
     for seg in segs:
-        seg.heat = heat_of(scope, seg, now)
-        seg.recency = recency(seg.last_visit_ts, now, scope.settings.heat_tau_hours)
+        seg.heat = heat_of(seg, now, settings)
+        seg.recency = recency(seg.last_visit_ts, now, settings.heat_tau_hours)
     return sorted(segs, key=lambda s: -s.heat)
 
 
-def maybe_enqueue_analysis(conn: Any, scope: Scope, sid: int, now: float) -> bool:
+def maybe_enqueue_analysis(
+    conn: Any, owner_id: int, sid: int, now: float, *, settings: Settings
+) -> bool:
     """Queue one LLM analysis when the segment's heat reaches the threshold."""
     seg = get_segment(conn, sid)
-    if seg is None or heat_of(scope, seg, now) < scope.settings.mid_term_heat_threshold:
+    if seg is None or heat_of(seg, now, settings) < settings.mid_term_heat_threshold:
         return False
     unanalysed = conn.execute(
         "SELECT 1 FROM pages WHERE segment_id = ? AND analyzed = 0 LIMIT 1", (sid,)
     ).fetchone()
     if unanalysed is None:
         return False
-    return jobs.enqueue(conn, scope.owner_id, jobs.ANALYZE_SEGMENT, sid)
+    return jobs.enqueue(conn, owner_id, jobs.ANALYZE_SEGMENT, sid)
 
 
-def touch(conn: Any, scope: Scope, segment_ids: list[int]) -> None:
+def touch(conn: Any, owner_id: int, segment_ids: list[int], *, settings: Settings) -> None:
     """A retrieval hit: N_visit + 1 and recency refreshed; may trigger analysis."""
-    now = scope.logical_now(conn)
+    now = logical_now(conn, owner_id)
     for sid in dict.fromkeys(segment_ids):
         conn.execute(
             "UPDATE segments SET n_visit = n_visit + 1, last_visit_ts = ? WHERE id = ?",
             (now, sid),
         )
-        maybe_enqueue_analysis(conn, scope, sid, now)
+        maybe_enqueue_analysis(conn, owner_id, sid, now, settings=settings)
 
 
-def evict_lfu(conn: Any, scope: Scope) -> list[int]:
+def evict_lfu(conn: Any, owner_id: int, *, capacity: int) -> list[int]:
     """Past capacity, drop least-visited segments; their pages stay in the transcript, and
     a queued analysis of one becomes an analysis of its pages (it is not lost)."""
     evicted: list[int] = []
-    excess = count_segments(conn, scope.owner_id) - scope.settings.mid_term_capacity
+    excess = count_segments(conn, owner_id) - capacity
     if excess <= 0:
         return evicted
     rows = conn.execute(
         "SELECT id FROM segments WHERE owner_id = ? ORDER BY n_visit, last_visit_ts, id LIMIT ?",
-        (scope.owner_id, excess),
+        (owner_id, excess),
     ).fetchall()
     for (sid,) in rows:
         waiting = conn.execute(
@@ -231,7 +233,7 @@ def evict_lfu(conn: Any, scope: Scope) -> list[int]:
         delete_segment(conn, int(sid))
         if queued is not None and waiting is not None:
             # The segment's analysis still has to run: it moves to its pages, which stay.
-            jobs.enqueue(conn, scope.owner_id, jobs.ANALYZE_PAGES, int(waiting))
+            jobs.enqueue(conn, owner_id, jobs.ANALYZE_PAGES, int(waiting))
         evicted.append(int(sid))
     return evicted
 

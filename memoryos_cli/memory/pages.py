@@ -38,6 +38,16 @@ def latest_id(conn: Any, owner_id: int) -> int | None:
     return None if row is None or row[0] is None else int(row[0])
 
 
+def logical_now(conn: Any, owner_id: int) -> float:
+    """The latest exchange time of this owner.
+
+    Heat recency is measured against it rather than the wall clock, so imported or
+    back-dated conversations (LoCoMo spans months) age the way they happened.
+    """
+    row = conn.execute("SELECT MAX(ts) FROM pages WHERE owner_id = ?", (owner_id,)).fetchone()
+    return float(row[0]) if row and row[0] is not None else 0.0
+
+
 def count(conn: Any, owner_id: int, tier: str | None = None) -> int:
     """How many pages the owner has (in one tier: 'short', 'mid' or 'archive')."""
     sql = "SELECT COUNT(*) FROM pages WHERE owner_id = ?"

@@ -377,7 +377,12 @@ def recall(
         hit_segments = [i.segment_id for i in mid_items if i.segment_id is not None]
         if hit_segments:
             with store.transaction() as conn:
-                mid_term.touch(conn, scope, [s for s in hit_segments if s is not None])
+                mid_term.touch(
+                    conn,
+                    owner,
+                    [s for s in hit_segments if s is not None],
+                    settings=scope.settings,
+                )
     return Recall(
         query=query,
         short_term=short_items,

@@ -200,7 +200,7 @@ def m002_pages_binary_index(conn: Any) -> None:
     """
     from memoryos_cli.store import vectors
 
-    # The heat clock (`Scope.logical_now`, MAX(ts) per owner) on every write and recall:
+    # The heat clock (`pages.logical_now`, MAX(ts) per owner) on every write and recall:
     # a scan of all pages without it (1.5 ms at 10k pages, 17 ms at 100k).
     conn.execute("CREATE INDEX IF NOT EXISTS pages_owner_ts ON pages(owner_id, ts)")
     row = conn.execute("SELECT value FROM meta WHERE key = 'embedding_dim'").fetchone()

@@ -7,9 +7,10 @@ import time
 from dataclasses import asdict
 from typing import Any
 
-from memoryos_cli.config import MACHINE_LOCAL
+from memoryos_cli.config import MACHINE_LOCAL, Settings
 from memoryos_cli.memory import long_term, mid_term
 from memoryos_cli.memory.heat import recency
+from memoryos_cli.memory.pages import logical_now
 from memoryos_cli.memory.portable.format import (
     FORMAT,
     FORMAT_VERSION,
@@ -50,21 +51,23 @@ def _pages(conn: Any, owner: int) -> list[PageRecord]:
     ]
 
 
-def _segments(conn: Any, scope: Scope, embeddings: bool) -> list[SegmentRecord]:
-    now = scope.logical_now(conn)
+def _segments(
+    conn: Any, owner: int, embeddings: bool, *, settings: Settings
+) -> list[SegmentRecord]:
+    now = logical_now(conn, owner)
     out = []
     for r in conn.execute(
         f"SELECT {mid_term.SEGMENT_COLUMNS}, created_at, updated_at, centroid FROM segments"
         " WHERE owner_id = ? ORDER BY id",
-        (scope.owner_id,),
+        (owner,),
     ):
         seg = mid_term.segment_from_row(r)
         fields = {k: v for k, v in asdict(seg).items() if k not in ("heat", "recency")}
         out.append(
             SegmentRecord.model_construct(
                 **fields,
-                recency=recency(seg.last_visit_ts, now, scope.settings.heat_tau_hours),
-                heat=mid_term.heat_of(scope, seg, now),
+                recency=recency(seg.last_visit_ts, now, settings.heat_tau_hours),
+                heat=mid_term.heat_of(seg, now, settings),
                 created_at=float(r[8]),
                 updated_at=float(r[9]),
                 centroid=bytes(r[10]) if embeddings else None,
@@ -123,7 +126,7 @@ def build(scope: Scope, *, embeddings: bool = False) -> ExportFile:
     with store.lock:
         conn = store.conn
         pages = _pages(conn, owner)
-        segments = _segments(conn, scope, embeddings)
+        segments = _segments(conn, owner, embeddings, settings=scope.settings)
         profile = _profile(conn, owner)
         knowledge = _knowledge(conn, owner)
         jobs = _jobs(conn, owner)

@@ -15,7 +15,7 @@ from typing import Any, TypeVar
 
 import numpy as np
 
-from memoryos_cli.embed import Vector, normalize
+from memoryos_cli.embed import Embedder, Vector, normalize
 from memoryos_cli.memory import long_term, mid_term, short_term
 from memoryos_cli.memory.portable.format import ExportFile, FactRecord, ProfileRecord
 from memoryos_cli.memory.scope import Scope
@@ -37,18 +37,18 @@ class ImportCounts:
     jobs: int
 
 
-def _same_embedder(scope: Scope, export: ExportFile) -> bool:
-    return export.embedder.name == scope.embedder.name and export.embedder.dim == scope.embedder.dim
+def _same_embedder(embedder: Embedder, export: ExportFile) -> bool:
+    return export.embedder.name == embedder.name and export.embedder.dim == embedder.dim
 
 
 def _vectors(
-    scope: Scope, same: bool, items: Sequence[tuple[int, str, bytes | None]]
+    embedder: Embedder, same: bool, items: Sequence[tuple[int, str, bytes | None]]
 ) -> dict[int, Vector]:
     """Vectors by id: from the file when its embedder is ours, else embedded again."""
     got = {i: vectors.from_blob(raw) for i, _, raw in items if same and raw is not None}
     todo = [(i, text) for i, text, _ in items if i not in got]
     if todo:
-        fresh = scope.embedder.embed([text for _, text in todo])
+        fresh = embedder.embed([text for _, text in todo])
         got.update(zip([i for i, _ in todo], fresh, strict=True))
     return got
 
@@ -67,9 +67,8 @@ def _insert(conn: Any, table: str, row: dict[str, Any], keep_id: bool) -> int:
 
 
 def _import_pages(
-    conn: Any, scope: Scope, export: ExportFile, vecs: dict[int, Vector]
+    conn: Any, owner: int, export: ExportFile, vecs: dict[int, Vector]
 ) -> tuple[dict[int, int], set[int]]:
-    owner = scope.owner_id
     keep = _empty(conn, "pages")
     existing = {
         (float(r[1]), r[2], r[3]): int(r[0])
@@ -100,15 +99,16 @@ def _import_pages(
 
 def _import_segments(
     conn: Any,
-    scope: Scope,
+    owner: int,
     export: ExportFile,
     page_ids: dict[int, int],
     new_pages: set[int],
     page_vecs: dict[int, Vector],
+    same: bool,
 ) -> dict[int, int]:
-    """Segments holding at least one new page; their new pages join them."""
+    """Segments holding at least one new page; their new pages join them (`same`: the
+    file's embedder is ours, so a whole segment keeps its centroid)."""
     keep = _empty(conn, "segments")
-    same = _same_embedder(scope, export)
     ids: dict[int, int] = {}
     for s in export.segments:
         members = [p for p in export.pages if p.segment_id == s.id]
@@ -122,7 +122,7 @@ def _import_segments(
             mean = np.mean(np.stack([page_vecs[p.id] for p in fresh]), axis=0)
             centroid = normalize(mean[np.newaxis, :])[0]
         row = {
-            "id": s.id, "owner_id": scope.owner_id, "summary": s.summary,
+            "id": s.id, "owner_id": owner, "summary": s.summary,
             "keywords_json": json.dumps(s.keywords), "summary_source": s.summary_source,
             "n_visit": s.n_visit, "l_interaction": s.l_interaction,
             "last_visit_ts": s.last_visit_ts, "page_count": s.page_count if whole else len(fresh),
@@ -130,7 +130,7 @@ def _import_segments(
             "updated_at": s.updated_at,
         }  # fmt: skip
         sid = _insert(conn, "segments", row, keep)
-        vectors.upsert(conn, "segments_vec", sid, scope.owner_id, centroid)
+        vectors.upsert(conn, "segments_vec", sid, owner, centroid)
         marks = ",".join("?" * len(fresh))
         conn.execute(
             f"UPDATE pages SET segment_id = ? WHERE id IN ({marks})",
@@ -225,17 +225,18 @@ def _import_jobs(conn: Any, owner: int, export: ExportFile, seg_ids: dict[int, i
 
 def import_data(scope: Scope, export: ExportFile) -> ImportCounts:
     """Merge a validated export into this user/assistant pair, in one transaction."""
-    same = _same_embedder(scope, export)
+    embedder = scope.embedder
+    same = _same_embedder(embedder, export)
     page_vecs = _vectors(
-        scope,
+        embedder,
         same,
         [(p.id, page_text(p.user_input, p.agent_response), p.embedding) for p in export.pages],
     )
-    fact_vecs = _vectors(scope, same, [(f.id, f.text, f.embedding) for f in export.knowledge])
+    fact_vecs = _vectors(embedder, same, [(f.id, f.text, f.embedding) for f in export.knowledge])
     owner, settings = scope.owner_id, scope.settings
     with scope.store.transaction() as conn:
-        page_ids, new_pages = _import_pages(conn, scope, export, page_vecs)
-        seg_ids = _import_segments(conn, scope, export, page_ids, new_pages, page_vecs)
+        page_ids, new_pages = _import_pages(conn, owner, export, page_vecs)
+        seg_ids = _import_segments(conn, owner, export, page_ids, new_pages, page_vecs, same)
         profiles = _import_chain(
             conn, owner, "profile_items", export.profile,
             lambda i: (long_term.normalize_attribute(i.attribute), i.value, i.ts),
@@ -251,8 +252,8 @@ def import_data(scope: Scope, export: ExportFile) -> ImportCounts:
             long_term._enforce_capacity(conn, owner, kind, settings.long_term_knowledge_capacity)
         for page in short_term.overflow(conn, owner, settings.short_term_capacity):
             vec = vectors.get(conn, "pages_vec", [page.id])[page.id]
-            mid_term.place_page(conn, scope, page, vec)
-        mid_term.evict_lfu(conn, scope)
+            mid_term.place_page(conn, owner, page, vec, settings=settings)
+        mid_term.evict_lfu(conn, owner, capacity=settings.mid_term_capacity)
     return ImportCounts(
         pages=len(new_pages),
         duplicate_pages=len(export.pages) - len(new_pages),
