@@ -173,6 +173,57 @@ def drop_unsupported(analysis: Analysis, excerpts: str) -> None:
     analysis.profile = [p for p in analysis.profile if grounded(p[1])]
 
 
+# A fact whose words run this long in one turn is that turn copied out, not distilled.
+COPIED_RUN_WORDS = 8
+MAX_CITED_PAGES = 3
+
+
+def drop_copied_turns(analysis: Analysis, pages: list[tuple[int, float, str, str]]) -> None:
+    """Drop facts that copy a turn of the excerpts (COPIED_RUN_WORDS or more of its words
+    in a row, speaker tag aside): the page already holds those words, in the speaker's
+    first person, and a copied greeting is no fact. A small model copies rather than
+    distils (LoCoMo, Qwen 1.5B: a third of its facts were chat lines, "Caroline: Hey Mel!")."""
+    turns = [long_term.normalized(t) for _, _, u, a in pages for t in (u, a)]
+
+    def copied(text: str) -> bool:
+        words = long_term.normalized(text).split()
+        if len(words) < COPIED_RUN_WORDS:
+            return any(" ".join(words) == turn for turn in turns)
+        runs = (
+            " ".join(words[i : i + COPIED_RUN_WORDS])
+            for i in range(len(words) - COPIED_RUN_WORDS + 1)
+        )
+        return any(run in turn for run in runs for turn in turns)
+
+    analysis.user_facts = [f for f in analysis.user_facts if not copied(f[0])]
+    analysis.assistant_facts = [f for f in analysis.assistant_facts if not copied(f[0])]
+
+
+def cite_supporting_pages(analysis: Analysis, pages: list[tuple[int, float, str, str]]) -> None:
+    """Cite the pages that hold a fact's words when the ones the model named do not.
+
+    Small models misnumber (Qwen 1.5B often cites the page after the right one); the
+    provenance `memory why` shows and `forget` follows must be the page that says it. The
+    best-supporting pages of the batch are cited instead, as few as reach MIN_SUPPORT.
+    """
+    text_of = {pid: f"{u} {a}" for pid, _, u, a in pages}
+
+    def cite(text: str, cited: list[int]) -> list[int]:
+        if cited and support(text, " ".join(text_of.get(p, "") for p in cited)) >= MIN_SUPPORT:
+            return cited
+        ranked = sorted(text_of, key=lambda pid: -support(text, text_of[pid]))
+        chosen: list[int] = []
+        for pid in ranked[:MAX_CITED_PAGES]:
+            chosen.append(pid)
+            if support(text, " ".join(text_of[p] for p in chosen)) >= MIN_SUPPORT:
+                return sorted(chosen)
+        return cited  # no page holds it: drop_unsupported decides
+
+    analysis.user_facts = [(t, cite(t, c), r) for t, c, r in analysis.user_facts]
+    analysis.assistant_facts = [(t, cite(t, c), r) for t, c, r in analysis.assistant_facts]
+    analysis.profile = [(a, v, cite(v, c)) for a, v, c in analysis.profile]
+
+
 def analyse(scope: Scope, llm: LLM, job: jobs.Job, cancel: threading.Event | None = None) -> None:
     """Run one job: one call over its batch, applied with the job's done-marker."""
     store, owner = scope.store, scope.owner_id
@@ -214,7 +265,9 @@ def analyse(scope: Scope, llm: LLM, job: jobs.Job, cancel: threading.Event | Non
         analysis = read_reply(raw, page_ids, known_ids)
     excerpts = " ".join(f"{u} {a}" for _, _, u, a in pages)
     drop_copied_example(analysis, excerpts)
+    drop_copied_turns(analysis, pages)
     drop_unsupported(analysis, excerpts)
+    cite_supporting_pages(analysis, pages)
     texts = [t for t, _, _ in analysis.user_facts + analysis.assistant_facts]
     vecs: list[Any] = list(scope.embedder.embed(texts)) if texts else []
     page_ts = {p[0]: p[1] for p in pages}

@@ -328,3 +328,55 @@ def test_only_what_the_excerpts_ground_is_stored(mem: Memoryos, llm: ScriptedLLM
         "Caroline went to an LGBTQ support group on 13 November 2023."  # a computed date is fine
     ]
     assert [(p.attribute, p.value) for p in mem.profile()] == [("interests", "LGBTQ support group")]
+
+
+def test_a_turn_copied_out_is_no_fact(mem: Memoryos, llm: ScriptedLLM) -> None:
+    mem.add_memory(
+        "Caroline: Hey Mel! Good to see you! How have you been lately?",
+        "Melanie: Swamped!",
+        timestamp=T0,
+    )
+    mem.add_memory(
+        "Caroline: I'm keen on counseling or working in mental health.",
+        "Melanie: Great!",
+        timestamp=T0 + 60,
+    )
+    mem.end_session()
+    llm.replies.append(
+        json.dumps(
+            {
+                "user_facts": [
+                    "1: Caroline: Hey Mel! Good to see you! How have you been lately?",
+                    "2: Caroline wants to work in counseling or mental health.",
+                ]
+            }
+        )
+    )
+    mem.consolidate()
+    assert [f.text for f in mem.knowledge()] == [
+        "Caroline wants to work in counseling or mental health."
+    ]
+
+
+def test_a_misnumbered_fact_cites_the_page_that_says_it(mem: Memoryos, llm: ScriptedLLM) -> None:
+    first = mem.add_memory("I adopted a greyhound called Biscuit.", "Lovely!", timestamp=T0)
+    second = mem.add_memory("Work was quiet today.", "Good.", timestamp=T0 + 60)
+    mem.end_session()
+    llm.replies.append(
+        json.dumps(
+            {
+                "user_facts": [
+                    f"{second}: The user adopted a greyhound named Biscuit.",  # the wrong page
+                    f"{second}: Work was quiet for the user.",
+                ],
+                "profile": [f"{second}: pets = greyhound Biscuit"],
+            }
+        )
+    )
+    mem.consolidate()
+    cited = {f.text: f.source_page_ids for f in mem.knowledge()}
+    assert cited == {
+        "The user adopted a greyhound named Biscuit.": [first],
+        "Work was quiet for the user.": [second],  # rightly cited: kept as the model said
+    }
+    assert [p.source_page_ids for p in mem.profile()] == [[first]]
