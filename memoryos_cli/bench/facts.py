@@ -4,10 +4,18 @@ Matching rules (checked by hand on pairs the bench prints with `--show-pairs`):
 - **recall**: an observation of the user (`speaker_a`) is *stated* when some extracted
   user fact or profile item has cosine similarity >= STATES_SIMILARITY to it (MiniLM, the
   store's own embedder). Profile items are read as "<name>'s <attribute>: <value>".
+  Hand check, 30 recall pairs of the dev file (sessions 1-4, Qwen 1.5B): at 0.6 the rule
+  agreed with me on 18 (all 12 others were "stated" where the item said something else:
+  a support group for a school talk, "age: 36" for "started transitioning three years
+  ago"); at 0.7 on 25 of the same 30. Hence 0.7, and recall read as an upper bound.
 - **precision**: an extracted fact is *supported* when at least SUPPORT_COVERAGE of its
   content words (stopwords, the speakers' names, months and numbers left out; words cut
   to their first 5 letters so "painting" meets "painted") occur in the pages it cites.
   A date the model computed ("on 7 May 2023") is therefore never held against it.
+  Hand check, the first 30 support pairs of the same run: the rule agreed with me on 27;
+  the 3 others were "supported" paraphrases the speaker never said. It cannot tell a
+  distilled fact from a chat line copied out (13 of those 30 were copies, before
+  consolidation learned to drop them).
 """
 
 from __future__ import annotations
@@ -22,7 +30,7 @@ from memoryos_cli.api import Memoryos
 from memoryos_cli.bench.locomo import Conversation
 from memoryos_cli.memory.text import stems, support
 
-STATES_SIMILARITY = 0.6
+STATES_SIMILARITY = 0.7
 SUPPORT_COVERAGE = 0.5
 
 
