@@ -25,6 +25,7 @@ from memoryos_cli.bench.primed import PrimedEmbedder
 from memoryos_cli.embed import Embedder
 from memoryos_cli.errors import InvalidInputError
 from memoryos_cli.llm import LLM, Message, approx_tokens
+from memoryos_cli.memory.dates import pin_relative_dates
 from memoryos_cli.memory.records import Page
 from memoryos_cli.memory.text import page_text
 
@@ -61,11 +62,13 @@ class Run:
 
 
 def memory_block(pages: list[Page]) -> str:
-    """Recalled pages as the QA prompt shows them: each with its date."""
+    """Recalled pages as the QA prompt shows them: each with its date, relative times
+    pinned to it as the chat's prompt shows them."""
     lines = []
     for page in pages:
         day = time.strftime("%d %B %Y", time.gmtime(page.ts))
-        lines.append(f"[{day}]\n{page.user_input}\n{page.agent_response}".strip())
+        said = pin_relative_dates(f"{page.user_input}\n{page.agent_response}", page.ts)
+        lines.append(f"[{day}]\n{said}".strip())
     return "\n\n".join(lines)
 
 

@@ -70,3 +70,16 @@ def test_the_analysis_reads_the_dates_and_keeps_the_fact_it_dates(home: Path) ->
         assert [f.text for f in mem.knowledge("user")] == [
             "Ines went to a pottery class on 7 May 2023."
         ]
+
+
+def test_the_pages_benchmark_shows_pages_as_the_chat_does() -> None:
+    from memoryos_cli.bench.locomo_bench import memory_block
+    from memoryos_cli.memory.records import Page
+
+    page = Page(
+        1, "Caroline: I went yesterday.", "Melanie: Nice!", MONDAY, "mid", None, {}, [], False
+    )
+    assert (
+        memory_block([page])
+        == "[08 May 2023]\nCaroline: I went yesterday (7 May 2023).\nMelanie: Nice!"
+    )
