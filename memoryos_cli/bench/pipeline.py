@@ -128,9 +128,7 @@ def play(
             f"{conv.sample_id} session {number}: {len(session)} exchanges, "
             f"{llm.calls - calls} consolidation call(s), {time.perf_counter() - start:.0f} s"
         )
-    out.jobs_failed = int(
-        mem.store.one("SELECT COUNT(*) FROM jobs WHERE state != 'done'")[0]  # type: ignore[index]
-    )
+    out.jobs_failed = sum(n for state, n in mem.stats()["jobs"].items() if state != "done")
     return out
 
 
