@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Annotated, Any, TypeVar
 
@@ -121,6 +122,11 @@ class Analysis:
     @property
     def empty(self) -> bool:
         return not (self.profile or self.user_facts or self.assistant_facts)
+
+    def keep_facts(self, keep: Callable[[str], bool]) -> None:
+        """Keep the user and assistant facts whose text passes `keep`."""
+        self.user_facts = [f for f in self.user_facts if keep(f[0])]
+        self.assistant_facts = [f for f in self.assistant_facts if keep(f[0])]
 
 
 def _items(model: type[Item], value: Any, limit: int) -> list[Item]:

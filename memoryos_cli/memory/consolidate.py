@@ -156,8 +156,7 @@ def drop_copied_example(analysis: Analysis, excerpts: str) -> None:
     def copied(text: str) -> bool:
         return long_term.normalized(text) in template or len(stems(text) & borrowed) >= 2
 
-    analysis.user_facts = [f for f in analysis.user_facts if not copied(f[0])]
-    analysis.assistant_facts = [f for f in analysis.assistant_facts if not copied(f[0])]
+    analysis.keep_facts(lambda text: not copied(text))
     analysis.profile = [p for p in analysis.profile if not copied(f"{p[0]} = {p[1]}")]
 
 
@@ -168,8 +167,7 @@ def drop_unsupported(analysis: Analysis, excerpts: str) -> None:
     def grounded(text: str) -> bool:
         return support(text, excerpts) >= MIN_SUPPORT
 
-    analysis.user_facts = [f for f in analysis.user_facts if grounded(f[0])]
-    analysis.assistant_facts = [f for f in analysis.assistant_facts if grounded(f[0])]
+    analysis.keep_facts(grounded)
     analysis.profile = [p for p in analysis.profile if grounded(p[1])]
 
 
@@ -195,8 +193,7 @@ def drop_copied_turns(analysis: Analysis, pages: list[tuple[int, float, str, str
         )
         return any(run in turn for run in runs for turn in turns)
 
-    analysis.user_facts = [f for f in analysis.user_facts if not copied(f[0])]
-    analysis.assistant_facts = [f for f in analysis.assistant_facts if not copied(f[0])]
+    analysis.keep_facts(lambda text: not copied(text))
 
 
 def cite_supporting_pages(analysis: Analysis, pages: list[tuple[int, float, str, str]]) -> None:
