@@ -15,6 +15,7 @@ from __future__ import annotations
 import math
 from collections import defaultdict
 from collections.abc import Iterable
+from concurrent.futures import Future
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
@@ -259,11 +260,43 @@ def segment_bonuses(
     return bonus
 
 
+@dataclass(frozen=True)
+class Lexical:
+    """What the query's words find in every index: all of recall that needs no vector,
+    so it runs while the query is being embedded (`recall` takes a Future)."""
+
+    total_pages: int
+    pages: dict[int, float]  # informative BM25 of pages
+    sessions: dict[int, float]  # session BM25, min-max scaled
+    segments: list[int]  # BM25 ranking
+    knowledge: list[int]  # BM25 ranking of active facts
+
+
+def total_pages(conn: Any, owner_id: int) -> int:
+    """The owner's page count, summed over sessions (every page has one, kept by the
+    store's triggers): 0.25 ms at 100k pages, where COUNT(*) on pages takes 1.8 ms."""
+    row = conn.execute(
+        "SELECT COALESCE(SUM(page_count), 0) FROM sessions WHERE owner_id = ?", (owner_id,)
+    ).fetchone()
+    return int(row[0])
+
+
+def search_words(conn: Any, owner_id: int, query: str, signals: Signals) -> Lexical:
+    return Lexical(
+        total_pages=total_pages(conn, owner_id),
+        pages=informative_bm25(conn, "pages_fts", owner_id, query),
+        sessions=session_scores(conn, owner_id, query) if signals.sessions else {},
+        segments=bm25(conn, "segments_fts", owner_id, query, CANDIDATES),
+        knowledge=bm25(conn, "knowledge_fts", owner_id, query, CANDIDATES),
+    )
+
+
 def rank_pages(
     conn: Any,
     owner_id: int,
     query: str,
     qvec: Vector,
+    words: Lexical,
     extra: Iterable[int],
     top_segments: list[tuple[int, float]],
     signals: Signals,
@@ -273,14 +306,11 @@ def rank_pages(
     Candidates: the best CANDIDATES by BM25 and by cosine, and, with neighbours on, the
     pages next to them. The module docstring says what each signal adds.
     """
-    total = int(
-        conn.execute("SELECT COUNT(*) FROM pages WHERE owner_id = ?", (owner_id,)).fetchone()[0]
-    )
+    total = words.total_pages
     sims = dict(dense_pages(conn, owner_id, qvec, CANDIDATES, total))
     # Relative score fusion of BM25 and cosine (RRF let the weaker dense list drag strong
     # lexical matches down: LoCoMo recall@10 0.68 -> 0.77 with this).
-    lexical = informative_bm25(conn, "pages_fts", owner_id, query)
-    fused = relative_fusion([lexical, sims])
+    fused = relative_fusion([words.pages, sims])
     ids = set(fused) | set(extra)
     if signals.neighbours:
         ids |= {n for pid in fused for n in (pid - 1, pid + 1)}
@@ -290,10 +320,9 @@ def rank_pages(
         for pid, lift in neighbour_lift(fused, where).items():
             scores[pid] += lift
     if signals.sessions:
-        by_session = session_scores(conn, owner_id, query)
         for pid, pos in where.items():
             if pos.session is not None:
-                scores[pid] += SESSION_WEIGHT * by_session.get(pos.session, 0.0)
+                scores[pid] += SESSION_WEIGHT * words.sessions.get(pos.session, 0.0)
     cues = date_cues(query) if signals.dates else []
     for pid, pos in where.items():
         if any(cue.matches(pos.ts) for cue in cues):
@@ -309,7 +338,7 @@ def rank_pages(
 def recall(
     scope: Scope,
     query: str,
-    qvec: Vector,
+    qvec: Vector | Future[Vector],
     *,
     pages_k: int | None = None,
     knowledge_k: int = TOP_KNOWLEDGE,
@@ -320,18 +349,25 @@ def recall(
 
     Mid-term ranking follows MemoryOS (segments first, pages inside the best segments),
     fused with a flat page search so pages of evicted or unlucky segments are not lost,
-    and with where each page sits in its conversation (`rank_pages`).
+    and with where each page sits in its conversation (`rank_pages`). `qvec` may be a
+    Future of the query's vector: the keyword searches run while it is computed (at 100k
+    pages they take as long as embedding the query, so this halves both).
     """
     store, owner = scope.store, scope.owner_id
     k = pages_k or scope.settings.retrieval_queue_capacity
     with store.lock:
+        words = search_words(store.conn, owner, query, signals)
+    if isinstance(qvec, Future):
+        qvec = qvec.result()
+    with store.lock:
         conn = store.conn
         short = short_term.pages(conn, owner)
         short_ids = {p.id for p in short}
-        seg_scores, _ = hybrid(conn, "segments", owner, query, qvec, CANDIDATES)
+        seg_dense = dense(conn, "segments_vec", owner, qvec, CANDIDATES)
+        seg_scores = rrf([[i for i, _ in seg_dense], words.segments])
         top_segments = sorted(seg_scores.items(), key=lambda kv: -kv[1])[:TOP_SEGMENTS]
         page_scores, page_sims = rank_pages(
-            conn, owner, query, qvec, short_ids, top_segments, signals
+            conn, owner, query, qvec, words, short_ids, top_segments, signals
         )
         # Short-term pages get the same score as mid-term ones, so the two rank together.
         short_sims = _similarities(conn, "pages_vec", list(short_ids), qvec)
@@ -354,7 +390,7 @@ def recall(
         ]
 
         fact_sims = dict(dense(conn, "knowledge_vec", owner, qvec, CANDIDATES))
-        fact_lexical = bm25(conn, "knowledge_fts", owner, query, CANDIDATES)
+        fact_lexical = words.knowledge
         fact_scores = rrf([list(fact_sims), fact_lexical])
         lexical_hits = set(fact_lexical)
         active = {f.id: f for f in long_term.facts(conn, owner)}

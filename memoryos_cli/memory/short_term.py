@@ -6,9 +6,7 @@ import json
 import time
 from typing import Any
 
-from memoryos_cli.embed import Vector
 from memoryos_cli.memory.records import PAGE_COLUMNS, Page
-from memoryos_cli.store import vectors
 
 
 def insert_page(
@@ -19,9 +17,9 @@ def insert_page(
     ts: float,
     meta: dict[str, Any],
     keywords: list[str],
-    vec: Vector,
 ) -> int:
-    """Append one exchange to the transcript as a short-term page, with its vector."""
+    """Append one exchange to the transcript as a short-term page; its vector is the
+    caller's to write in the same transaction (`vectors.upsert` into pages_vec)."""
     cur = conn.execute(
         "INSERT INTO pages(owner_id, user_input, agent_response, ts, meta_json, keywords_json,"
         " tier, created_at) VALUES (?, ?, ?, ?, ?, ?, 'short', ?)",
@@ -35,9 +33,7 @@ def insert_page(
             time.time(),
         ),
     )
-    page_id = int(cur.lastrowid)
-    vectors.upsert(conn, "pages_vec", page_id, owner_id, vec)
-    return page_id
+    return int(cur.lastrowid)
 
 
 def overflow(conn: Any, owner_id: int, capacity: int) -> list[Page]:

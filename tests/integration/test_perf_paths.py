@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -13,9 +14,10 @@ from memoryos_cli.api import Memoryos
 from memoryos_cli.bench import perf
 from memoryos_cli.embed import normalize
 from memoryos_cli.embed.hashing import HashingEmbedder
-from memoryos_cli.errors import InvalidInputError
+from memoryos_cli.errors import InvalidInputError, ModelError
 from memoryos_cli.llm.fake import ScriptedLLM
 from memoryos_cli.memory import retrieve
+from memoryos_cli.memory.text import page_text
 from memoryos_cli.store import Store, vectors
 from memoryos_cli.store.migrations import MIGRATIONS
 
@@ -183,11 +185,14 @@ def test_add_memories_equals_add_memory_in_order(tmp_path: Path) -> None:
     with open_mem(tmp_path / "one", short_term_capacity=3) as one:
         ids_one = [one.add_memory(**item) for item in items]  # type: ignore[arg-type]
         pages_one, segs_one = one.pages(), one.segments()
+        centroids_one = one.store.query("SELECT id, centroid FROM segments ORDER BY id")
     with open_mem(tmp_path / "batch", short_term_capacity=3) as batch:
         batch.ADD_BATCH = 16  # several batches
         ids_batch = batch.add_memories(items)
         pages_batch, segs_batch = batch.pages(), batch.segments()
         n_bin = batch.store.one("SELECT COUNT(*) FROM pages_bin")[0]
+        vecs_batch = vectors.get(batch.store.conn, "pages_vec", ids_batch)
+        centroids_batch = batch.store.query("SELECT id, centroid FROM segments ORDER BY id")
     assert ids_batch == ids_one
     key = lambda p: (p.id, p.user_input, p.agent_response, p.ts, p.meta, p.tier, p.segment_id)  # noqa: E731
     assert [key(p) for p in pages_batch] == [key(p) for p in pages_one]
@@ -195,6 +200,75 @@ def test_add_memories_equals_add_memory_in_order(tmp_path: Path) -> None:
         (s.id, s.page_count, s.keywords) for s in segs_one
     ]
     assert n_bin == 40
+    # Pages of a batch spill to mid-term with their own vectors before those are written.
+    assert [(i, vectors.from_blob(c).round(5).tolist()) for i, c in centroids_batch] == [
+        (i, vectors.from_blob(c).round(5).tolist()) for i, c in centroids_one
+    ]
+    # Each page got its own text's vector, written after its batch's text.
+    embedder = HashingEmbedder()
+    for page in pages_batch:
+        expected = embedder.embed([page_text(page.user_input, page.agent_response)])[0]
+        assert np.allclose(vecs_batch[page.id], expected)
+
+
+class FailingEmbedder(HashingEmbedder):
+    """An embedder that dies on any text holding `poison` (it runs on its own thread)."""
+
+    def __init__(self, poison: str) -> None:
+        super().__init__()
+        self.poison = poison
+
+    def embed(self, texts: Sequence[str]) -> np.ndarray:
+        if any(self.poison in t for t in texts):
+            raise ModelError("the embedder crashed")
+        return super().embed(texts)
+
+
+def test_a_failed_embedding_rolls_back_the_text_written_meanwhile(tmp_path: Path) -> None:
+    """Page text goes in while its vector is computed; if that fails, none of it stays."""
+    with Memoryos(
+        "alice", "assistant", tmp_path, llm_model=ScriptedLLM(), embedder=FailingEmbedder("BOOM")
+    ) as mem:
+        mem.ADD_BATCH = 4
+        first = mem.add_memory("my garden has tomatoes", "nice")
+        with pytest.raises(ModelError, match="crashed"):
+            mem.add_memory("BOOM goes the garden", "oh")
+        items = exchanges(10)
+        items[6]["user_input"] = "BOOM in the second batch"
+        with pytest.raises(ModelError):
+            mem.add_memories(items)
+        kept = [p.user_input for p in mem.pages()]
+        # The first batch of four was committed before the second failed, as before.
+        assert kept == ["my garden has tomatoes"] + [str(i["user_input"]) for i in items[:4]]
+        conn = mem.store.conn
+        assert (
+            conn.execute("SELECT COUNT(*) FROM pages_fts WHERE pages_fts MATCH 'boom'").fetchone()[
+                0
+            ]
+            == 0
+        )
+        assert (
+            conn.execute(
+                "SELECT COUNT(*) FROM sessions_fts WHERE sessions_fts MATCH 'boom'"
+            ).fetchone()[0]
+            == 0
+        )
+        assert conn.execute("SELECT SUM(page_count) FROM sessions").fetchone()[0] == 5
+        assert conn.execute("SELECT COUNT(*) FROM pages_vec").fetchone()[0] == 5
+        with pytest.raises(ModelError):
+            mem.retrieve("BOOM")
+        assert [i.page.id for i in mem.retrieve("garden tomatoes").short_term][0] == first
+
+
+def test_retrieve_embeds_while_it_searches_and_ranks_as_with_the_vector(mem: Memoryos) -> None:
+    mem.add_memories(exchanges(60))
+    for query in ["marathon training day 7", "tax forms and jazz", "Lisbon wedding"]:
+        qvec = mem.embedder.embed([query])[0]
+        direct = retrieve.recall(mem.scope, query, qvec, pages_k=10, touch=False)
+        via_api = mem.retrieve(query, k=10, touch=False)
+        assert [i.ref for i in via_api.mid_term] == [i.ref for i in direct.mid_term]
+        assert [i.score for i in via_api.mid_term] == [i.score for i in direct.mid_term]
+        assert via_api.segments == direct.segments
 
 
 def test_add_memories_checks_everything_before_writing(mem: Memoryos) -> None:
