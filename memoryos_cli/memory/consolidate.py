@@ -12,6 +12,7 @@ job either pending (it runs again) or done (its effects committed exactly once).
 from __future__ import annotations
 
 import json
+import re
 import threading
 import time
 from typing import Any
@@ -167,8 +168,15 @@ def drop_unsupported(analysis: Analysis, excerpts: str) -> None:
     def grounded(text: str) -> bool:
         return support(text, excerpts) >= MIN_SUPPORT
 
+    def numbers_said(value: str) -> bool:
+        """A number in a profile value is one the excerpts hold ("age = 30" with no 30 in
+        them was Qwen 1.5B's guess); facts may compute dates, lasting attributes not."""
+        return all(
+            re.search(rf"(?<!\d){n}(?!\d)", excerpts) for n in re.findall(r"\d+", value)
+        )
+
     analysis.keep_facts(grounded)
-    analysis.profile = [p for p in analysis.profile if grounded(p[1])]
+    analysis.profile = [p for p in analysis.profile if grounded(p[1]) and numbers_said(p[1])]
 
 
 # A fact whose words run this long in one turn is that turn copied out, not distilled.
@@ -233,8 +241,9 @@ def analyse(scope: Scope, llm: LLM, job: jobs.Job, cancel: threading.Event | Non
         with store.transaction() as conn:
             jobs.finish(conn, job, "nothing to analyse")
         return
+    # Profile lines in the shape the reply uses, so an item repeated back is the same item.
     known_lines = [f"k{f.id}: {f.text}" for f in known] + [
-        f"profile {p.attribute}: {p.value}" for p in current_profile
+        f"{p.attribute.replace('_', ' ')} = {p.value}" for p in current_profile
     ]
     # "yesterday" pinned to its date: the model copies a date more reliably than it counts.
     shown = [

@@ -25,8 +25,16 @@ FACT_COLUMNS = (
 )
 
 
+# Words a model puts before an attribute that name the list, not the attribute: echoing
+# "profile name: Caroline" from what it was shown, Qwen 1.5B wrote "profile_name", then
+# "profile_profile_name", a new row each session next to "name".
+ATTRIBUTE_PREFIXES = re.compile(r"^(?:(?:profile|user_s|users|user|the)_)+")
+
+
 def normalize_attribute(name: str) -> str:
-    return re.sub(r"[^a-z0-9]+", "_", name.strip().lower()).strip("_")[:64] or "note"
+    """ "City", "profile city", "User's city" -> "city": one row per attribute."""
+    attr = re.sub(r"[^a-z0-9]+", "_", name.strip().lower()).strip("_")
+    return (ATTRIBUTE_PREFIXES.sub("", attr) or attr)[:64] or "note"
 
 
 def normalized(text: str) -> str:

@@ -325,3 +325,47 @@ def m004_pages_unanalysed_index(conn: Any) -> None:
     conn.execute(
         "CREATE INDEX IF NOT EXISTS pages_unanalysed ON pages(owner_id, id) WHERE analyzed = 0"
     )
+
+
+@migration
+def m005_profile_attribute_prefixes(conn: Any) -> None:
+    """One row per attribute again: Qwen 1.5B echoed known items as "profile name", and each
+    session added "profile_name", "profile_profile_name"... beside "name" (fixed in
+    `long_term.normalize_attribute`). The rule is copied here: a migration never changes.
+
+    A prefixed row takes its plain name; where the plain attribute already has a current
+    row, the prefixed one becomes its history (superseded by it), its pages added as
+    evidence when the values agree.
+    """
+    import json
+    import re
+
+    prefixes = re.compile(r"^(?:(?:profile|user_s|users|user|the)_)+")
+    rows = conn.execute(
+        "SELECT id, owner_id, attribute, value, source_page_ids, evidence_count, superseded_by"
+        " FROM profile_items ORDER BY id"
+    ).fetchall()
+    for pid, owner, attr, value, sources, evidence, superseded_by in rows:
+        plain = prefixes.sub("", attr) or attr
+        if plain == attr:
+            continue
+        conn.execute("UPDATE profile_items SET attribute = ? WHERE id = ?", (plain, pid))
+        if superseded_by is not None:
+            continue
+        current = conn.execute(
+            "SELECT id, value, source_page_ids FROM profile_items WHERE owner_id = ?"
+            " AND attribute = ? AND superseded_by IS NULL AND id != ? ORDER BY id LIMIT 1",
+            (owner, plain, pid),
+        ).fetchone()
+        if current is None:
+            continue
+        if " ".join(re.findall(r"\w+", current[1].lower())) == " ".join(
+            re.findall(r"\w+", value.lower())
+        ):
+            merged = sorted(set(json.loads(current[2])) | set(json.loads(sources)))
+            conn.execute(
+                "UPDATE profile_items SET evidence_count = evidence_count + ?,"
+                " source_page_ids = ? WHERE id = ?",
+                (evidence, json.dumps(merged), current[0]),
+            )
+        conn.execute("UPDATE profile_items SET superseded_by = ? WHERE id = ?", (current[0], pid))

@@ -209,6 +209,33 @@ def test_a_first_session_fills_the_profile_when_it_ends(mem: Memoryos, llm: Scri
     assert mem.end_session() is False  # nothing left: no second job
 
 
+def test_a_known_profile_echoed_back_stays_one_row(mem: Memoryos, llm: ScriptedLLM) -> None:
+    """Shown "name = Ana" as known, a small model writes it back, often as "profile name"
+    or "User's city": the same attribute, more evidence, no "profile_name" row beside it."""
+    first = [mem.add_memory(u, a, timestamp=T0 + i * 60) for i, (u, a) in enumerate(FIRST_SESSION)]
+    mem.end_session()
+    llm.replies.append(facts_reply)
+    mem.consolidate()
+    later = mem.add_memory("Ana here again, still in Porto.", "Welcome back!", timestamp=T0 + 9e4)
+    mem.end_session()
+    llm.replies.append(
+        json.dumps(
+            {
+                "user_facts": [],
+                "profile": [f"{later}: profile name = Ana", f"{later}: User's city = Porto"],
+            }
+        )
+    )
+    mem.consolidate()
+    prompt = [c for c in llm.calls if c["kind"] == "complete"][-1]["messages"][-1]["content"]
+    assert "name = Ana" in prompt and "profile name" not in prompt
+    rows = mem.profile(history=True)
+    assert sorted(p.attribute for p in rows) == ["city", "name"]
+    by_attr = {p.attribute: p for p in rows}
+    assert by_attr["name"].source_page_ids == [first[0], later]
+    assert by_attr["city"].evidence_count == 2
+
+
 def test_a_full_batch_queues_one_call_during_a_session(mem: Memoryos, llm: ScriptedLLM) -> None:
     for i in range(consolidate.PAGES_PER_CALL - 1):
         mem.add_memory(f"topic number {i} about gardening {i}", "ok", timestamp=T0 + i)
@@ -380,3 +407,22 @@ def test_a_misnumbered_fact_cites_the_page_that_says_it(mem: Memoryos, llm: Scri
         "Work was quiet for the user.": [second],  # rightly cited: kept as the model said
     }
     assert [p.source_page_ids for p in mem.profile()] == [[first]]
+
+
+def test_a_profile_number_must_be_one_the_user_said(mem: Memoryos, llm: ScriptedLLM) -> None:
+    """Qwen 1.5B gave LoCoMo's Caroline "age = 30" from nothing: a guessed number is no
+    lasting attribute. Numbers the pages hold stay."""
+    page = mem.add_memory("I turned 31 last week and my flat is number 12.", "Happy birthday!")
+    mem.end_session()
+    llm.replies.append(
+        json.dumps(
+            {"profile": [f"{page}: age = 30", f"{page}: age next year = 32", f"{page}: flat = 12"]}
+        )
+    )
+    mem.consolidate()
+    assert [(p.attribute, p.value) for p in mem.profile()] == [("flat", "12")]
+    mem.add_memory("Correction: I am 31, really.", "Noted.")
+    mem.end_session()
+    llm.replies.append(json.dumps({"profile": ["0: age = 31"]}))
+    mem.consolidate()
+    assert {p.attribute: p.value for p in mem.profile()} == {"flat": "12", "age": "31"}

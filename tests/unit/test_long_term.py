@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 from memoryos_cli.api import Memoryos
 from memoryos_cli.memory import long_term
 
@@ -45,3 +47,37 @@ def test_knowledge_capacity_archives_oldest(home, embedder, llm) -> None:
     active = [f.id for f in mem.knowledge()]
     assert active == ids[2:]
     assert len(mem.knowledge(history=True)) == 5
+
+
+def test_migration_folds_prefixed_attributes_into_one_row(mem: Memoryos) -> None:
+    """Stores written before the fix hold "profile_name" rows beside "name": m005 folds them."""
+    from memoryos_cli.store.migrations import m005_profile_attribute_prefixes
+
+    owner = mem.scope.owner_id
+    rows = [  # attribute, value, sources: as the old normalizer stored a model's echoes
+        ("name", "Caroline", [1]),
+        ("profile_name", "Caroline", [7]),
+        ("profile_profile_name", "caroline!", [9]),
+        ("goals", "adopt", [2]),
+        ("profile_goals", "run a marathon", [8]),
+        ("profile_age", "30", [5]),
+    ]
+    with mem.store.transaction() as conn:
+        for attr, value, sources in rows:
+            conn.execute(
+                "INSERT INTO profile_items(owner_id, attribute, value, source_page_ids, ts,"
+                " created_at, updated_at) VALUES (?, ?, ?, ?, 1, 1, 1)",
+                (owner, attr, value, json.dumps(sources)),
+            )
+        m005_profile_attribute_prefixes(conn)
+    active = {p.attribute: p for p in mem.profile()}
+    assert sorted(active) == ["age", "goals", "name"]
+    assert active["name"].value == "Caroline" and active["name"].source_page_ids == [1, 7, 9]
+    assert active["name"].evidence_count == 3
+    assert active["goals"].value == "adopt" and active["goals"].source_page_ids == [2]
+    history = [p for p in mem.profile(history=True) if p.superseded_by is not None]
+    assert sorted((p.attribute, p.value) for p in history) == [
+        ("goals", "run a marathon"),
+        ("name", "Caroline"),
+        ("name", "caroline!"),
+    ]
