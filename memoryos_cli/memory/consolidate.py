@@ -171,9 +171,7 @@ def drop_unsupported(analysis: Analysis, excerpts: str) -> None:
     def numbers_said(value: str) -> bool:
         """A number in a profile value is one the excerpts hold ("age = 30" with no 30 in
         them was Qwen 1.5B's guess); facts may compute dates, lasting attributes not."""
-        return all(
-            re.search(rf"(?<!\d){n}(?!\d)", excerpts) for n in re.findall(r"\d+", value)
-        )
+        return all(re.search(rf"(?<!\d){n}(?!\d)", excerpts) for n in re.findall(r"\d+", value))
 
     analysis.keep_facts(grounded)
     analysis.profile = [p for p in analysis.profile if grounded(p[1]) and numbers_said(p[1])]
@@ -209,13 +207,27 @@ def cite_supporting_pages(analysis: Analysis, pages: list[tuple[int, float, str,
 
     Small models misnumber (Qwen 1.5B often cites the page after the right one); the
     provenance `memory why` shows and `forget` follows must be the page that says it. The
-    best-supporting pages of the batch are cited instead, as few as reach MIN_SUPPORT.
+    best-supporting pages of the batch are cited instead, as few as reach MIN_SUPPORT; a
+    citation that does hold the words loses the pages that add none of them.
     """
     text_of = {pid: f"{u} {a}" for pid, _, u, a in pages}
 
+    def held(text: str, cited: list[int]) -> float:
+        return support(text, " ".join(text_of.get(p, "") for p in cited))
+
+    def without_idle_pages(text: str, cited: list[int]) -> list[int]:
+        """Less the pages that add none of the fact's words ("lives in Porto" cites the
+        page that says Porto, not the greeting before it)."""
+        kept = list(cited)
+        for pid in sorted(cited, key=lambda p: (held(text, [p]), -p)):  # weakest, latest first
+            rest = [p for p in kept if p != pid]
+            if rest and held(text, rest) >= held(text, kept):
+                kept = rest
+        return kept
+
     def cite(text: str, cited: list[int]) -> list[int]:
-        if cited and support(text, " ".join(text_of.get(p, "") for p in cited)) >= MIN_SUPPORT:
-            return cited
+        if cited and held(text, cited) >= MIN_SUPPORT:
+            return without_idle_pages(text, cited)
         ranked = sorted(text_of, key=lambda pid: -support(text, text_of[pid]))
         chosen: list[int] = []
         for pid in ranked[:MAX_CITED_PAGES]:

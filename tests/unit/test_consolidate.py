@@ -409,6 +409,29 @@ def test_a_misnumbered_fact_cites_the_page_that_says_it(mem: Memoryos, llm: Scri
     assert [p.source_page_ids for p in mem.profile()] == [[first]]
 
 
+def test_a_citation_loses_the_pages_that_add_nothing(mem: Memoryos, llm: ScriptedLLM) -> None:
+    """`make chat` with Qwen 1.5B: "Hi, I'm Marta. I moved to Porto..." then "My brother Tiago
+    visits next Friday": every item cited both pages. `memory why` and `forget` follow
+    citations, so each item keeps only the pages that hold some of its words."""
+    first = mem.add_memory("Hi, I'm Marta. I moved to Porto and I work as a nurse.", "Welcome!")
+    second = mem.add_memory("My brother Tiago visits Marta's flat next Friday.", "Lovely.")
+    mem.end_session()
+    both = f"{first},{second}"
+    llm.replies.append(
+        json.dumps(
+            {
+                "user_facts": [f"{both}: Marta's brother Tiago visits her flat next Friday."],
+                "profile": [f"{both}: city = Porto", f"{both}: name = Marta"],
+            }
+        )
+    )
+    mem.consolidate()
+    assert [f.source_page_ids for f in mem.knowledge()] == [[second]]
+    cited = {p.attribute: p.source_page_ids for p in mem.profile()}
+    # "Marta" is on both pages: the first one alone holds it, the second adds nothing.
+    assert cited == {"city": [first], "name": [first]}
+
+
 def test_a_profile_number_must_be_one_the_user_said(mem: Memoryos, llm: ScriptedLLM) -> None:
     """Qwen 1.5B gave LoCoMo's Caroline "age = 30" from nothing: a guessed number is no
     lasting attribute. Numbers the pages hold stay."""
