@@ -61,7 +61,7 @@ def memoryos(mem: Memoryos, query: str, qvec: Vector, k: int) -> list[int]:
 
 def without(signal: str) -> Ranker:
     """memoryos with one page-ranking signal turned off (or all of them: "signals")."""
-    names = ("neighbours", "sessions", "dates", "segments")
+    names = ("phrases", "neighbours", "sessions", "dates", "segments")
     off = dict.fromkeys(names if signal == "signals" else (signal,), False)
     signals = replace(retrieve.Signals(), **off)
 
@@ -84,5 +84,5 @@ METHODS: dict[str, Ranker] = {
 # Run when named with --methods: memoryos with each page-ranking signal off in turn.
 ABLATIONS: dict[str, Ranker] = {
     f"memoryos-no-{signal}": without(signal)
-    for signal in ("neighbours", "sessions", "dates", "segments", "signals")
+    for signal in ("phrases", "neighbours", "sessions", "dates", "segments", "signals")
 }

@@ -202,6 +202,19 @@ def drop_copied_turns(analysis: Analysis, pages: list[tuple[int, float, str, str
     analysis.keep_facts(lambda text: not copied(text))
 
 
+# "Melanie: I'm glad you're..." is a chat line, not a fact: a speaker's tag, or "you".
+SPEAKER_TAG = re.compile(r"^\s*[A-Z][\w.'-]*(?: [A-Z][\w.'-]*)?:\s")
+SECOND_PERSON = re.compile(r"\b(?:you|you're|you've|you'll|your|yours|yourself)\b", re.I)
+
+
+def drop_chat_lines(analysis: Analysis) -> None:
+    """Drop facts written as one side talking to the other (a speaker's tag, "you"): a small
+    model that paraphrases a turn keeps its voice (LoCoMo, Qwen 1.5B: "Melanie: I'm glad you
+    found the painting inspiring."). "I" and "my" stay: in the user's facts they are the
+    user ("My sister Emma visits next week" is what Qwen 0.5B writes)."""
+    analysis.keep_facts(lambda text: not SPEAKER_TAG.match(text) and not SECOND_PERSON.search(text))
+
+
 def cite_supporting_pages(analysis: Analysis, pages: list[tuple[int, float, str, str]]) -> None:
     """Cite the pages that hold a fact's words when the ones the model named do not.
 
@@ -284,6 +297,7 @@ def analyse(scope: Scope, llm: LLM, job: jobs.Job, cancel: threading.Event | Non
     excerpts = " ".join(f"{u} {a}" for _, _, u, a in pages)
     drop_copied_example(analysis, excerpts)
     drop_copied_turns(analysis, pages)
+    drop_chat_lines(analysis)
     drop_unsupported(analysis, excerpts)
     cite_supporting_pages(analysis, pages)
     texts = [t for t, _, _ in analysis.user_facts + analysis.assistant_facts]

@@ -2,6 +2,7 @@
 knowledge, shaped by the MemoryOS tiers and by where a page sits in its conversation.
 
 A page's score is the relative-score fusion of its BM25 and cosine lists, plus:
+- its phrases: half its min-max BM25 over the query's adjacent word pairs ("dance class");
 - its neighbours: half the fused score of the better of the pages just before and after
   it in the same session (an answer often sits one exchange after the question);
 - its session: half the session's BM25 over all its exchanges (min-max over sessions),
@@ -25,7 +26,7 @@ from memoryos_cli.embed import Vector
 from memoryos_cli.memory import long_term, mid_term, short_term
 from memoryos_cli.memory.records import PAGE_COLUMNS, Page, Recall, RecallItem
 from memoryos_cli.memory.scope import Scope
-from memoryos_cli.memory.text import date_cues, fts_query, page_text
+from memoryos_cli.memory.text import date_cues, fts_query, page_text, phrase_query
 from memoryos_cli.store import vectors
 
 RRF_K = 60
@@ -44,6 +45,9 @@ BINARY_SHORTLIST = 200
 # session's BM25 each add up to half of what one full-strength list gives (1.0).
 NEIGHBOUR_WEIGHT = 0.5
 SESSION_WEIGHT = 0.5
+# Two of the query's words in a row ("dance class") say more than each word apart: a
+# bigram match counts half as much as one whole list, as context does (term proximity).
+PHRASE_WEIGHT = 0.5
 # A date the user names is a constraint as strong as one whole list.
 DATE_WEIGHT = 1.0
 # FTS5 floors the IDF of a word found in half the documents or more at 1e-6, so a match
@@ -59,6 +63,7 @@ MIN_BM25 = 1e-4
 class Signals:
     """Which page-ranking signals recall uses: all of them, unless a bench ablation says."""
 
+    phrases: bool = True
     neighbours: bool = True
     sessions: bool = True
     dates: bool = True
@@ -80,10 +85,11 @@ def _sole_owner(conn: Any, owner_id: int) -> bool:
 
 
 def bm25_scored(
-    conn: Any, table: str, owner_id: int, query: str, k: int
+    conn: Any, table: str, owner_id: int, query: str, k: int, match: str | None = None
 ) -> list[tuple[int, float]]:
-    """(row id, BM25 score) of one owner's rows best matching `query`, best first."""
-    match = fts_query(query)
+    """(row id, BM25 score) of one owner's rows best matching `query` (any of its content
+    words; or the FTS5 expression `match`), best first."""
+    match = fts_query(query) if match is None else match
     if not match or k <= 0:
         return []
     base = {
@@ -236,9 +242,11 @@ def neighbour_lift(fused: dict[int, float], where: dict[int, Position]) -> dict[
     return lift
 
 
-def informative_bm25(conn: Any, table: str, owner_id: int, query: str) -> dict[int, float]:
+def informative_bm25(
+    conn: Any, table: str, owner_id: int, query: str, match: str | None = None
+) -> dict[int, float]:
     """The best CANDIDATES rows by BM25, less those matching common words only (MIN_BM25)."""
-    found = bm25_scored(conn, table, owner_id, query, CANDIDATES)
+    found = bm25_scored(conn, table, owner_id, query, CANDIDATES, match)
     return {row: score for row, score in found if score >= MIN_BM25}
 
 
@@ -267,6 +275,7 @@ class Lexical:
 
     total_pages: int
     pages: dict[int, float]  # informative BM25 of pages
+    phrases: dict[int, float]  # BM25 of pages holding two of the query's words in a row
     sessions: dict[int, float]  # session BM25, min-max scaled
     segments: list[int]  # BM25 ranking
     knowledge: list[int]  # BM25 ranking of active facts
@@ -285,6 +294,11 @@ def search_words(conn: Any, owner_id: int, query: str, signals: Signals) -> Lexi
     return Lexical(
         total_pages=total_pages(conn, owner_id),
         pages=informative_bm25(conn, "pages_fts", owner_id, query),
+        phrases=(
+            informative_bm25(conn, "pages_fts", owner_id, query, phrase_query(query))
+            if signals.phrases
+            else {}
+        ),
         sessions=session_scores(conn, owner_id, query) if signals.sessions else {},
         segments=bm25(conn, "segments_fts", owner_id, query, CANDIDATES),
         knowledge=bm25(conn, "knowledge_fts", owner_id, query, CANDIDATES),
@@ -311,6 +325,8 @@ def rank_pages(
     # Relative score fusion of BM25 and cosine (RRF let the weaker dense list drag strong
     # lexical matches down: LoCoMo recall@10 0.68 -> 0.77 with this).
     fused = relative_fusion([words.pages, sims])
+    for pid, value in minmax(words.phrases).items():
+        fused[pid] = fused.get(pid, 0.0) + PHRASE_WEIGHT * value
     ids = set(fused) | set(extra)
     if signals.neighbours:
         ids |= {n for pid in fused for n in (pid - 1, pid + 1)}

@@ -279,6 +279,19 @@ def fts_query(text: str, limit: int = 32) -> str:
     return " OR ".join('"' + w.replace('"', "") + '"' for w in words)
 
 
+def phrase_query(text: str, limit: int = 16) -> str:
+    """An FTS5 MATCH expression of the content words next to each other in `text`, each pair
+    as a phrase ("a dance class with friends" -> "dance class"): OR-ed, quoted as in
+    `fts_query`. Empty when no two content words touch."""
+    words = tokens(text)
+    pairs = [
+        f"{a} {b}"
+        for a, b in zip(words, words[1:], strict=False)
+        if all(len(w) > 2 and w not in STOPWORDS and not w.isdigit() for w in (a, b))
+    ]
+    return " OR ".join('"' + p.replace('"', "") + '"' for p in list(dict.fromkeys(pairs))[:limit])
+
+
 def page_text(user_input: str, agent_response: str) -> str:
     """How a page is embedded and shown to models: both sides of the exchange."""
     return f"User: {user_input}\nAssistant: {agent_response}"

@@ -449,3 +449,30 @@ def test_a_profile_number_must_be_one_the_user_said(mem: Memoryos, llm: Scripted
     llm.replies.append(json.dumps({"profile": ["0: age = 31"]}))
     mem.consolidate()
     assert {p.attribute: p.value for p in mem.profile()} == {"flat": "12", "age": "31"}
+
+
+def test_chat_lines_are_not_facts(mem: Memoryos, llm: ScriptedLLM) -> None:
+    """Paraphrased turns kept in the speaker's voice were a tenth of Qwen 1.5B's LoCoMo facts;
+    a user fact in the user's own first person is still one."""
+    page = mem.add_memory(
+        "I found the painting class inspiring, my teacher Lea is great.", "Glad you found it!"
+    )
+    mem.end_session()
+    llm.replies.append(
+        json.dumps(
+            {
+                "user_facts": [
+                    f"{page}: Melanie: I'm glad the painting class was inspiring.",
+                    f"{page}: The user found your painting class inspiring.",
+                    f"{page}: The user finds the painting class inspiring; Lea is the teacher.",
+                    f"{page}: I find my painting class with Lea inspiring.",  # the user's voice
+                ],
+                "assistant_facts": [f"{page}: Assistant: glad you found the painting class."],
+            }
+        )
+    )
+    mem.consolidate()
+    assert [f.text for f in mem.knowledge()] == [
+        "The user finds the painting class inspiring; Lea is the teacher.",
+        "I find my painting class with Lea inspiring.",
+    ]

@@ -1,4 +1,4 @@
-"""Page-ranking signals beyond keywords: neighbours, sessions, dates named in a query.
+"""Page-ranking signals beyond keywords: phrases, neighbours, sessions, dates in a query.
 
 Each case is small and hand-made: the right page is known, keyword search alone ranks a
 wrong page above it, the right page is out of short-term (which is always returned),
@@ -43,7 +43,7 @@ def store_sessions(mem: Memoryos, sessions: list[tuple[float, list[tuple[str, st
 
 # Each case turns on only the signal it is about, so it shows what that one signal does;
 # NONE is BM25 + cosine fusion alone.
-NONE = Signals(neighbours=False, sessions=False, dates=False, segments=False)
+NONE = Signals(phrases=False, neighbours=False, sessions=False, dates=False, segments=False)
 
 
 def ranked(mem: Memoryos, query: str, signals: Signals) -> list[int]:
@@ -55,6 +55,24 @@ def ranked(mem: Memoryos, query: str, signals: Signals) -> list[int]:
 def keyword_only(mem: Memoryos, query: str) -> list[int]:
     with mem.store.lock:
         return retrieve.bm25(mem.store.conn, "pages_fts", mem.scope.owner_id, query, 10)
+
+
+def test_two_query_words_in_a_row_lift_the_page_that_has_them_so(mem: Memoryos) -> None:
+    target, distractor, _ = store_sessions(
+        mem,
+        [
+            (T0, [("On Friday I took a dance class downtown", "Fun!")]),
+            (
+                T0 + 3 * DAY,
+                [("The class party had dance music, dance games and a dance contest", "Wow.")],
+            ),
+            (T0 + 6 * DAY, [("My yoga class was cancelled, so I read in the park", "Oh.")]),
+        ],
+    )
+    query = "When did I take a dance class?"
+    assert keyword_only(mem, query)[0] == distractor  # more of each word, apart
+    assert ranked(mem, query, replace(NONE, phrases=True))[0] == target
+    assert ranked(mem, query, NONE)[0] == distractor
 
 
 def test_the_answer_after_a_matching_question_is_lifted_by_its_neighbour(mem: Memoryos) -> None:
