@@ -61,6 +61,9 @@ class Settings:
     # the analysis short would leave a first session without its profile.
     exit_consolidation_seconds: float = 600.0
     n_threads: int = 0  # 0 = one per physical core
+    # Sampling seed of the chat model; -1 = a new one each load. A fixed seed makes the
+    # same conversation give the same answers (reproducible runs and tests).
+    seed: int = -1
     max_input_chars: int = 100_000
     embed_threads: int = 1  # torch threads for the embedder; llama.cpp keeps the other cores
     llama_repack: bool = False  # allow llama.cpp's repacked weights on AMX CPUs (crash-prone)

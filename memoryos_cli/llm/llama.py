@@ -143,6 +143,7 @@ class LlamaCppLLM:
                     n_ctx=settings.context_tokens,
                     n_threads=settings.n_threads or physical_cores(),
                     n_batch=512,
+                    **({"seed": settings.seed} if settings.seed >= 0 else {}),
                     verbose=True,  # see _silence_llama_logs
                 )
             self._llama.verbose = False  # no per-call timing prints

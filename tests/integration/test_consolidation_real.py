@@ -34,6 +34,10 @@ def test_a_first_chat_session_fills_profile_and_knowledge(
         MEMORYOS_MAX_ANSWER_TOKENS="16",
         MEMORYOS_EXIT_CONSOLIDATION_JOBS="2",
         MEMORYOS_EXIT_CONSOLIDATION_SECONDS="900",  # a loaded CI machine: let it finish
+        # Sampled answers are part of what the exit analysis reads: a fixed seed keeps this
+        # test's input the same run to run (one fresh clone learned only "family = Emma"
+        # here and the next passed; the cause was not pinned down).
+        MEMORYOS_SEED="7",
     )
     # The user's path: a chat session (piped lines), its exit analysis, then inspection.
     chat = subprocess.run(
