@@ -83,8 +83,8 @@ Write down what is worth remembering for months, as JSON with these lists of str
 decisions.
 "assistant_facts": facts about the other side of the conversation: what they said about \
 themself, promised or recommended.
-"profile": lasting attributes of the user as "attribute = value" (name, age, city, job, \
-family, pets, diet, hobbies, goals).
+"profile": lasting attributes of the user, each as "attribute = value", never a sentence \
+(attributes like name, age, city, job, family, pets, diet, hobbies, goals; e.g. "job = baker").
 "summary": one sentence naming the topic.
 Start every item with the number of the page it comes from and a colon. Rewrite, never \
 quote: each fact is one short sentence in the third person that names who it is about. \
