@@ -246,8 +246,12 @@ STOPWORDS = frozenset(
 )
 
 
+def is_content_word(token: str) -> bool:
+    return len(token) > 2 and token not in STOPWORDS and not token.isdigit()
+
+
 def content_words(text: str) -> list[str]:
-    return [t for t in tokens(text) if len(t) > 2 and t not in STOPWORDS and not t.isdigit()]
+    return [t for t in tokens(text) if is_content_word(t)]
 
 
 def keywords(text: str, limit: int = 12) -> list[str]:
@@ -287,7 +291,7 @@ def phrase_query(text: str, limit: int = 16) -> str:
     pairs = [
         f"{a} {b}"
         for a, b in zip(words, words[1:], strict=False)
-        if all(len(w) > 2 and w not in STOPWORDS and not w.isdigit() for w in (a, b))
+        if is_content_word(a) and is_content_word(b)
     ]
     return " OR ".join('"' + p.replace('"', "") + '"' for p in list(dict.fromkeys(pairs))[:limit])
 
