@@ -37,6 +37,7 @@ class LLM(Protocol):
         max_tokens: int = 256,
         temperature: float = 0.2,
         json_schema: dict[str, Any] | None = None,
+        repeat_penalty: float = 1.0,
     ) -> str: ...
 
     def stream(

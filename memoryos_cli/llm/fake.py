@@ -36,8 +36,16 @@ class ScriptedLLM:
         max_tokens: int = 256,
         temperature: float = 0.2,
         json_schema: dict[str, Any] | None = None,
+        repeat_penalty: float = 1.0,
     ) -> str:
-        self.calls.append({"kind": "complete", "messages": messages, "json_schema": json_schema})
+        self.calls.append(
+            {
+                "kind": "complete",
+                "messages": messages,
+                "json_schema": json_schema,
+                "repeat_penalty": repeat_penalty,
+            }
+        )
         return self._next(messages)
 
     def stream(

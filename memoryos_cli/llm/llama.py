@@ -180,8 +180,10 @@ class LlamaCppLLM:
         max_tokens: int = 256,
         temperature: float = 0.2,
         json_schema: dict[str, Any] | None = None,
+        repeat_penalty: float = 1.0,
     ) -> str:
-        """The whole reply; with `json_schema`, grammar-constrained to JSON matching it."""
+        """The whole reply; with `json_schema`, grammar-constrained to JSON matching it
+        (and JSON_REPEAT_PENALTY instead of `repeat_penalty`)."""
         response_format = {"type": "json_object", "schema": json_schema} if json_schema else None
         with self._lock:
             self._cancel.clear()
@@ -191,7 +193,7 @@ class LlamaCppLLM:
                     max_tokens=max_tokens,
                     temperature=temperature,
                     response_format=response_format,
-                    repeat_penalty=JSON_REPEAT_PENALTY if json_schema else 1.0,
+                    repeat_penalty=JSON_REPEAT_PENALTY if json_schema else repeat_penalty,
                 )
             )
 

@@ -63,7 +63,8 @@ ANALYSIS_SYSTEM = (
 # Names and things no conversation is likely to share: what a model copies is recognizable.
 ANALYSIS_EXAMPLE = (
     '{"user_facts": ["4: Tom adopted a cat named Miso on 2 March 2021."], "assistant_facts": '
-    '["5: The assistant recommended Tom a vet in Porto."], "profile": ["4: pets = cat Miso"], '
+    '["5: The assistant recommended Tom a vet in Porto."], "profile": ["3: name = Tom Reyes", '
+    '"4: pets = cat Miso"], '
     '"summary": "Tom\'s new cat."}'
 )
 

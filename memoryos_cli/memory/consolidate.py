@@ -34,6 +34,11 @@ MIN_SUPPORT = 0.5  # the same rule `bench locomo --pipeline full` grades precisi
 EXCERPT_SIDE_TOKENS = 400
 EXCERPT_TOKENS_PER_CALL = 2200  # + ~700 of instructions and known facts, + the reply: < 4096
 ANALYSIS_MAX_TOKENS = 700
+# Greedy decoding lets a small model repeat itself ("job = counselor" on eight pages, one
+# fact on every page): a mild penalty on repeated tokens. LoCoMo dev, 2 sessions of each
+# conversation, Qwen 1.5B: 12 facts (precision 0.92, recall 0.40) at 4.0 s per exchange,
+# against 8 facts (0.75, 0.33) at 8.1 s without it.
+ANALYSIS_REPEAT_PENALTY = 1.1
 
 
 class Cancelled(Exception):
@@ -150,9 +155,17 @@ def _user_name(profile: list[Any]) -> str:
 def drop_copied_example(analysis: Analysis, excerpts: str) -> None:
     """Small models sometimes hand back the prompt's own example as a finding, whole or
     blended with the user's words ("Lea recommended Ana a vet in Porto"): an item with two
-    or more of the example's words that the excerpts do not hold is dropped."""
+    or more of the example's own words (its values: not "profile" or "name") that the
+    excerpts do not hold is dropped."""
     template = long_term.normalized(prompts.ANALYSIS_INSTRUCTIONS + prompts.ANALYSIS_EXAMPLE)
-    borrowed = stems(prompts.ANALYSIS_EXAMPLE) - stems(excerpts)
+    example = json.loads(prompts.ANALYSIS_EXAMPLE)
+    values = [
+        *example["user_facts"],
+        *example["assistant_facts"],
+        *(item.split("=", 1)[-1] for item in example["profile"]),
+        example["summary"],
+    ]
+    borrowed = stems(" ".join(values)) - stems(excerpts)
 
     def copied(text: str) -> bool:
         return long_term.normalized(text) in template or len(stems(text) & borrowed) >= 2
@@ -279,7 +292,12 @@ def analyse(scope: Scope, llm: LLM, job: jobs.Job, cancel: threading.Event | Non
     # Free generation first: llama.cpp's grammar sampler checks the whole vocabulary at
     # every token (~1 tok/s against ~12 for Qwen 1.5B here). Only a reply with no JSON
     # object pays for the schema-constrained retry; a bad item costs only itself.
-    raw = llm.complete(messages, max_tokens=ANALYSIS_MAX_TOKENS, temperature=0.0)
+    raw = llm.complete(
+        messages,
+        max_tokens=ANALYSIS_MAX_TOKENS,
+        temperature=0.0,
+        repeat_penalty=ANALYSIS_REPEAT_PENALTY,
+    )
     if cancel is not None and cancel.is_set():
         raise Cancelled()
     try:

@@ -60,6 +60,7 @@ def test_one_call_applies_profile_facts_summary_and_resets_heat(
     assert mem.consolidate() == 1
     assert len([c for c in llm.calls if c["kind"] == "complete"]) == 1
     assert llm.calls[0]["json_schema"] is None  # free generation first: it is valid
+    assert llm.calls[0]["repeat_penalty"] > 1.0  # greedy decoding alone loops
     assert [(p.attribute, p.value) for p in mem.profile()] == [("hobby", "hiking")]
     kinds = sorted((f.kind, f.text) for f in mem.knowledge())
     assert kinds[0] == ("assistant", "The assistant finds the Alps nice for hiking")
@@ -315,7 +316,8 @@ def test_the_prompts_own_example_is_never_stored(mem: Memoryos, llm: ScriptedLLM
     mem.end_session()
     llm.replies.append(
         '{"user_facts": ["4: Tom adopted a cat named Miso on 2 March 2021.", "1: The user got'
-        ' a dog."], "profile": ["4: pets = cat Miso"], "assistant_facts": ["1: Lea recommended'
+        ' a dog."], "profile": ["3: name = Tom Reyes", "4: pets = cat Miso"],'
+        ' "assistant_facts": ["1: Lea recommended'
         ' Ana Souza a vet in Porto."]}'  # the example blended with the user's own words
     )
     mem.consolidate()
