@@ -95,10 +95,14 @@ def _pin(match: re.Match[str], said: dt.date) -> str:
 
 
 def pin_relative_dates(text: str, ts: float) -> str:
-    """`text` with each relative time followed by what it meant when it was said."""
+    """`text` with each relative time followed by what it meant when it was said; one
+    already followed by a bracket is left as it is (a fact the model wrote from a pinned
+    page, "yesterday (7 May 2023)", must not gain a second, later date)."""
     said = dt.datetime.fromtimestamp(ts, tz=dt.UTC).date()
 
     def annotate(match: re.Match[str]) -> str:
+        if match.string[match.end() :].lstrip().startswith("("):
+            return match.group(0)
         return f"{match.group(0)} ({_pin(match, said)})"
 
     return PHRASES.sub(annotate, text)

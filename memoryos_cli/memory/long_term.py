@@ -104,7 +104,7 @@ def upsert_profile(
     if current is not None and normalized(current[1]) == normalized(value):
         conn.execute(
             "UPDATE profile_items SET evidence_count = evidence_count + 1,"
-            " source_page_ids = ?, updated_at = ?, ts = MAX(ts, ?) WHERE id = ?",
+            " source_page_ids = ?, updated_at = ?, ts = MIN(ts, ?) WHERE id = ?",
             (_merge_ids(current[2], sources), now, ts, current[0]),
         )
         return int(current[0])
@@ -157,7 +157,10 @@ def add_fact(
     supersedes: list[int] = (),  # type: ignore[assignment]
     capacity: int = 100,
 ) -> int:
-    """Store a fact unless an active one says the same; link what it supersedes."""
+    """Store a fact unless an active one says the same; link what it supersedes.
+
+    A fact said again keeps the date it was first said: its words ("yesterday (7 May
+    2023)") were written against that day, and the prompt shows it under that date."""
     text = text.strip()
     now = time.time()
     for fid, sim in vectors.knn(conn, "knowledge_vec", owner_id, vec, 5):
@@ -171,7 +174,7 @@ def add_fact(
         if normalized(row[0]) == normalized(text) or sim >= DUPLICATE_SIMILARITY:
             conn.execute(
                 "UPDATE knowledge SET evidence_count = evidence_count + 1, source_page_ids = ?,"
-                " updated_at = ?, ts = MAX(ts, ?) WHERE id = ?",
+                " updated_at = ?, ts = MIN(ts, ?) WHERE id = ?",
                 (_merge_ids(row[1], sources), now, ts, fid),
             )
             return fid

@@ -21,12 +21,29 @@ def test_profile_value_change_supersedes(mem: Memoryos) -> None:
     assert old.superseded_by == new and old.evidence_count == 2 and old.source_page_ids == [1, 2]
 
 
+MAY_8 = 1683504000.0  # Mon 8 May 2023
+
+
 def test_identical_fact_is_not_stored_twice(mem: Memoryos) -> None:
     a = mem.remember("Alice is allergic to peanuts")
     b = mem.remember("alice is allergic to peanuts.")
     assert a == b
     facts = mem.knowledge()
     assert len(facts) == 1 and facts[0].evidence_count == 2
+
+
+def test_a_fact_said_again_keeps_the_day_it_was_first_said(mem: Memoryos) -> None:
+    """Its words were written against that day ("yesterday (7 May 2023)"): shown under a
+    later day, the model read the later one (LoCoMo: "26 June 2023" for a May event)."""
+    text = "Caroline went to a support group yesterday (7 May 2023)."
+    vec = mem.embedder.embed([text])[0]
+    owner = mem.scope.owner_id
+    with mem.store.transaction() as conn:
+        first = long_term.add_fact(conn, owner, "user", text, vec, [2], MAY_8)
+        again = long_term.add_fact(conn, owner, "user", text, vec, [16], MAY_8 + 50 * 86400)
+    assert again == first
+    (fact,) = mem.knowledge()
+    assert fact.ts == MAY_8 and fact.source_page_ids == [2, 16] and fact.evidence_count == 2
 
 
 def test_fact_supersedes_and_keeps_history(mem: Memoryos) -> None:
