@@ -369,3 +369,19 @@ def m005_profile_attribute_prefixes(conn: Any) -> None:
                 (evidence, json.dumps(merged), current[0]),
             )
         conn.execute("UPDATE profile_items SET superseded_by = ? WHERE id = ?", (current[0], pid))
+
+
+@migration
+def m006_facts_dated_when_first_said(conn: Any) -> None:
+    """A fact said again used to take the later page's day (`ts = MAX`), and the prompt showed
+    its "yesterday (7 May 2023)" under that later day; facts now keep the day they were first
+    said (`long_term.add_fact`). A fact said more than once gets its earliest cited page's
+    day back (the pages still held; a forgotten page no longer counts)."""
+    conn.execute(
+        "UPDATE knowledge SET ts = ("
+        " SELECT MIN(p.ts) FROM json_each(knowledge.source_page_ids) j"
+        " JOIN pages p ON p.id = j.value)"
+        " WHERE evidence_count > 1 AND ts > ("
+        " SELECT MIN(p.ts) FROM json_each(knowledge.source_page_ids) j"
+        " JOIN pages p ON p.id = j.value)"
+    )

@@ -46,6 +46,32 @@ def test_a_fact_said_again_keeps_the_day_it_was_first_said(mem: Memoryos) -> Non
     assert fact.ts == MAY_8 and fact.source_page_ids == [2, 16] and fact.evidence_count == 2
 
 
+def test_migration_dates_a_fact_said_twice_by_its_first_page(mem: Memoryos) -> None:
+    from memoryos_cli.store.migrations import m006_facts_dated_when_first_said
+
+    first = mem.add_memory("I went to a support group yesterday.", "Great!", timestamp=MAY_8)
+    later = mem.add_memory("Support group again.", "Nice.", timestamp=MAY_8 + 50 * 86400)
+    once = mem.add_memory("I paint.", "Lovely.", timestamp=MAY_8 + 60 * 86400)
+    rows = [  # text, sources, evidence, ts: as the old MAX rule left them
+        ("Caroline went to a support group on 7 May 2023.", [first, later], 2, MAY_8 + 50 * 86400),
+        # Said once, citing two pages: dated by them as it was written, left alone.
+        ("Caroline paints.", [first, once], 1, MAY_8 + 60 * 86400),
+    ]
+    with mem.store.transaction() as conn:
+        for text, sources, evidence, ts in rows:
+            conn.execute(
+                "INSERT INTO knowledge(owner_id, kind, text, source_page_ids, evidence_count, ts,"
+                " created_at, updated_at) VALUES (?, 'user', ?, ?, ?, ?, 1, 1)",
+                (mem.scope.owner_id, text, json.dumps(sources), evidence, ts),
+            )
+        m006_facts_dated_when_first_said(conn)
+    dated = {f.text: f.ts for f in mem.knowledge()}
+    assert dated == {
+        "Caroline went to a support group on 7 May 2023.": MAY_8,
+        "Caroline paints.": MAY_8 + 60 * 86400,
+    }
+
+
 def test_fact_supersedes_and_keeps_history(mem: Memoryos) -> None:
     old = mem.remember("Alice works at the bakery")
     vec = mem.embedder.embed(["Alice now works at the library"])[0]
