@@ -135,7 +135,7 @@ def locomo(
 ) -> None:
     """Score recall methods (recency, bm25, dense, hybrid, memoryos) on LoCoMo questions.
 
-    Ablations run when named: memoryos-no-neighbours, -no-sessions, -no-dates,
+    Ablations run when named: memoryos-no-phrases, -no-neighbours, -no-sessions, -no-dates,
     -no-segments, -no-signals (memoryos with that page-ranking signal off).
     """
     from memoryos_cli.bench.locomo_bench import run_locomo
