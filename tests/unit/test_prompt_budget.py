@@ -112,3 +112,20 @@ def test_facts_and_pages_share_the_recall_budget() -> None:
     )
     # Room for four lines: the best two facts and the best two pages, not four facts.
     assert [i.ref for i in built.recalled] == ["k0", "p1", "k1", "p2"]
+
+
+def test_a_page_far_weaker_than_the_best_stays_out_of_the_prompt() -> None:
+    from memoryos_cli.memory.context import Budget, build
+    from memoryos_cli.memory.records import Page, Recall, RecallItem
+
+    def page(pid: int, score: float) -> RecallItem:
+        text = f"Page {pid} about the trip."
+        return RecallItem(
+            f"p{pid}", "mid", text, score, 0.5, 0, page=Page(pid, text, "ok", 0.0, "mid", None)
+        )
+
+    recall = Recall("q", [], [page(1, 2.0), page(2, 1.5), page(3, 1.2)], [], [])
+    built = build("q", recall, [], assistant="a", budget=Budget(4096, 100, 300),
+                  count_tokens=approx_tokens)  # fmt: skip
+    # 1.5 is 75% of the best score and is shown; 1.2 (60%) only adds noise and prompt time.
+    assert [i.ref for i in built.recalled] == ["p1", "p2"]
