@@ -169,10 +169,10 @@ def recall_for(method: str, mem: Memoryos, question: str, depth: int) -> Recall:
         qvec = mem.embedder.embed([question])[0]
         ids = hybrid(mem, question, qvec, depth)
         pages = {p.id: p for p in mem.pages(ids)}
-        items = [
-            page_item(p, 1.0 / (rank + 1), 0.0)
-            for rank, p in enumerate(pages[i] for i in ids if i in pages)
-        ]
+        # One score for all, in rank order: the flat baseline's top-k pages fill the budget
+        # as ranked. Made-up scores by rank (1/rank) let the prompt's relative-score cut keep
+        # only its first page or two.
+        items = [page_item(pages[i], 1.0, 0.0) for i in ids if i in pages]
         return Recall(question, [], items, [], [])
     recall = mem.retrieve(question, k=depth, touch=False)
     if method == "memoryos_pages":

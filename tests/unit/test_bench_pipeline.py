@@ -146,3 +146,21 @@ def test_the_report_carries_the_graded_fact_pairs_and_every_answer(tmp_path: Pat
         ("Where does Leo work?", "a bakery in Lisbon", "a bakery in Lisbon"),
         ("When did Ines run a half marathon?", "8 April 2023", "8 April 2023"),
     }
+
+
+def test_the_flat_baseline_shows_its_top_pages_as_the_budget_allows(tmp_path: Path) -> None:
+    """Made-up scores by rank let the prompt's relative-score cut keep one or two pages of
+    the hybrid baseline: it must fill the same budget as the other methods."""
+    from memoryos_cli.api import Memoryos
+    from memoryos_cli.bench.pipeline import SHORT_ANSWER, recall_for
+
+    with Memoryos(
+        "bench", "mini", tmp_path, llm_model=ScriptedLLM(), embedder=HashingEmbedder()
+    ) as mem:
+        for i in range(12):
+            mem.add_memory(f"My bakery sells {i} kinds of bread.", "Nice bakery!")
+        question = "What does my bakery sell?"
+        recall = recall_for("hybrid", mem, question, 10)
+        built = mem.prepare(question, style_hint=SHORT_ANSWER, recall=recall, recent=False)
+        assert len(recall.mid_term) == 10
+        assert len(built.recalled) == 10  # ~15 tokens each: all fit the 300-token budget
