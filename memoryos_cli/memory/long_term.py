@@ -104,7 +104,7 @@ def upsert_profile(
     if current is not None and normalized(current[1]) == normalized(value):
         conn.execute(
             "UPDATE profile_items SET evidence_count = evidence_count + 1,"
-            " source_page_ids = ?, updated_at = ?, ts = MIN(ts, ?) WHERE id = ?",
+            " source_page_ids = ?, updated_at = ?, ts = MAX(ts, ?) WHERE id = ?",
             (_merge_ids(current[2], sources), now, ts, current[0]),
         )
         return int(current[0])
