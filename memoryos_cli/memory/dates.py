@@ -39,6 +39,8 @@ _COUNT = r"(\d{1,2}|" + "|".join(sorted(map(re.escape, NUMBERS), key=len, revers
 _WEEKDAY = "(" + "|".join(WEEKDAYS) + ")"
 
 # One alternation, longest phrases first, so "last weekend" is never read as "last week".
+# A phrase already followed by a bracket is pinned already: a fact the model wrote from a
+# pinned page ("yesterday (7 May 2023)") must not gain a second, later date.
 PHRASES = re.compile(
     r"\b(?:"
     r"(?P<ago>" + _COUNT + r" (?P<unit>day|week|month|year)s? ago)"
@@ -47,7 +49,7 @@ PHRASES = re.compile(
     r"|(?P<nextwd>next " + _WEEKDAY + r")"
     r"|(?P<rel>(?:last|this|next) (?:weekend|week|month|year))"
     r"|(?P<day>yesterday|today|tonight|tomorrow|this morning|this afternoon|this evening)"
-    r")\b",
+    r")\b(?!\s*\()",
     re.IGNORECASE,
 )
 
@@ -95,14 +97,11 @@ def _pin(match: re.Match[str], said: dt.date) -> str:
 
 
 def pin_relative_dates(text: str, ts: float) -> str:
-    """`text` with each relative time followed by what it meant when it was said; one
-    already followed by a bracket is left as it is (a fact the model wrote from a pinned
-    page, "yesterday (7 May 2023)", must not gain a second, later date)."""
+    """`text` with each relative time not pinned yet followed by what it meant when it was
+    said."""
     said = dt.datetime.fromtimestamp(ts, tz=dt.UTC).date()
 
     def annotate(match: re.Match[str]) -> str:
-        if match.string[match.end() :].lstrip().startswith("("):
-            return match.group(0)
         return f"{match.group(0)} ({_pin(match, said)})"
 
     return PHRASES.sub(annotate, text)

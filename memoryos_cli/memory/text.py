@@ -280,7 +280,12 @@ def fts_query(text: str, limit: int = 32) -> str:
     words = list(dict.fromkeys(content_words(text)))[:limit]
     if not words:
         words = list(dict.fromkeys(t for t in tokens(text) if len(t) > 1))[:limit]
-    return " OR ".join('"' + w.replace('"', "") + '"' for w in words)
+    return " OR ".join(_quoted(w) for w in words)
+
+
+def _quoted(term: str) -> str:
+    """An FTS5 string: no syntax of the user's text leaks into the MATCH expression."""
+    return '"' + term.replace('"', "") + '"'
 
 
 def phrase_query(text: str, limit: int = 16) -> str:
@@ -293,7 +298,7 @@ def phrase_query(text: str, limit: int = 16) -> str:
         for a, b in zip(words, words[1:], strict=False)
         if is_content_word(a) and is_content_word(b)
     ]
-    return " OR ".join('"' + p.replace('"', "") + '"' for p in list(dict.fromkeys(pairs))[:limit])
+    return " OR ".join(_quoted(p) for p in list(dict.fromkeys(pairs))[:limit])
 
 
 def page_text(user_input: str, agent_response: str) -> str:
