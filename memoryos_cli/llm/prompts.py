@@ -63,7 +63,7 @@ ANALYSIS_SYSTEM = (
 # Names and things no conversation is likely to share: what a model copies is recognizable.
 ANALYSIS_EXAMPLE = (
     '{"user_facts": ["4: Tom adopted a cat named Miso on 2 March 2021."], "assistant_facts": '
-    '["5: The assistant recommended Tom a vet in Porto."], "profile": ["3: name = Tom Reyes", '
+    '["5: The assistant recommended Tom a vet in Porto."], "profile": ["3: name = Tom", '
     '"4: pets = cat Miso"], '
     '"summary": "Tom\'s new cat."}'
 )
@@ -74,7 +74,7 @@ and date. "User" is the person the assistant serves{name}.
 {pages}
 >>>
 
-Already known:
+Already known about the user:
 <<<
 {known}
 >>>
@@ -90,9 +90,9 @@ themself, promised or recommended.
 Start every item with the number of the page it comes from and a colon. Rewrite, never \
 quote: each fact is one short sentence in the third person that names who it is about. \
 Give dates: turn relative times into dates with the page's date ("yesterday" on Mon 8 May \
-2023 means 7 May 2023; "last week" means the week before 8 May 2023). If a fact corrects \
-a known fact k<id>, end it with "(replaces k<id>)". Only what the excerpts say: never \
-guess. Skip greetings and small talk; leave a list empty when nothing lasting was said.
+2023 means 7 May 2023; "last week" means the week before 8 May 2023). Only what the \
+excerpts say: never guess. Skip greetings and small talk; leave a list empty when nothing \
+lasting was said.
 An example of the shape (invented people, not from these excerpts): {example}"""
 
 

@@ -316,13 +316,43 @@ def test_the_prompts_own_example_is_never_stored(mem: Memoryos, llm: ScriptedLLM
     mem.end_session()
     llm.replies.append(
         '{"user_facts": ["4: Tom adopted a cat named Miso on 2 March 2021.", "1: The user got'
-        ' a dog."], "profile": ["3: name = Tom Reyes", "4: pets = cat Miso"],'
+        ' a dog."], "profile": ["3: name = Tom", "4: pets = cat Miso"],'
         ' "assistant_facts": ["1: Lea recommended'
         ' Ana Souza a vet in Porto."]}'  # the example blended with the user's own words
     )
     mem.consolidate()
     assert [f.text for f in mem.knowledge()] == ["The user got a dog."]
     assert mem.profile() == []
+
+
+def test_a_later_batch_sees_the_profile_but_not_the_stored_facts(
+    mem: Memoryos, llm: ScriptedLLM
+) -> None:
+    """Shown stored facts, Qwen 1.5B wrote them back instead of reading the new pages."""
+    mem.add_memory("I'm Ana from Porto.", "Hi Ana!", timestamp=T0)
+    mem.add_memory("I train for the Lisbon half marathon.", "Great!", timestamp=T0 + 60)
+    mem.end_session()
+    llm.default = facts_reply
+    mem.consolidate()
+    assert [f.text for f in mem.knowledge()] == ["Ana is training for the Lisbon half marathon."]
+    mem.add_memory("I adopted a dog called Rex.", "Cute!", timestamp=T0 + 86400)
+    mem.end_session()
+    mem.consolidate()
+    later = [c["messages"][-1]["content"] for c in llm.calls if c["kind"] == "complete"][-1]
+    known = later.split("Already known about the user:\n<<<\n", 1)[1].split("\n>>>", 1)[0]
+    assert "name = Ana" in known and "city = Porto" in known
+    assert "marathon" not in later
+
+
+def test_a_profile_value_with_one_word_of_the_example_is_dropped(
+    mem: Memoryos, llm: ScriptedLLM
+) -> None:
+    mem.add_memory("I'm Ana. We got a dog in Porto.", "Lovely!", timestamp=T0)
+    mem.end_session()
+    # The example's cat is Miso: a small model hands it to the user's dog.
+    llm.replies.append('{"profile": ["1: name = Ana", "1: pets = dog Miso", "1: city = Porto"]}')
+    mem.consolidate()
+    assert [(p.attribute, p.value) for p in mem.profile()] == [("city", "Porto"), ("name", "Ana")]
 
 
 def test_profile_values_reach_the_system_prompt_fenced(mem: Memoryos, llm: ScriptedLLM) -> None:
