@@ -21,9 +21,8 @@ FACT_TEXT_MAX = 200
 # a free reply is cut to the same counts.
 MAX_PROFILE, MAX_USER_FACTS, MAX_ASSISTANT_FACTS = 8, 10, 6
 Item = TypeVar("Item", bound=BaseModel)
-# "12: Ana ran a race on 7 May 2023. (replaces k4)": the page first, corrections last.
+# "12: Ana ran a race on 7 May 2023.": the page first.
 LINE = re.compile(r"^\s*\[?(?:p(?:age)?\s*)?(\d+(?:\s*,\s*\d+)*)\]?\s*[:|-]\s*(.+?)\s*$", re.I)
-REPLACES = re.compile(r"\s*\((?:replaces|supersedes|corrects)\s+([^)]*)\)\s*\.?$", re.I)
 
 
 def _page_numbers(value: Any) -> list[int]:
@@ -48,31 +47,24 @@ class ProfileChange(BaseModel):
 
 
 class FactItem(BaseModel):
-    """One self-contained sentence, with the pages it comes from and what it corrects."""
+    """One self-contained sentence, with the pages it comes from.
+
+    Corrections are not asked of the model: it is shown the profile, not the stored facts
+    (see `consolidate.analyse`); a fact said again merges in `long_term.add_fact`."""
 
     text: str = Field(min_length=4, max_length=FACT_TEXT_MAX)
     sources: list[int] = Field(default_factory=list, max_length=6)
-    supersedes: list[str] = Field(default_factory=list, max_length=4)
 
     _pages = field_validator("sources", mode="before")(_page_numbers)
 
-    @field_validator("supersedes", mode="before")
-    @classmethod
-    def _ids_as_text(cls, value: Any) -> list[str]:
-        return [str(v) for v in (value if isinstance(value, list) else [value])]
-
 
 def _line(value: Any) -> dict[str, Any] | Any:
-    """A compact item "12: text (replaces k4)" as a FactItem's fields; objects pass through."""
+    """A compact item "12: text" as a FactItem's fields; objects pass through."""
     if not isinstance(value, str):
         return value
     match = LINE.match(value)
     pages, text = (match.group(1), match.group(2)) if match else ("", value.strip())
-    replaced = REPLACES.search(text)
-    supersedes = re.findall(r"\d+", replaced.group(1)) if replaced else []
-    if replaced:
-        text = text[: replaced.start()].strip()
-    return {"text": text, "sources": _page_numbers(pages.split(",")), "supersedes": supersedes}
+    return {"text": text, "sources": _page_numbers(pages.split(","))}
 
 
 def _profile_line(value: Any) -> dict[str, Any] | Any:
@@ -116,8 +108,8 @@ class Analysis:
     summary: str = ""
     keywords: list[str] = field(default_factory=list)
     profile: list[tuple[str, str, list[int]]] = field(default_factory=list)
-    user_facts: list[tuple[str, list[int], list[int]]] = field(default_factory=list)
-    assistant_facts: list[tuple[str, list[int], list[int]]] = field(default_factory=list)
+    user_facts: list[tuple[str, list[int]]] = field(default_factory=list)
+    assistant_facts: list[tuple[str, list[int]]] = field(default_factory=list)
 
     @property
     def empty(self) -> bool:
@@ -144,12 +136,11 @@ def _clip(text: Any, limit: int) -> str:
     return str(text).strip()[:limit] if isinstance(text, str) else ""
 
 
-def read_reply(raw: str, page_ids: set[int], known_ids: set[int]) -> Analysis:
+def read_reply(raw: str, page_ids: set[int]) -> Analysis:
     """Validate the model's reply; keep well-formed items with known references.
 
     Raises ValueError when the reply holds no JSON object at all (then the caller asks
-    again under the grammar). Sources outside the shown pages fall back to all of them;
-    `supersedes` keeps only ids of facts the model was shown.
+    again under the grammar). Sources outside the shown pages fall back to all of them.
     """
     match = re.search(r"\{.*\}", raw, re.DOTALL)
     if match is None:
@@ -178,6 +169,5 @@ def read_reply(raw: str, page_ids: set[int], known_ids: set[int]) -> Analysis:
         items = [_line(i) for i in raw_items] if isinstance(raw_items, list) else []
         for fact in _items(FactItem, items, limit):
             sources = [s for s in fact.sources if s in page_ids] or all_pages
-            supersedes = [n for n in _page_numbers(fact.supersedes) if n in known_ids]
-            target.append((fact.text.strip(), sources, supersedes))
+            target.append((fact.text.strip(), sources))
     return out

@@ -268,8 +268,8 @@ def cite_supporting_pages(analysis: Analysis, pages: list[tuple[int, float, str,
                 return sorted(chosen)
         return cited  # no page holds it: drop_unsupported decides
 
-    analysis.user_facts = [(t, cite(t, c), r) for t, c, r in analysis.user_facts]
-    analysis.assistant_facts = [(t, cite(t, c), r) for t, c, r in analysis.assistant_facts]
+    analysis.user_facts = [(t, cite(t, c)) for t, c in analysis.user_facts]
+    analysis.assistant_facts = [(t, cite(t, c)) for t, c in analysis.assistant_facts]
     analysis.profile = [(a, v, cite(v, c)) for a, v, c in analysis.profile]
 
 
@@ -296,36 +296,27 @@ def analyse(scope: Scope, llm: LLM, job: jobs.Job, cancel: threading.Event | Non
     ]
     messages = prompts.analysis_messages(shown, known_lines, _user_name(current_profile))
     page_ids: set[int] = {p[0] for p in pages}
+
     # Free generation first: llama.cpp's grammar sampler checks the whole vocabulary at
     # every token (~1 tok/s against ~12 for Qwen 1.5B here). Only a reply with no JSON
     # object pays for the schema-constrained retry; a bad item costs only itself.
-    raw = llm.complete(
-        messages,
-        max_tokens=ANALYSIS_MAX_TOKENS,
-        temperature=0.0,
-        repeat_penalty=ANALYSIS_REPEAT_PENALTY,
-    )
-    if cancel is not None and cancel.is_set():
-        raise Cancelled()
-    try:
-        analysis = read_reply(raw, page_ids, set())
-    except ValueError:
-        raw = llm.complete(
-            messages,
-            max_tokens=ANALYSIS_MAX_TOKENS,
-            temperature=0.0,
-            json_schema=reply_schema(),
-        )
+    def ask(**sampling: Any) -> str:
+        raw = llm.complete(messages, max_tokens=ANALYSIS_MAX_TOKENS, temperature=0.0, **sampling)
         if cancel is not None and cancel.is_set():
-            raise Cancelled() from None
-        analysis = read_reply(raw, page_ids, set())
+            raise Cancelled()
+        return raw
+
+    try:
+        analysis = read_reply(ask(repeat_penalty=ANALYSIS_REPEAT_PENALTY), page_ids)
+    except ValueError:
+        analysis = read_reply(ask(json_schema=reply_schema()), page_ids)
     excerpts = " ".join(f"{u} {a}" for _, _, u, a in pages)
     drop_copied_example(analysis, excerpts)
     drop_copied_turns(analysis, pages)
     drop_chat_lines(analysis)
     drop_unsupported(analysis, excerpts)
     cite_supporting_pages(analysis, pages)
-    texts = [t for t, _, _ in analysis.user_facts + analysis.assistant_facts]
+    texts = [t for t, _ in analysis.user_facts + analysis.assistant_facts]
     vecs: list[Any] = list(scope.embedder.embed(texts)) if texts else []
     page_ts = {p[0]: p[1] for p in pages}
     with store.transaction() as conn:
@@ -365,11 +356,9 @@ def apply_analysis(
     kinds = [("user", f) for f in analysis.user_facts] + [
         ("assistant", f) for f in analysis.assistant_facts
     ]
-    for (kind, (text, sources, supersedes)), vec in zip(kinds, vecs, strict=True):
+    for (kind, (text, sources)), vec in zip(kinds, vecs, strict=True):
         ts = max(page_ts.get(s, 0.0) for s in sources)
-        long_term.add_fact(
-            conn, owner_id, kind, text, vec, sources, ts, supersedes, capacity=capacity
-        )
+        long_term.add_fact(conn, owner_id, kind, text, vec, sources, ts, capacity=capacity)
     if segment_id is None:
         return  # a batch of recent pages: no segment to summarize or cool down
     if analysis.summary:

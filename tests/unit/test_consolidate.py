@@ -148,15 +148,15 @@ def test_rerunning_a_job_does_not_duplicate(mem: Memoryos, llm: ScriptedLLM) -> 
 def test_parse_analysis_drops_unknown_references() -> None:
     raw = (
         'noise {"summary": "s", "keywords": [], "profile": [{"attribute": "x"}],'
-        ' "user_facts": [{"text": "Fact here", "sources": [99, 1], "supersedes": ["k7", "k2"]}],'
+        ' "user_facts": [{"text": "Fact here", "sources": [99, 1]}, "7: Line fact"],'
         ' "assistant_facts": "bad"}'
     )
-    out = read_reply(raw, {1, 2}, {2})
+    out = read_reply(raw, {1, 2})
     assert out.profile == []
-    assert out.user_facts == [("Fact here", [1], [2])]
+    assert out.user_facts == [("Fact here", [1]), ("Line fact", [1, 2])]
     assert out.assistant_facts == []
     with pytest.raises(ValueError):
-        read_reply("no json", {1}, set())
+        read_reply("no json", {1})
 
 
 def shown_pages(prompt: str) -> list[int]:
