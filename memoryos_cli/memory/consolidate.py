@@ -146,8 +146,11 @@ def _batch(conn: Any, owner_id: int, job: jobs.Job) -> list[tuple[int, float, st
     return batch
 
 
+NAME_ATTRIBUTES = ("name", "user_name", "first_name", "full_name")
+
+
 def _user_name(profile: list[Any]) -> str:
-    names = [p.value for p in profile if p.attribute in ("name", "user_name", "first_name")]
+    names = [p.value for p in profile if p.attribute in NAME_ATTRIBUTES]
     return names[0] if names else ""
 
 
@@ -273,6 +276,42 @@ def cite_supporting_pages(analysis: Analysis, pages: list[tuple[int, float, str,
     analysis.profile = [(a, v, cite(v, c)) for a, v, c in analysis.profile]
 
 
+def drop_misattributed(analysis: Analysis, pages: list[tuple[int, float, str, str]]) -> None:
+    """Drop items the other side said: a user fact or profile value whose words the user's
+    turns of its cited pages do not hold (under MIN_SUPPORT) while the assistant's hold
+    more, and an assistant fact the other way round. A small model mixes up who did what
+    (LoCoMo, Qwen 1.5B: "Caroline described her camping trip", Melanie's trip; "Jon
+    designed his store", Gina's store); the words say whose it was."""
+    user = {pid: u for pid, _, u, _ in pages}
+    agent = {pid: a for pid, _, _, a in pages}
+
+    def said_by(own: dict[int, str], other: dict[int, str], text: str, cited: list[int]) -> bool:
+        mine = support(text, " ".join(own.get(p, "") for p in cited))
+        theirs = support(text, " ".join(other.get(p, "") for p in cited))
+        return mine >= MIN_SUPPORT or mine >= theirs
+
+    analysis.user_facts = [f for f in analysis.user_facts if said_by(user, agent, *f)]
+    analysis.assistant_facts = [f for f in analysis.assistant_facts if said_by(agent, user, *f)]
+    analysis.profile = [p for p in analysis.profile if said_by(user, agent, p[1], p[2])]
+
+
+GREETING = r"(?:hi|hey|hello|thanks|thank you|bye|good morning|good night|congrats),?"
+
+
+def drop_addressed_names(analysis: Analysis, pages: list[tuple[int, float, str, str]]) -> None:
+    """A name the user greets or thanks ("Hey Gina!", "Thanks, Gina") is the other side's
+    name, not the user's (LoCoMo, Qwen 1.5B: "name = Gina" for Jon, from his "Hey Gina!")."""
+    said = " ".join(u for _, _, u, _ in pages)
+
+    def addressed(value: str) -> bool:
+        first = re.escape(value.split()[0]) if value.split() else ""
+        return bool(first) and re.search(rf"\b{GREETING}\s+{first}\b", said, re.I) is not None
+
+    analysis.profile = [
+        p for p in analysis.profile if p[0].lower() not in NAME_ATTRIBUTES or not addressed(p[1])
+    ]
+
+
 def analyse(scope: Scope, llm: LLM, job: jobs.Job, cancel: threading.Event | None = None) -> None:
     """Run one job: one call over its batch, applied with the job's done-marker."""
     store, owner = scope.store, scope.owner_id
@@ -316,6 +355,8 @@ def analyse(scope: Scope, llm: LLM, job: jobs.Job, cancel: threading.Event | Non
     drop_chat_lines(analysis)
     drop_unsupported(analysis, excerpts)
     cite_supporting_pages(analysis, pages)
+    drop_misattributed(analysis, pages)
+    drop_addressed_names(analysis, pages)
     texts = [t for t, _ in analysis.user_facts + analysis.assistant_facts]
     vecs: list[Any] = list(scope.embedder.embed(texts)) if texts else []
     page_ts = {p[0]: p[1] for p in pages}

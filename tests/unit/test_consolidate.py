@@ -32,7 +32,7 @@ def reply(page_ids: list[int], user_fact: str = "Alice hikes in the Alps with he
             ],
             "assistant_facts": [
                 {
-                    "text": "The assistant finds the Alps nice for hiking",
+                    "text": "The assistant loves the Alps",
                     "sources": [],
                     "supersedes": [],
                 }
@@ -43,7 +43,9 @@ def reply(page_ids: list[int], user_fact: str = "Alice hikes in the Alps with he
 
 def hot(mem: Memoryos) -> None:
     for i in range(11):
-        mem.add_memory(f"hiking in the alps with my sister {i}", "nice", timestamp=T0 + i * 60)
+        mem.add_memory(
+            f"hiking in the alps with my sister {i}", "nice, I love the alps", timestamp=T0 + i * 60
+        )
 
 
 def test_add_memory_makes_no_llm_call(mem: Memoryos, llm: ScriptedLLM) -> None:
@@ -63,7 +65,7 @@ def test_one_call_applies_profile_facts_summary_and_resets_heat(
     assert llm.calls[0]["repeat_penalty"] > 1.0  # greedy decoding alone loops
     assert [(p.attribute, p.value) for p in mem.profile()] == [("hobby", "hiking")]
     kinds = sorted((f.kind, f.text) for f in mem.knowledge())
-    assert kinds[0] == ("assistant", "The assistant finds the Alps nice for hiking")
+    assert kinds[0] == ("assistant", "The assistant loves the Alps")
     assert kinds[1][1] == "Alice hikes in the Alps with her sister"
     seg = mem.segments()[0]
     assert seg.summary == "Alice talks about hiking with her sister"
@@ -508,3 +510,48 @@ def test_chat_lines_are_not_facts(mem: Memoryos, llm: ScriptedLLM) -> None:
         "The user finds the painting class inspiring; Lea is the teacher.",
         "I find my painting class with Lea inspiring.",
     ]
+
+
+def test_what_the_other_side_said_is_not_the_users(mem: Memoryos, llm: ScriptedLLM) -> None:
+    """The words say who did what: the camping trip was the assistant's side's, the race
+    the user's. Each kind of item keeps only what its own side's turns hold."""
+    page = mem.add_memory(
+        "I ran the charity race on Saturday!",
+        "Wow! We went camping in the mountains last week with the kids.",
+    )
+    mem.end_session()
+    llm.replies.append(
+        json.dumps(
+            {
+                "user_facts": [
+                    f"{page}: Caroline ran the charity race on Saturday.",
+                    f"{page}: Caroline went camping in the mountains with the kids.",
+                ],
+                "assistant_facts": [
+                    f"{page}: Melanie went camping in the mountains with the kids.",
+                    f"{page}: Melanie ran the charity race.",
+                ],
+                "profile": [f"{page}: hobbies = camping in the mountains", f"{page}: goals = race"],
+            }
+        )
+    )
+    mem.consolidate()
+    assert sorted(f.text for f in mem.knowledge()) == [
+        "Caroline ran the charity race on Saturday.",
+        "Melanie went camping in the mountains with the kids.",
+    ]
+    assert [(p.attribute, p.value) for p in mem.profile()] == [("goals", "race")]
+
+
+def test_a_name_the_user_greets_is_not_the_users_name(mem: Memoryos, llm: ScriptedLLM) -> None:
+    greeted = mem.add_memory("Hey Gina! I lost my job today.", "Oh no, Jon, I'm sorry.")
+    mem.end_session()
+    llm.replies.append(json.dumps({"profile": [f"{greeted}: name = Gina"]}))
+    mem.consolidate()
+    assert mem.profile() == []
+
+    introduced = mem.add_memory("Hi, I'm Jon. Thanks, Lea!", "Nice to meet you, Jon.")
+    mem.end_session()
+    llm.replies.append(json.dumps({"profile": [f"{introduced}: name = Jon"]}))
+    mem.consolidate()
+    assert [(p.attribute, p.value) for p in mem.profile()] == [("name", "Jon")]
