@@ -308,7 +308,9 @@ def drop_addressed_names(analysis: Analysis, pages: list[tuple[int, float, str, 
         return bool(first) and re.search(rf"\b{GREETING}\s+{first}\b", said, re.I) is not None
 
     analysis.profile = [
-        p for p in analysis.profile if p[0].lower() not in NAME_ATTRIBUTES or not addressed(p[1])
+        p
+        for p in analysis.profile
+        if long_term.normalize_attribute(p[0]) not in NAME_ATTRIBUTES or not addressed(p[1])
     ]
 
 

@@ -1,8 +1,8 @@
 """Long-term memory: the user profile and the user/assistant knowledge bases.
 
-A new profile value for an attribute supersedes the old one; a fact the model marks as
-correcting known facts supersedes them. Superseded rows stay as history, linked by
-`superseded_by`. An identical (or near-identical) fact only gains evidence.
+A new profile value for an attribute supersedes the old one; `add_fact` can link the
+facts a new one supersedes. Superseded rows stay as history, linked by `superseded_by`.
+An identical (or near-identical) fact only gains evidence.
 """
 
 from __future__ import annotations

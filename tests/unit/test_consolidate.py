@@ -546,7 +546,7 @@ def test_what_the_other_side_said_is_not_the_users(mem: Memoryos, llm: ScriptedL
 def test_a_name_the_user_greets_is_not_the_users_name(mem: Memoryos, llm: ScriptedLLM) -> None:
     greeted = mem.add_memory("Hey Gina! I lost my job today.", "Oh no, Jon, I'm sorry.")
     mem.end_session()
-    llm.replies.append(json.dumps({"profile": [f"{greeted}: name = Gina"]}))
+    llm.replies.append(json.dumps({"profile": [f"{greeted}: User's name = Gina"]}))
     mem.consolidate()
     assert mem.profile() == []
 
