@@ -158,9 +158,9 @@ def test_the_flat_baseline_shows_its_top_pages_as_the_budget_allows(tmp_path: Pa
         "bench", "mini", tmp_path, llm_model=ScriptedLLM(), embedder=HashingEmbedder()
     ) as mem:
         for i in range(12):
-            mem.add_memory(f"My bakery sells {i} kinds of bread.", "Nice bakery!")
+            mem.add_memory(f"My bakery sells {i} kinds of bread.", "Nice!")
         question = "What does my bakery sell?"
         recall = recall_for("hybrid", mem, question, 10)
         built = mem.prepare(question, style_hint=SHORT_ANSWER, recall=recall, recent=False)
         assert len(recall.mid_term) == 10
-        assert len(built.recalled) == 10  # ~15 tokens each: all fit the 300-token budget
+        assert len(built.recalled) == 10  # ~17 tokens each: all fit the 200-token budget

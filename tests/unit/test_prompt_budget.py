@@ -129,3 +129,40 @@ def test_a_page_far_weaker_than_the_best_stays_out_of_the_prompt() -> None:
                   count_tokens=approx_tokens)  # fmt: skip
     # 1.5 is 75% of the best score and is shown; 1.2 (60%) only adds noise and prompt time.
     assert [i.ref for i in built.recalled] == ["p1", "p2"]
+
+
+def test_a_page_too_long_for_the_room_left_shows_its_sentences_on_the_question() -> None:
+    """Skipping it lost what it said; the sentences that share the question's words (and
+    the one after each: the answer to a question follows it) fit where the page did not."""
+    from memoryos_cli.memory.context import Budget, build
+    from memoryos_cli.memory.records import Page, Recall, RecallItem
+
+    filler = " ".join(f"We walked past shop number {i} and it rained." for i in range(12))
+    long_user = f"Caroline: {filler} Did you see the ferry timetable? {filler}"
+    long_agent = (
+        f"Melanie: Caroline, the bakery was shut. {filler} The ferry to Vigo leaves at 9 from"
+        f" pier 4. {filler}"
+    )
+    first = Page(1, "Caroline: the ferry was late today.", "Melanie: oh no", 0.0, "mid", None)
+    second = Page(2, long_user, long_agent, 0.0, "mid", None)
+    recall = Recall(
+        "q",
+        [],
+        [
+            RecallItem("p1", "mid", "ferry late", 2.0, 0.5, 0, page=first),
+            RecallItem("p2", "mid", f"User: {long_user}\nAssistant: {long_agent}", 1.9, 0.5, 0,
+                       page=second),
+        ],
+        [],
+        [],
+    )  # fmt: skip
+    question = "When does the ferry leave, Caroline?"
+    built = build(question, recall, [], assistant="a", budget=Budget(4096, 100, 120),
+                  count_tokens=approx_tokens)  # fmt: skip
+    assert [i.ref for i in built.recalled] == ["p1", "p2"]
+    shown = built.messages[-1]["content"]
+    assert "The ferry to Vigo leaves at 9 from pier 4." in shown
+    assert "Did you see the ferry timetable?" in shown
+    # "Caroline" opens every turn of hers: a speaker's name, not what the question is about.
+    assert "bakery" not in shown
+    assert built.recalled_tokens <= 120
