@@ -139,8 +139,10 @@ def _clip(text: Any, limit: int) -> str:
 def read_reply(raw: str, page_ids: set[int]) -> Analysis:
     """Validate the model's reply; keep well-formed items with known references.
 
-    Raises ValueError when the reply holds no JSON object at all (then the caller asks
-    again under the grammar). Sources outside the shown pages fall back to all of them.
+    Raises ValueError when the reply holds no JSON object at all, or items of which not
+    one is well-formed (then the caller asks again under the grammar: Qwen 0.5B wrote the
+    profile as lists of lists, and its first session learned nothing). Sources outside
+    the shown pages fall back to all of them.
     """
     match = re.search(r"\{.*\}", raw, re.DOTALL)
     if match is None:
@@ -170,4 +172,11 @@ def read_reply(raw: str, page_ids: set[int]) -> Analysis:
         for fact in _items(FactItem, items, limit):
             sources = [s for s in fact.sources if s in page_ids] or all_pages
             target.append((fact.text.strip(), sources))
+    written = sum(
+        len(value)
+        for key in ("profile", "user_facts", "assistant_facts")
+        if isinstance(value := data.get(key), list)
+    )
+    if written and out.empty:
+        raise ValueError(f"none of the {written} items in the model's reply is well-formed")
     return out

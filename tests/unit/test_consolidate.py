@@ -85,6 +85,23 @@ def test_invalid_reply_is_retried_once_with_the_schema(mem: Memoryos, llm: Scrip
     assert len(mem.knowledge()) == 2
 
 
+def test_a_reply_with_no_well_formed_item_is_retried_with_the_schema(
+    mem: Memoryos, llm: ScriptedLLM
+) -> None:
+    """Valid JSON of the wrong shape (Qwen 0.5B: the profile as lists of lists) is a reply
+    with nothing in it: the grammar retry, not an analysed batch that learned nothing."""
+    page = mem.add_memory("Hi! My name is Ana Souza.", "Hello Ana!")
+    mem.end_session()
+    llm.replies += [
+        json.dumps({"user_facts": [], "profile": [[f"{page}: name = Ana"], [f"{page}: age = 3"]]}),
+        json.dumps({"user_facts": [], "profile": [f"{page}: name = Ana"]}),
+    ]
+    mem.consolidate()
+    calls = [c for c in llm.calls if c["kind"] == "complete"]
+    assert [c["json_schema"] is not None for c in calls] == [False, True]
+    assert [(p.attribute, p.value) for p in mem.profile()] == [("name", "Ana")]
+
+
 def test_bad_reply_is_retried_then_failed_without_writes(
     mem: Memoryos, llm: ScriptedLLM, home: Path, embedder: HashingEmbedder
 ) -> None:
