@@ -224,8 +224,12 @@ def run_conversation(
     run.consolidation = _add(run.consolidation, play_once(mem, conv, llm, sessions, say))
     run.facts.add(grade(mem, conv, sessions))
     say(f"{conv.sample_id}: {len(questions)} questions x {len(methods)} methods")
-    for q in questions:
-        for method in methods:
+    # Each method answers all its questions in a row, as a chat keeps one system message:
+    # its stable prefix stays in llama.cpp's cache. Taking turns per question made every
+    # method evaluate the prefix another method had left (the full method's profile
+    # lines made its TTFT 1.83 s against pages only's 0.66 s for 36 more prompt tokens).
+    for method in methods:
+        for q in questions:
             run.answers.append(answer(mem, llm, method, q, depth))
 
 
