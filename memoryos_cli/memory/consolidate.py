@@ -24,7 +24,7 @@ from memoryos_cli.memory.context import shorten
 from memoryos_cli.memory.dates import pin_relative_dates
 from memoryos_cli.memory.pages import logical_now
 from memoryos_cli.memory.scope import Scope
-from memoryos_cli.memory.text import stems, support
+from memoryos_cli.memory.text import SPEAKER_TAG, stems, support
 
 # A batch this size is one call of ~1,000 prompt tokens; during a session a job is
 # queued only once a full batch waits, so consolidation stays under 0.1 calls per page.
@@ -225,7 +225,6 @@ def drop_copied_turns(analysis: Analysis, pages: list[tuple[int, float, str, str
 
 
 # "Melanie: I'm glad you're..." is a chat line, not a fact: a speaker's tag, or "you".
-SPEAKER_TAG = re.compile(r"^\s*[A-Z][\w.'-]*(?: [A-Z][\w.'-]*)?:\s")
 SECOND_PERSON = re.compile(r"\b(?:you|you're|you've|you'll|your|yours|yourself)\b", re.I)
 
 

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from memoryos_cli.llm import Message, approx_tokens, prompts
 from memoryos_cli.memory.dates import pin_relative_dates
 from memoryos_cli.memory.records import Page, ProfileItem, Recall, RecallItem
-from memoryos_cli.memory.text import page_text, stems
+from memoryos_cli.memory.text import SPEAKER_TAG, page_text, stems
 
 MAX_PROFILE_LINES = 40
 # Weakly matching pages cost prompt time (~1 s per 100 tokens on a laptop CPU) and add
@@ -41,8 +41,6 @@ SHORTEST_TURN = 32
 
 CountTokens = Callable[[str], int]
 SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
-# "Caroline: Hey Mel!": a turn that opens with its speaker's name (imported chats).
-SPEAKER_TAG = re.compile(r"^([A-Z][\w'-]*): ")
 
 
 @dataclass(frozen=True)
@@ -173,7 +171,7 @@ def focus(page: Page, query: str) -> str:
         opening = SPEAKER_TAG.match(text)
         sides.append((opening.group(0), text[opening.end() :]) if opening else ("", text))
     # A speaker's name is in every page of an imported chat: it says nothing of the topic.
-    names = frozenset(t.rstrip(": ").lower() for t, _ in sides if t)
+    names = frozenset(re.findall(r"[a-z]+", " ".join(t for t, _ in sides).lower()))
     wanted = stems(query, names)
     cut, matched = [], False
     for tag, text in sides:
