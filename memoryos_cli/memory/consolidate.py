@@ -303,8 +303,9 @@ def drop_addressed_names(analysis: Analysis, pages: list[tuple[int, float, str, 
     said = " ".join(u for _, _, u, _ in pages)
 
     def addressed(value: str) -> bool:
-        first = re.escape(value.split()[0]) if value.split() else ""
-        return bool(first) and re.search(rf"\b{GREETING}\s+{first}\b", said, re.I) is not None
+        words = value.split()
+        pattern = rf"\b{GREETING}\s+{re.escape(words[0])}\b" if words else ""
+        return bool(pattern) and re.search(pattern, said, re.I) is not None
 
     analysis.profile = [
         p
@@ -339,7 +340,8 @@ def analyse(scope: Scope, llm: LLM, job: jobs.Job, cancel: threading.Event | Non
 
     # Free generation first: llama.cpp's grammar sampler checks the whole vocabulary at
     # every token (~1 tok/s against ~12 for Qwen 1.5B here). Only a reply with no JSON
-    # object pays for the schema-constrained retry; a bad item costs only itself.
+    # object, or with no well-formed item, pays for the schema-constrained retry; one bad
+    # item among good ones costs only itself.
     def ask(**sampling: Any) -> str:
         raw = llm.complete(messages, max_tokens=ANALYSIS_MAX_TOKENS, temperature=0.0, **sampling)
         if cancel is not None and cancel.is_set():
