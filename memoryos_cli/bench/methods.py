@@ -8,7 +8,7 @@ through the public API and its tiers.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import replace
+from dataclasses import fields, replace
 
 from memoryos_cli.api import Memoryos
 from memoryos_cli.embed import Vector
@@ -59,10 +59,12 @@ def memoryos(mem: Memoryos, query: str, qvec: Vector, k: int) -> list[int]:
     return ids[:k]
 
 
+SIGNALS = tuple(f.name for f in fields(retrieve.Signals))
+
+
 def without(signal: str) -> Ranker:
     """memoryos with one page-ranking signal turned off (or all of them: "signals")."""
-    names = ("phrases", "neighbours", "sessions", "dates", "segments")
-    off = dict.fromkeys(names if signal == "signals" else (signal,), False)
+    off = dict.fromkeys(SIGNALS if signal == "signals" else (signal,), False)
     signals = replace(retrieve.Signals(), **off)
 
     def rank(mem: Memoryos, query: str, qvec: Vector, k: int) -> list[int]:
@@ -83,6 +85,5 @@ METHODS: dict[str, Ranker] = {
 }
 # Run when named with --methods: memoryos with each page-ranking signal off in turn.
 ABLATIONS: dict[str, Ranker] = {
-    f"memoryos-no-{signal}": without(signal)
-    for signal in ("phrases", "neighbours", "sessions", "dates", "segments", "signals")
+    f"memoryos-no-{signal}": without(signal) for signal in (*SIGNALS, "signals")
 }

@@ -10,13 +10,17 @@ recent turns), so they differ only in what they recall:
 - `hybrid`: flat BM25 + dense (RRF) pages;
 - `memoryos_pages`: memoryos's tiers, pages only (the method before long-term memory);
 - `memoryos_full`: pages + knowledge + profile (what the chat recalls).
+
+Page recall@k is measured on the same played stores, over every question whose evidence
+lies in the sessions played (no model is needed, so not only those answered): the page
+ranking on the path the chat takes, with LLM segment summaries and facts in the store.
 """
 
 from __future__ import annotations
 
 import contextlib
 import time
-from collections import Counter
+from collections import Counter, defaultdict
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -26,7 +30,8 @@ from memoryos_cli.api import Memoryos
 from memoryos_cli.bench import metrics
 from memoryos_cli.bench.facts import FactQuality, grade
 from memoryos_cli.bench.locomo import Conversation, Question
-from memoryos_cli.bench.methods import hybrid
+from memoryos_cli.bench.locomo_bench import RECALL_AT
+from memoryos_cli.bench.methods import METHODS, hybrid
 from memoryos_cli.errors import InvalidInputError
 from memoryos_cli.files import write_private
 from memoryos_cli.llm import LLM, GenerationStats, Message
@@ -39,6 +44,7 @@ SHORT_ANSWER = (
     "'when' question give the date"
 )
 ANSWER_TOKENS = 48
+RECALL_METHODS = ("bm25", "hybrid", "memoryos")
 
 
 class CountingLLM:
@@ -108,6 +114,10 @@ class PipelineRun:
     answers: list[Answer] = field(default_factory=list)
     consolidation: Consolidation = field(default_factory=Consolidation)
     facts: FactQuality = field(default_factory=FactQuality)
+    # method -> one {k: evidence recall@k} per question
+    recall: defaultdict[str, list[dict[int, float]]] = field(
+        default_factory=lambda: defaultdict(list)
+    )
 
 
 def play(
@@ -209,6 +219,19 @@ def answer(mem: Memoryos, llm: CountingLLM, method: str, q: Question, depth: int
     )
 
 
+def page_recall(run: PipelineRun, mem: Memoryos, questions: list[Question]) -> None:
+    """Evidence recall@k of each RECALL_METHODS ranking of the played store's pages."""
+    dia_ids = {p.id: p.meta.get("dia_ids", []) for p in mem.pages()}
+    for q in questions:
+        qvec = mem.embedder.embed([q.text])[0]
+        for name in RECALL_METHODS:
+            ranked = METHODS[name](mem, q.text, qvec, max(RECALL_AT))
+            found = [dia_ids.get(pid, []) for pid in ranked]
+            run.recall[name].append(
+                {n: metrics.evidence_recall(q.evidence, found, n) for n in RECALL_AT}
+            )
+
+
 def run_conversation(
     run: PipelineRun,
     mem: Memoryos,
@@ -220,9 +243,12 @@ def run_conversation(
     depth: int,
     methods: tuple[str, ...],
     say: Callable,
+    pool: list[Question] | None = None,
 ) -> None:
     run.consolidation = _add(run.consolidation, play_once(mem, conv, llm, sessions, say))
     run.facts.add(grade(mem, conv, sessions))
+    say(f"{conv.sample_id}: page recall over {len(pool or questions)} questions")
+    page_recall(run, mem, pool or questions)
     say(f"{conv.sample_id}: {len(questions)} questions x {len(methods)} methods")
     # Each method answers all its questions in a row, as a chat keeps one system message:
     # its stable prefix stays in llama.cpp's cache. Taking turns per question made every
@@ -277,6 +303,13 @@ def summarize(run: PipelineRun, methods: tuple[str, ...]) -> dict[str, Any]:
         "calls_per_exchange": round(c.calls / c.exchanges, 4) if c.exchanges else None,
         "seconds_per_exchange": round(c.seconds / c.exchanges, 2) if c.exchanges else None,
         "jobs_not_done": c.jobs_failed,
+    }
+    out["page_recall"] = {
+        name: {
+            "questions": len(rows),
+            **{f"recall@{n}": _mean([r[n] for r in rows]) for n in RECALL_AT},
+        }
+        for name, rows in run.recall.items()
     }
     out["facts"] = run.facts.report()
     out["fact_pairs"] = {"recall": run.facts.recall_pairs, "support": run.facts.support_pairs}
@@ -372,6 +405,7 @@ def run_pipeline(
                     depth=depth,
                     methods=methods,
                     say=say,
+                    pool=[q for q in pool if q.conversation == conv.sample_id],
                 )
     report = summarize(run, methods)
     report.update(

@@ -206,6 +206,18 @@ def pipeline_table(report: dict[str, Any]) -> Table:
     return table
 
 
+def page_recall_table(report: dict[str, Any]) -> Table:
+    """Full pipeline: how well each ranking finds the evidence pages in the played store."""
+    rows = report["page_recall"]
+    n = max((r["questions"] for r in rows.values()), default=0)
+    table = Table(title=f"page recall on the played, consolidated memories ({n} questions)")
+    for col in ("method", "recall@5", "recall@10", "recall@20"):
+        table.add_column(col, justify="left" if col == "method" else "right")
+    for name, r in rows.items():
+        table.add_row(name, *(_fmt(r[f"recall@{k}"]) for k in (5, 10, 20)))
+    return table
+
+
 def fact_pair_tables(report: dict[str, Any], n: int) -> tuple[Table, Table]:
     """The first `n` graded pairs of each kind, to check the matching rules by hand."""
     recall = Table(title="fact recall pairs (observation -> closest extracted item)")
@@ -275,6 +287,7 @@ def _full_pipeline(
             keep=keep,
         )
     env.console.print(pipeline_table(report))
+    env.console.print(page_recall_table(report))
     if show_pairs:
         env.console.print(*fact_pair_tables(report, show_pairs))
     _write_json(env, report, json_out)

@@ -102,6 +102,11 @@ def test_pipeline_plays_consolidates_and_answers_through_the_chat_prompt(tmp_pat
     assert full["f1"] == 1.0 and none["f1"] == 0.0
     assert full["recalled_items_by_tier"].get("knowledge", 0) >= 1
     assert none["recalled_tokens_per_answer"] == 0
+    # Page recall on the played store, for each ranking, over the questions of its sessions.
+    recall = report["page_recall"]
+    assert set(recall) == {"bm25", "hybrid", "memoryos"}
+    assert all(r["questions"] == 2 for r in recall.values())
+    assert recall["memoryos"]["recall@5"] == 1.0
     # Every answer went through the chat's system prompt with the short-answer hint.
     answers = [c for c in llm.calls if c["kind"] == "stream"]
     assert len(answers) == 2 * 4
