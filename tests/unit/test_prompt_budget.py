@@ -81,7 +81,7 @@ def test_shorten_keeps_both_ends_within_the_limit() -> None:
     assert shorten("short text", 400, approx_tokens) == "short text"
 
 
-def test_facts_and_pages_share_the_recall_budget() -> None:
+def test_pages_come_first_and_facts_fill_the_room_they_leave() -> None:
     from memoryos_cli.memory.context import Budget, build
     from memoryos_cli.memory.records import Page, Recall, RecallItem
 
@@ -110,8 +110,8 @@ def test_facts_and_pages_share_the_recall_budget() -> None:
         budget=Budget(4096, 100, 60),
         count_tokens=lambda text: 13,
     )
-    # Room for four lines: the best two facts and the best two pages, not four facts.
-    assert [i.ref for i in built.recalled] == ["k0", "p1", "k1", "p2"]
+    # Room for four lines: the three pages, best first, then the best fact.
+    assert [i.ref for i in built.recalled] == ["p1", "p2", "p3", "k0"]
 
 
 def test_a_page_far_weaker_than_the_best_stays_out_of_the_prompt() -> None:
