@@ -222,8 +222,10 @@ def answer(mem: Memoryos, llm: CountingLLM, method: str, q: Question, depth: int
 def page_recall(run: PipelineRun, mem: Memoryos, questions: list[Question]) -> None:
     """Evidence recall@k of each RECALL_METHODS ranking of the played store's pages."""
     dia_ids = {p.id: p.meta.get("dia_ids", []) for p in mem.pages()}
-    for q in questions:
-        qvec = mem.embedder.embed([q.text])[0]
+    if not questions:
+        return
+    qvecs = mem.embedder.embed([q.text for q in questions])
+    for q, qvec in zip(questions, qvecs, strict=True):
         for name in RECALL_METHODS:
             ranked = METHODS[name](mem, q.text, qvec, max(RECALL_AT))
             found = [dia_ids.get(pid, []) for pid in ranked]
@@ -243,12 +245,14 @@ def run_conversation(
     depth: int,
     methods: tuple[str, ...],
     say: Callable,
-    pool: list[Question] | None = None,
+    pool: list[Question],
 ) -> None:
+    """Play (or reuse) the store, grade its facts, rank its pages for every question of
+    `pool` (those of the sessions played) and answer `questions` (a subset) by method."""
     run.consolidation = _add(run.consolidation, play_once(mem, conv, llm, sessions, say))
     run.facts.add(grade(mem, conv, sessions))
-    say(f"{conv.sample_id}: page recall over {len(pool or questions)} questions")
-    page_recall(run, mem, pool or questions)
+    say(f"{conv.sample_id}: page recall over {len(pool)} questions")
+    page_recall(run, mem, pool)
     say(f"{conv.sample_id}: {len(questions)} questions x {len(methods)} methods")
     # Each method answers all its questions in a row, as a chat keeps one system message:
     # its stable prefix stays in llama.cpp's cache. Taking turns per question made every

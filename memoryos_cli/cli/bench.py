@@ -210,11 +210,12 @@ def page_recall_table(report: dict[str, Any]) -> Table:
     """Full pipeline: how well each ranking finds the evidence pages in the played store."""
     rows = report["page_recall"]
     n = max((r["questions"] for r in rows.values()), default=0)
+    cols = [key for key in next(iter(rows.values()), {}) if key.startswith("recall@")]
     table = Table(title=f"page recall on the played, consolidated memories ({n} questions)")
-    for col in ("method", "recall@5", "recall@10", "recall@20"):
+    for col in ("method", *cols):
         table.add_column(col, justify="left" if col == "method" else "right")
     for name, r in rows.items():
-        table.add_row(name, *(_fmt(r[f"recall@{k}"]) for k in (5, 10, 20)))
+        table.add_row(name, *(_fmt(r[col]) for col in cols))
     return table
 
 
