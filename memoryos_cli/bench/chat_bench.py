@@ -10,6 +10,7 @@ starts: recall + prompt layout (bookkeeping), then the streamed answer.
 from __future__ import annotations
 
 import random
+import shutil
 import tempfile
 import time
 from collections.abc import Callable
@@ -138,6 +139,8 @@ def run_chat_bench(
     finally:
         chat_llm.complete = complete  # type: ignore[method-assign]
         mem.close()
+        if home is None:  # a store of the bench's own: gone with it, as TemporaryDirectory
+            shutil.rmtree(root, ignore_errors=True)
 
     def col(name: str) -> list[float]:
         return [r[name] for r in rows]

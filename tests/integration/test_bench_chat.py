@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -58,6 +59,17 @@ def test_consolidation_calls_are_counted(tmp_path: Path) -> None:
     assert report["consolidation_calls_per_stored_turn"] == len(analyses) / 12
     with pytest.raises(InvalidInputError):
         run_chat_bench("scripted", turns=0, embedder=HashingEmbedder(), llm=llm, home=tmp_path)
+
+
+def test_the_bench_leaves_no_store_of_its_own_behind(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Without `home` the bench stores into a temporary folder: gone when it ends."""
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    llm = ScriptedLLM(default="{}")
+    report = run_chat_bench("scripted", turns=2, stored=3, embedder=HashingEmbedder(), llm=llm)
+    assert report["turns"] == 2 and len(report["per_turn"]) == 2
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_bench_startup_times_the_prompt(home: Path) -> None:
