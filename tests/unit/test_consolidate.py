@@ -572,3 +572,25 @@ def test_a_name_the_user_greets_is_not_the_users_name(mem: Memoryos, llm: Script
     llm.replies.append(json.dumps({"profile": [f"{introduced}: name = Jon"]}))
     mem.consolidate()
     assert [(p.attribute, p.value) for p in mem.profile()] == [("name", "Jon")]
+
+
+def test_a_fact_is_held_by_its_cited_page_not_by_a_name(mem: Memoryos, llm: ScriptedLLM) -> None:
+    """A name says whom a fact is about, not what it claims: "Caroline adopted a grey kitten"
+    on a page that says only Caroline and "adopt" is half held with her name counted, a
+    third without it (LoCoMo, Qwen 1.5B: "Caroline is a personal assistant." was stored)."""
+    page = mem.add_memory("Caroline: I want to adopt a child someday.", "Melanie: Go for it!")
+    mem.end_session()
+    llm.replies.append(
+        json.dumps(
+            {
+                "profile": [f"{page}: name = Caroline"],
+                "user_facts": [
+                    f"{page}: Caroline wants to adopt a child.",
+                    f"{page}: Caroline adopted a grey kitten.",
+                    f"{page}: The user is Caroline.",  # names and roles only: says nothing
+                ],
+            }
+        )
+    )
+    mem.consolidate()
+    assert [f.text for f in mem.knowledge()] == ["Caroline wants to adopt a child."]
