@@ -268,6 +268,25 @@ def drop_chat_lines(analysis: Analysis) -> None:
     analysis.keep_facts(lambda text: not SPEAKER_TAG.match(text) and not SECOND_PERSON.search(text))
 
 
+# "Caroline thanked Mel for motivating her": who it is about (a word or two), then a courtesy
+# to the other side (a name or a role) or an expressed feeling about them, as the main verb.
+# Not "Ana thanks her sister Emma for the gift": the sister is worth remembering.
+COURTESY = re.compile(
+    r"^\s*(?:[Tt]he\s+)?[\w'’]+(?:\s+[\w'’]+)?\s+(?:also\s+|again\s+)?(?:"
+    r"(?:thank(?:ed|s)|congratulat(?:ed|es)|prais(?:ed|es)|compliment(?:ed|s)|encourag(?:ed|es))"
+    r"\s+(?:the\s+(?:user|assistant)\b|[A-Z][\w'’]*\b)"
+    r"|express(?:ed|es)\s+(?:\w+\s+)?(?:gratitude|thanks|admiration|appreciation|support)\b)"
+)
+
+
+def drop_courtesies(analysis: Analysis) -> None:
+    """Drop facts that record the conversation's manners, not the person: thanks, praise,
+    congratulations, encouragement ("Gina encouraged Jon to stay resilient"). The prompt asks
+    to skip small talk; a small model still wrote them (LoCoMo, Qwen 1.5B, whole
+    conversations: 30 of 189 facts), and they crowd the chat's recalled facts."""
+    analysis.keep_facts(lambda text: not COURTESY.match(text))
+
+
 def cite_supporting_pages(
     analysis: Analysis, pages: list[tuple[int, float, str, str]], subjects: frozenset[str]
 ) -> None:
@@ -389,6 +408,7 @@ def analyse(scope: Scope, llm: LLM, job: jobs.Job, cancel: threading.Event | Non
     drop_copied_example(analysis, excerpts)
     drop_copied_turns(analysis, pages)
     drop_chat_lines(analysis)
+    drop_courtesies(analysis)
     drop_addressed_names(analysis, pages)  # before a name found here becomes a fact's subject
     subjects = fact_subjects(analysis, current_profile)
     cite_supporting_pages(analysis, pages, subjects)

@@ -594,3 +594,32 @@ def test_a_fact_is_held_by_its_cited_page_not_by_a_name(mem: Memoryos, llm: Scri
     )
     mem.consolidate()
     assert [f.text for f in mem.knowledge()] == ["Caroline wants to adopt a child."]
+
+
+def test_thanks_and_praise_are_not_facts(mem: Memoryos, llm: ScriptedLLM) -> None:
+    """Manners are not memories: "Jon thanked Gina for her words" crowds the recalled facts.
+    What a courtesy carries about a third person, or a feeling that is no courtesy, stays."""
+    page = mem.add_memory(
+        "Thanks for the encouragement, Gina! My sister Emma gave me running shoes, so thank "
+        "her too. Dancing gives me joy.",
+        "You're welcome, Jon! Keep going.",
+    )
+    mem.end_session()
+    llm.replies.append(
+        json.dumps(
+            {
+                "user_facts": [
+                    f"{page}: Jon thanked Gina for the encouragement.",
+                    f"{page}: Jon thanks his sister Emma for the running shoes.",
+                    f"{page}: Jon expressed gratitude for the encouragement.",
+                    f"{page}: Jon expressed joy in dancing.",
+                ],
+                "assistant_facts": [f"{page}: Gina encouraged Jon to keep going."],
+            }
+        )
+    )
+    mem.consolidate()
+    assert [f.text for f in mem.knowledge()] == [
+        "Jon thanks his sister Emma for the running shoes.",
+        "Jon expressed joy in dancing.",
+    ]
