@@ -32,6 +32,7 @@ from memoryos_cli.bench.facts import FactQuality, grade
 from memoryos_cli.bench.locomo import Conversation, Question
 from memoryos_cli.bench.locomo_bench import RECALL_AT
 from memoryos_cli.bench.methods import METHODS, hybrid
+from memoryos_cli.config import Settings
 from memoryos_cli.errors import InvalidInputError
 from memoryos_cli.files import write_private
 from memoryos_cli.llm import LLM, GenerationStats, Message
@@ -344,8 +345,12 @@ def run_pipeline(
     model: str | None = None,
     progress: Callable[[str], None] | None = None,
     keep: Path | None = None,
+    settings: Settings | None = None,
 ) -> dict[str, Any]:
     """Play, consolidate and answer every conversation; the report of `summarize`.
+
+    `model` (a catalogue name or GGUF path) is loaded with `settings` (threads, context,
+    seed: the user's configuration, `--home` included); by default the configured one.
 
     `sessions` plays only each conversation's first sessions (and asks only questions
     whose evidence lies in them): a full dev file costs ~40 consolidation calls of ~30 s
@@ -395,7 +400,8 @@ def run_pipeline(
                 from memoryos_cli.llm.loader import load_llm
 
                 say("loading the chat model")
-                counting = CountingLLM(load_llm(model or "", load_settings()))
+                settings = settings or load_settings()
+                counting = CountingLLM(load_llm(model or settings.model, settings))
             with Memoryos(
                 "locomo", conv.sample_id, home, llm_model=counting, embedder=embedder
             ) as mem:

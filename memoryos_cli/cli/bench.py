@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import typer
 from rich.table import Table
 
 from memoryos_cli.cli.env import Env, get_env
+from memoryos_cli.errors import InvalidInputError
 
 bench_app = typer.Typer(help="Benchmarks: LoCoMo recall and answers, storage and recall speed.")
 
@@ -85,7 +86,8 @@ def locomo(
     ctx: typer.Context,
     data: Annotated[Path, typer.Option("--data", help="A LoCoMo JSON file (read by path).")],
     mode: Annotated[
-        str, typer.Option("--mode", help="retrieval (evidence recall, no model) or qa (answers).")
+        Literal["retrieval", "qa"],
+        typer.Option("--mode", help="retrieval (evidence recall, no model) or qa (answers)."),
     ] = "retrieval",
     k: Annotated[int, typer.Option("-k", help="Pages recalled per question.")] = 10,
     questions: Annotated[
@@ -104,7 +106,7 @@ def locomo(
         typer.Option("--plot", help="Also draw recall@k (or, full pipeline, F1 vs tokens) here."),
     ] = None,
     pipeline: Annotated[
-        str,
+        Literal["pages", "full"],
         typer.Option(
             "--pipeline",
             help="qa only: 'pages' (pages, bench prompt) or 'full' (play sessions through "
@@ -141,6 +143,8 @@ def locomo(
     from memoryos_cli.bench.locomo_bench import run_locomo
 
     env = get_env(ctx)
+    if pipeline == "full" and mode != "qa":
+        raise InvalidInputError("--pipeline full answers questions: add --mode qa")
     chat_model = _model_path(env) if mode == "qa" else env.model
     if pipeline == "full":
         _full_pipeline(
@@ -284,6 +288,7 @@ def _full_pipeline(
             sessions=sessions,
             methods=chosen or PIPELINE_METHODS,
             model=model,
+            settings=env.settings(),
             progress=progress,
             keep=keep,
         )

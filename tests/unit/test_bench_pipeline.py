@@ -169,3 +169,56 @@ def test_the_flat_baseline_shows_its_top_pages_as_the_budget_allows(tmp_path: Pa
         built = mem.prepare(question, style_hint=SHORT_ANSWER, recall=recall, recent=False)
         assert len(recall.mid_term) == 10
         assert len(built.recalled) == 10  # ~17 tokens each: all fit the 200-token budget
+
+
+def test_bench_cli_full_pipeline_uses_the_home_and_its_configured_model(
+    tmp_path: Path, smol_model_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`--home` picks the configuration the chat model is loaded with (its file, threads,
+    context), as every other command; the bench used the default home's."""
+    from typer.testing import CliRunner
+
+    from memoryos_cli.bench import pipeline
+    from memoryos_cli.cli.app import app
+    from memoryos_cli.config import load_settings, write_config_value
+
+    home = tmp_path / "elsewhere"
+    write_config_value(load_settings(home), "model", str(smol_model_path))
+    write_config_value(load_settings(home), "context_tokens", "2048")
+    data = tmp_path / "mini.json"
+    data.write_text(json.dumps([SAMPLE]))
+    seen: dict[str, object] = {}
+
+    def fake_run(data: Path, **kwargs: object) -> dict[str, object]:
+        seen.update(kwargs)
+        raise InvalidInputError("stop here")
+
+    monkeypatch.setattr(pipeline, "run_pipeline", fake_run)
+    args = ["--home", str(home), "bench", "locomo", "--data", str(data), "--mode", "qa"]
+    result = CliRunner().invoke(app, [*args, "--pipeline", "full"])
+    assert "stop here" in str(result.exception)
+    assert seen["model"] == str(smol_model_path)
+    settings = seen["settings"]
+    assert settings.home == home and settings.context_tokens == 2048  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize(
+    ("flags", "says"),
+    [
+        (["--mode", "qa", "--pipeline", "ful"], "'ful' is not one of 'pages', 'full'"),
+        (["--mode", "answers"], "'answers' is not one of 'retrieval', 'qa'"),
+        (["--pipeline", "full"], "--pipeline full answers questions: add --mode qa"),
+    ],
+)
+def test_bench_cli_refuses_an_unknown_pipeline_or_mode(
+    tmp_path: Path, flags: list[str], says: str
+) -> None:
+    from typer.testing import CliRunner
+
+    from memoryos_cli.cli.app import app
+
+    data = tmp_path / "mini.json"
+    data.write_text(json.dumps([SAMPLE]))
+    result = CliRunner().invoke(app, ["bench", "locomo", "--data", str(data), *flags])
+    assert result.exit_code != 0
+    assert says in " ".join((result.output + str(result.exception)).replace("│", " ").split())
