@@ -83,7 +83,9 @@ def main(argv: list[str] | None = None) -> None:
     args = sys.argv[1:] if argv is None else argv
     debug = "--debug" in args or os.environ.get("MEMORYOS_DEBUG") == "1"
     try:
-        app(args=args, standalone_mode=False)
+        # Not standalone: click then returns a command's `typer.Exit` code instead of
+        # exiting, so it is passed on here (a failed doctor, a declined confirmation).
+        code = app(args=args, standalone_mode=False)
     except MemoryosError as exc:
         if debug:
             raise
@@ -94,7 +96,10 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(int(ExitCode.INTERRUPTED))
     except typer.Exit as exc:
         sys.exit(exc.exit_code)
-    except typer.Abort:
+    except typer.Abort as exc:
+        # click turns Ctrl-C inside a command into Abort, the interrupt as its cause
+        if isinstance(exc.__cause__, KeyboardInterrupt):
+            sys.exit(int(ExitCode.INTERRUPTED))
         typer.echo("aborted", err=True)
         sys.exit(int(ExitCode.ERROR))
     except Exception as exc:  # click usage errors and the unexpected
@@ -107,3 +112,4 @@ def main(argv: list[str] | None = None) -> None:
             raise
         typer.secho(f"error: {type(exc).__name__}: {exc} (rerun with --debug)", err=True, fg="red")
         sys.exit(int(ExitCode.ERROR))
+    sys.exit(code if isinstance(code, int) else int(ExitCode.OK))

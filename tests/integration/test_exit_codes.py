@@ -1,0 +1,77 @@
+"""Exit statuses as a shell sees them: the real console script in a subprocess (CliRunner
+runs typer in standalone mode and would not see what `main` does with them)."""
+
+from __future__ import annotations
+
+import os
+import select
+import signal
+import subprocess
+from pathlib import Path
+
+import pytest
+from helpers import memoryos_command
+
+from memoryos_cli.api import Memoryos
+from memoryos_cli.errors import ExitCode
+
+pytestmark = pytest.mark.integration
+
+
+def _env(home: Path) -> dict[str, str]:
+    return dict(os.environ, MEMORYOS_HOME=str(home), PYTHONUNBUFFERED="1", NO_COLOR="1")
+
+
+def test_a_failing_doctor_exits_non_zero(home: Path, tmp_path: Path) -> None:
+    missing = tmp_path / "nonexistent.gguf"
+    done = subprocess.run(
+        [memoryos_command(), "--model", str(missing), "doctor"],
+        capture_output=True,
+        text=True,
+        env=_env(home),
+        timeout=300,
+    )
+    assert "FAIL" in done.stdout
+    assert done.returncode == ExitCode.ERROR, done.stdout + done.stderr
+
+
+def test_a_declined_forget_exits_1_and_keeps_everything(home: Path, minilm: object) -> None:
+    with Memoryos(data_storage_path=home, llm_model="none", embedder=minilm) as mem:  # type: ignore[arg-type]
+        mem.add_memory("I keep bees on the roof.", "Lovely.", 1_700_000_000)
+    done = subprocess.run(
+        [memoryos_command(), "forget", "p1"],
+        input="n\n",
+        capture_output=True,
+        text=True,
+        env=_env(home),
+        timeout=300,
+    )
+    assert "kept everything" in done.stdout
+    assert done.returncode == 1, done.stdout + done.stderr
+    with Memoryos(data_storage_path=home, llm_model="none", embedder=minilm) as mem:  # type: ignore[arg-type]
+        assert [p.id for p in mem.pages()] == [1]
+
+
+def test_ctrl_c_inside_a_command_exits_130(home: Path) -> None:
+    """Ctrl-C while `chat` waits for the next piped line: typer turns the interrupt into an
+    Abort, which must still leave with 130 (the shell's code for SIGINT), not 1 or 0."""
+    proc = subprocess.Popen(
+        [memoryos_command(), "--model", "none", "chat"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=_env(home),
+    )
+    assert proc.stdin is not None and proc.stdout is not None
+    proc.stdin.write(b"/help\n")
+    proc.stdin.flush()
+    # the command is running (it answered /help) and now blocks on the next line
+    ready, _, _ = select.select([proc.stdout], [], [], 120)
+    assert ready, "chat printed nothing"
+    assert proc.stdout.read1(65536)  # type: ignore[attr-defined]
+    proc.send_signal(signal.SIGINT)
+    try:
+        code = proc.wait(timeout=30)
+    finally:
+        proc.kill()
+    assert code == ExitCode.INTERRUPTED, proc.stderr.read() if proc.stderr else ""
