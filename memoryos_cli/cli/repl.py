@@ -339,7 +339,13 @@ class ChatSession:
         if not ref:
             self.console.print("usage: /forget ID", style="yellow")
             return
-        counts = self.mem.forget(ref)
+        # An analysis running now may be reading the page: it is stopped first (and would
+        # drop its reply anyway, see consolidate.PagesForgotten), then idle work resumes.
+        self.stop_idle()
+        try:
+            counts = self.mem.forget(ref)
+        finally:
+            self.start_idle()
         gone = ", ".join(f"{n} {k}" for k, n in counts.items()) or "nothing"
         self.console.print(f"forgotten: {gone}")
 

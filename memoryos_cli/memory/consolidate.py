@@ -17,10 +17,11 @@ import threading
 import time
 from typing import Any
 
-from memoryos_cli.llm import LLM, approx_tokens, prompts
+from memoryos_cli.llm import LLM, Message, prompts
 from memoryos_cli.memory import jobs, long_term, mid_term
+from memoryos_cli.memory import pages as page_store
 from memoryos_cli.memory.analysis import Analysis, read_reply, reply_schema
-from memoryos_cli.memory.context import shorten
+from memoryos_cli.memory.context import CountTokens, message_tokens, shorten
 from memoryos_cli.memory.dates import pin_relative_dates
 from memoryos_cli.memory.pages import logical_now
 from memoryos_cli.memory.scope import Scope
@@ -31,7 +32,11 @@ from memoryos_cli.memory.text import SPEAKER_TAG, stems, support
 PAGES_PER_CALL = 12
 MIN_SUPPORT = 0.5  # the same rule `bench locomo --pipeline full` grades precision with
 EXCERPT_SIDE_TOKENS = 400
-EXCERPT_TOKENS_PER_CALL = 2200  # + ~600 of instructions and profile, + the reply: < 4096
+SHORTEST_SIDE_TOKENS = 32
+# A page's header ("[page 12 | Mon 8 May 2023]", "User:", "Assistant:") and the dates
+# pinned after relative times ("yesterday (7 May 2023)") on top of its two sides.
+PAGE_OVERHEAD = 40
+CONTEXT_MARGIN = 32  # the chat template's own tokens around the messages
 ANALYSIS_MAX_TOKENS = 700
 # Greedy decoding lets a small model repeat itself ("job = counselor" on eight pages, one
 # fact on every page): a mild penalty on repeated tokens. LoCoMo dev, 2 sessions of each
@@ -42,6 +47,11 @@ ANALYSIS_REPEAT_PENALTY = 1.1
 
 class Cancelled(Exception):
     """The user needs the model: give the job back untouched."""
+
+
+class PagesForgotten(Exception):
+    """A page of the batch was forgotten while the model read it: the reply is dropped
+    and the job runs again over the pages left (forget wins every race)."""
 
 
 def unanalysed_ids(conn: Any, owner_id: int, up_to: int | None = None) -> list[int]:
@@ -106,12 +116,10 @@ def run_pending(
             analyse(scope, llm, job, cancel)
         except Cancelled:
             with store.transaction() as conn:
-                conn.execute(
-                    "UPDATE jobs SET state = 'pending', attempts = attempts - 1,"
-                    " claimed_by = NULL WHERE id = ?",
-                    (job.id,),
-                )
+                jobs.give_back(conn, job)
             break
+        except PagesForgotten:
+            continue  # given back in the transaction that found it; claimed again next
         except Exception as exc:  # noqa: BLE001 - a bad reply must never kill the worker
             with store.transaction() as conn:
                 jobs.release(conn, job, f"{type(exc).__name__}: {exc}")
@@ -121,8 +129,15 @@ def run_pending(
     return done
 
 
-def _batch(conn: Any, owner_id: int, job: jobs.Job) -> list[tuple[int, float, str, str]]:
-    """The unanalysed pages a job covers, oldest first, at most one call's worth."""
+def _batch(
+    conn: Any, owner_id: int, job: jobs.Job, room: int, count_tokens: CountTokens
+) -> list[tuple[int, float, str, str]]:
+    """The unanalysed pages a job covers, oldest first, at most one call's worth.
+
+    The call must fit the model's context whatever was said or pasted: pages are counted
+    with the model's own tokenizer (Chinese text is ~1 token a character, not 4), each
+    side of a page is cut (in the prompt only), and the batch ends once `room` is full.
+    """
     if job.kind == jobs.ANALYZE_PAGES:
         where, param = "owner_id = ? AND id <= ?", [owner_id, job.target_id]
     else:
@@ -132,18 +147,24 @@ def _batch(conn: Any, owner_id: int, job: jobs.Job) -> list[tuple[int, float, st
         " ORDER BY id LIMIT ?",
         (*param, PAGES_PER_CALL),
     ).fetchall()
-    # The call must fit the model's context whatever was pasted: each side of a page is
-    # cut (in the prompt only) and the batch ends once the excerpts fill their share.
+    side = max(SHORTEST_SIDE_TOKENS, min(EXCERPT_SIDE_TOKENS, (room - PAGE_OVERHEAD) // 2))
     batch: list[tuple[int, float, str, str]] = []
     used = 0
     for r in rows:
-        user, agent = (shorten(t, EXCERPT_SIDE_TOKENS, approx_tokens) for t in (r[2], r[3]))
-        cost = approx_tokens(user) + approx_tokens(agent)
-        if batch and used + cost > EXCERPT_TOKENS_PER_CALL:
+        user, agent = (shorten(t, side, count_tokens) for t in (r[2], r[3]))
+        cost = count_tokens(user) + count_tokens(agent) + PAGE_OVERHEAD
+        if batch and used + cost > room:
             break
         batch.append((int(r[0]), float(r[1]), user, agent))
         used += cost
     return batch
+
+
+def excerpt_room(llm: LLM, fixed: list[Message]) -> int:
+    """Tokens left for the pages of one call: the model's context less the instructions
+    and profile (`fixed`, the call's messages without pages) and the reply."""
+    instructions = message_tokens(fixed, llm.count_tokens)
+    return llm.context_size - instructions - ANALYSIS_MAX_TOKENS - CONTEXT_MARGIN
 
 
 NAME_ATTRIBUTES = ("name", "user_name", "first_name", "full_name")
@@ -371,8 +392,10 @@ def analyse(scope: Scope, llm: LLM, job: jobs.Job, cancel: threading.Event | Non
     store, owner = scope.store, scope.owner_id
     with store.lock:
         conn = store.conn
-        pages = _batch(conn, owner, job)
         current_profile = long_term.profile(conn, owner)
+        known_lines = [f"{p.attribute.replace('_', ' ')} = {p.value}" for p in current_profile]
+        fixed = prompts.analysis_messages([], known_lines, _user_name(current_profile))
+        pages = _batch(conn, owner, job, excerpt_room(llm, fixed), llm.count_tokens)
     if not pages:
         with store.transaction() as conn:
             jobs.finish(conn, job, "nothing to analyse")
@@ -382,7 +405,6 @@ def analyse(scope: Scope, llm: LLM, job: jobs.Job, cancel: threading.Event | Non
     # instead of reading the pages, and never marked one as corrected. LoCoMo dev, 4
     # sessions of each conversation: 13 facts, fact recall 0.43 with the last 12 facts
     # shown; 43-47 facts, recall 0.57 with none. A fact said again merges in `add_fact`.
-    known_lines = [f"{p.attribute.replace('_', ' ')} = {p.value}" for p in current_profile]
     # "yesterday" pinned to its date: the model copies a date more reliably than it counts.
     shown = [
         (pid, ts, pin_relative_dates(u, ts), pin_relative_dates(a, ts)) for pid, ts, u, a in pages
@@ -420,22 +442,29 @@ def analyse(scope: Scope, llm: LLM, job: jobs.Job, cancel: threading.Event | Non
     with store.transaction() as conn:
         if not jobs.still_mine(conn, job):
             return  # another process finished or reclaimed it: its result stands
-        segment_id = job.target_id if job.kind == jobs.ANALYZE_SEGMENT else None
-        apply_analysis(
-            conn,
-            owner,
-            segment_id,
-            analysis,
-            vecs,
-            page_ts,
-            capacity=scope.settings.long_term_knowledge_capacity,
-        )
-        marks = ",".join("?" * len(pages))
-        conn.execute(f"UPDATE pages SET analyzed = 1 WHERE id IN ({marks})", [p[0] for p in pages])
-        jobs.finish(conn, job)
-        if job.kind == jobs.ANALYZE_PAGES and unanalysed_ids(conn, owner, job.target_id):
-            # More than one call's worth was queued: the next batch goes back in line.
-            jobs.enqueue(conn, owner, jobs.ANALYZE_PAGES, job.target_id)
+        forgotten = page_store.existing_ids(conn, owner, sorted(page_ids)) != page_ids
+        if forgotten:
+            # What a forgotten page said may sit in any item of the reply (a fact citing
+            # the wrong page, the summary): none of it is kept.
+            jobs.give_back(conn, job)
+        else:
+            segment_id = job.target_id if job.kind == jobs.ANALYZE_SEGMENT else None
+            apply_analysis(
+                conn,
+                owner,
+                segment_id,
+                analysis,
+                vecs,
+                page_ts,
+                capacity=scope.settings.long_term_knowledge_capacity,
+            )
+            page_store.mark_analyzed(conn, sorted(page_ids))
+            jobs.finish(conn, job)
+            if job.kind == jobs.ANALYZE_PAGES and unanalysed_ids(conn, owner, job.target_id):
+                # More than one call's worth was queued: the next batch goes back in line.
+                jobs.enqueue(conn, owner, jobs.ANALYZE_PAGES, job.target_id)
+    if forgotten:
+        raise PagesForgotten()
 
 
 def apply_analysis(

@@ -145,6 +145,15 @@ def finish(conn: Any, job: Job, error: str | None = None) -> None:
     )
 
 
+def give_back(conn: Any, job: Job) -> None:
+    """Return a claimed job to the queue untouched: this attempt does not count."""
+    conn.execute(
+        "UPDATE jobs SET state = 'pending', attempts = attempts - 1, claimed_by = NULL,"
+        " updated_at = ? WHERE id = ? AND owner_id = ?",
+        (time.time(), job.id, job.owner_id),
+    )
+
+
 def release(conn: Any, job: Job, error: str) -> None:
     """Give the job back (or fail it for good after MAX_ATTEMPTS)."""
     state = "failed" if job.attempts >= MAX_ATTEMPTS else "pending"

@@ -24,6 +24,23 @@ def load(
     return [Page.from_row(r) for r in conn.execute(sql, params).fetchall()]
 
 
+def existing_ids(conn: Any, owner_id: int, ids: list[int]) -> set[int]:
+    """Which of `ids` are still the owner's pages (a forget may have taken some)."""
+    if not ids:
+        return set()
+    marks = ",".join("?" * len(ids))
+    rows = conn.execute(
+        f"SELECT id FROM pages WHERE owner_id = ? AND id IN ({marks})", [owner_id, *ids]
+    ).fetchall()
+    return {int(r[0]) for r in rows}
+
+
+def mark_analyzed(conn: Any, ids: list[int]) -> None:
+    """Record that consolidation has read these pages."""
+    marks = ",".join("?" * len(ids))
+    conn.execute(f"UPDATE pages SET analyzed = 1 WHERE id IN ({marks})", ids)
+
+
 def newest_ids(conn: Any, owner_id: int, n: int) -> list[int]:
     """The ids of the owner's newest `n` pages, oldest first."""
     rows = conn.execute(

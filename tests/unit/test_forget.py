@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import json
 import os
 import stat
+import threading
 from pathlib import Path
+from typing import Any
 
 import pytest
 from cli_support import T0, fast_env, open_mem, rows, run
@@ -13,6 +16,7 @@ from memoryos_cli.api import Memoryos
 from memoryos_cli.cli.env import Env
 from memoryos_cli.embed.hashing import HashingEmbedder
 from memoryos_cli.errors import MemoryosError
+from memoryos_cli.llm.fake import ScriptedLLM
 from memoryos_cli.memory import long_term
 
 TABLES = {"p": "pages", "k": "knowledge", "u": "profile_items", "s": "segments"}
@@ -193,3 +197,48 @@ def test_forget_all_clears_the_typed_lines(home: Path) -> None:
         typed(home, "again", "and again")
         assert mem.forget_all(dry_run=True).history_entries == 2
         assert len(entries(path)) == 2  # a dry run changes nothing
+
+
+@pytest.mark.parametrize("forget", ["ref", "match"])
+def test_forget_wins_a_race_with_a_running_analysis(home: Path, forget: str) -> None:
+    """A page forgotten while the model reads it leaves nothing behind: the reply, which
+    cites it (or cites the wrong page), is dropped and the job reruns on the pages left."""
+    reading, release = threading.Event(), threading.Event()
+    replies = []
+
+    def blocked_reply(messages: list[Any]) -> str:
+        shown = messages[-1]["content"]
+        replies.append(shown)
+        if len(replies) == 1:
+            reading.set()
+            assert release.wait(10)
+        facts = []
+        if "diabetes" in shown:  # the wrong page cited: forget must still win
+            facts.append("2: The user has a secret diagnosis of diabetes.")
+        if "violin" in shown:
+            facts.append("2: The user plays the violin on Sundays.")
+        return json.dumps(
+            {"user_facts": facts, "assistant_facts": [], "profile": [], "summary": "x"}
+        )
+
+    llm = ScriptedLLM(default=blocked_reply)
+    with Memoryos("alice", "assistant", home, llm_model=llm, embedder=HashingEmbedder()) as mem:
+        secret = mem.add_memory("I got a secret diagnosis of diabetes.", "I am sorry.", T0)
+        mem.add_memory("I play the violin on Sundays.", "Lovely.", T0 + 60)
+        assert mem.end_session()
+        worker = threading.Thread(target=mem.consolidate)
+        worker.start()
+        assert reading.wait(10)
+        if forget == "ref":
+            mem.forget(f"p{secret}")
+        else:
+            mem.forget_matching("diabetes")
+        release.set()
+        worker.join(10)
+        assert not worker.is_alive()
+        facts = [f.text for f in mem.knowledge(history=True)]
+        assert not any("diabetes" in f for f in facts), facts
+        # the job ran again over the page left, which the second reply read alone
+        assert "diabetes" not in replies[-1] and len(replies) == 2
+        assert facts == ["The user plays the violin on Sundays."]
+        assert mem.pending_jobs() == 0
