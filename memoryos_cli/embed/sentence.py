@@ -59,7 +59,8 @@ class SentenceTransformerEmbedder:
         self._model: Any = None
         # MiniLM's dimension is known, so binding a store needs no slow model load.
         self._dim = dim if dim is not None else (384 if name == DEFAULT_EMBEDDER else None)
-        self._lock = threading.Lock()
+        self._lock = threading.Lock()  # the model: loaded once, one encode at a time
+        self._cache_lock = threading.Lock()
         self._cache: OrderedDict[str, Vector] = OrderedDict()
 
     def _load(self) -> Any:
@@ -96,21 +97,24 @@ class SentenceTransformerEmbedder:
         return self._dim
 
     def embed(self, texts: Sequence[str]) -> Vector:
-        missing = [t for t in dict.fromkeys(texts) if t not in self._cache]
-        fresh: dict[str, Vector] = {}
+        # The cache is read and written under its own lock: the embedding thread and the
+        # caller's may embed at once, and an entry seen but evicted before it is read
+        # would be a KeyError. Vectors found are held here, so eviction cannot take them.
+        with self._cache_lock:
+            found = {t: self._cache[t] for t in dict.fromkeys(texts) if t in self._cache}
+        missing = [t for t in dict.fromkeys(texts) if t not in found]
         if missing:
             model = self._load()
             with self._lock:
                 vectors = model.encode(
                     missing, batch_size=64, convert_to_numpy=True, show_progress_bar=False
                 )
-            for text, vec in zip(missing, normalize(np.asarray(vectors)), strict=True):
-                fresh[text] = vec
-                self._cache[text] = vec
-                if len(self._cache) > CACHE_SIZE:
+            fresh = dict(zip(missing, normalize(np.asarray(vectors)), strict=True))
+            with self._cache_lock:
+                self._cache.update(fresh)
+                while len(self._cache) > CACHE_SIZE:
                     self._cache.popitem(last=False)
+            found.update(fresh)
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
-        return np.stack([fresh[t] if t in fresh else self._cache[t] for t in texts]).astype(
-            np.float32
-        )
+        return np.stack([found[t] for t in texts]).astype(np.float32)

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import os
 import sys
+import threading
 import types
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from memoryos_cli.api import Memoryos
@@ -49,3 +51,54 @@ def test_the_embedder_takes_its_threads_from_settings(
     with Memoryos("alice", "assistant", home, llm_model="none") as mem:
         assert isinstance(mem.embedder, sentence.SentenceTransformerEmbedder)
         assert mem.embedder.threads == 3
+
+
+class CountingModel:
+    """Stands in for the loaded sentence-transformers model: a vector per text, counted."""
+
+    def __init__(self) -> None:
+        self.encoded: list[str] = []
+
+    def encode(self, texts: list[str], **_: object) -> np.ndarray:
+        self.encoded += texts
+        return np.array([[len(t), 1.0, float(ord(t[0]))] for t in texts], dtype=np.float32)
+
+
+def test_the_cache_never_loses_a_vector_it_is_about_to_return(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A batch larger than the cache evicts its own cached entries while it inserts the
+    new ones: the vectors returned must still be complete and in order."""
+    monkeypatch.setattr(sentence, "CACHE_SIZE", 2)
+    emb = sentence.SentenceTransformerEmbedder()
+    emb._model, emb._dim = CountingModel(), 3
+    first = emb.embed(["a"])
+    both = emb.embed(["a", "bb", "ccc", "a"])
+    assert emb._model.encoded == ["a", "bb", "ccc"]  # "a" came from the cache
+    assert np.allclose(both[0], first[0]) and np.allclose(both[3], first[0])
+    assert [round(float(v[0] / v[1])) for v in both] == [1, 2, 3, 1]
+
+
+def test_the_cache_is_shared_safely_between_threads(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The embedding thread and the caller's embed at once (recall and add_memory): with a
+    small cache churned by both, every call still gets its own vectors."""
+    monkeypatch.setattr(sentence, "CACHE_SIZE", 3)
+    emb = sentence.SentenceTransformerEmbedder()
+    emb._model, emb._dim = CountingModel(), 3
+    errors: list[BaseException] = []
+
+    def churn(prefix: str) -> None:
+        try:
+            for i in range(300):
+                texts = [f"{prefix}{i % 5}", f"{prefix}{(i + 1) % 5}", f"{prefix}x"]
+                out = emb.embed(texts)
+                assert [round(float(v[0] / v[1])) for v in out] == [len(t) for t in texts]
+        except BaseException as exc:  # noqa: BLE001 - reported by the main thread
+            errors.append(exc)
+
+    workers = [threading.Thread(target=churn, args=(p,)) for p in ("a", "bb", "ccc")]
+    for w in workers:
+        w.start()
+    for w in workers:
+        w.join()
+    assert errors == []
