@@ -15,6 +15,7 @@ from memoryos_cli.cli.env import Env
 from memoryos_cli.embed.hashing import HashingEmbedder
 from memoryos_cli.errors import InvalidInputError
 from memoryos_cli.memory import portable
+from memoryos_cli.store import Store
 
 VOLATILE = ("exported_at",)
 
@@ -36,6 +37,29 @@ def same(a: dict[str, Any], b: dict[str, Any]) -> None:
     assert a == b
 
 
+# Pages consolidation has read, and pages written with meta_data: both must travel.
+READ_PAGES = {1: {"source": "phone", "tags": ["trip", "Alps"]}, 4: {"mood": "tired"}}
+
+
+def mark_read(home: Path) -> None:
+    """Mark two seeded pages analyzed and give them meta (the seed has neither)."""
+    store = Store(home / "memoryos.db")
+    try:
+        with store.transaction() as conn:
+            for page_id, meta in READ_PAGES.items():
+                conn.execute(
+                    "UPDATE pages SET analyzed = 1, meta_json = ? WHERE id = ?",
+                    (json.dumps(meta), page_id),
+                )
+    finally:
+        store.close()
+
+
+def read_state(data: dict[str, Any]) -> dict[str, tuple[bool, dict[str, Any]]]:
+    """Each exported page's (analyzed, meta), by its text (ids may be remapped)."""
+    return {p["user_input"]: (p["analyzed"], p["meta"]) for p in data["pages"]}
+
+
 def file_state(home: Path) -> bytes:
     out = b""
     for suffix in ("", "-wal"):
@@ -49,8 +73,10 @@ def test_roundtrip_into_a_fresh_home(
     env: Env, home: Path, tmp_path: Path, with_vectors: bool
 ) -> None:
     seed(home)
+    mark_read(home)
     extra = ("--embeddings",) if with_vectors else ()
     first = export(env, tmp_path / "me.json", *extra)
+    assert {p["id"]: p["meta"] for p in first["pages"] if p["analyzed"]} == READ_PAGES
     assert stat.S_IMODE((tmp_path / "me.json").stat().st_mode) == 0o600
     assert first["format"] == "memoryos-export" and first["format_version"] == 1
     assert len(first["pages"]) == 9 and first["pages"][0]["tier"] == "mid"
@@ -77,6 +103,7 @@ def test_import_twice_adds_nothing(env: Env, home: Path, tmp_path: Path) -> None
 
 def test_merge_into_an_existing_store_remaps_ids(env: Env, home: Path, tmp_path: Path) -> None:
     seed(home)
+    mark_read(home)
     data = export(env, tmp_path / "me.json")
     other = Env(home=tmp_path / "other", user="alice", assistant="assistant")
     run(
@@ -93,6 +120,7 @@ def test_merge_into_an_existing_store_remaps_ids(env: Env, home: Path, tmp_path:
     run(other, "import", str(tmp_path / "me.json"))
     merged = export(other, tmp_path / "merged.json")
     assert len(merged["pages"]) == 10
+    assert read_state(merged) == read_state(data) | {"I play chess": (False, {})}
     by_text = {p["user_input"]: p for p in merged["pages"]}
     teacher = by_text["Let me tell you about a job as a teacher."]
     assert teacher["id"] != 4  # ids were taken: remapped
@@ -263,6 +291,7 @@ def test_malformed_file_messages_say_where_in_one_line(
 
 def test_the_facade_exports_checks_and_merges(home: Path, tmp_path: Path) -> None:
     seed(home)
+    mark_read(home)
     with Memoryos("alice", "assistant", home, llm_model="none",
                   embedder=HashingEmbedder()) as mem:  # fmt: skip
         exported = mem.export(embeddings=True)
