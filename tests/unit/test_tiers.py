@@ -3,11 +3,24 @@
 from __future__ import annotations
 
 import math
+from pathlib import Path
+
+import pytest
 
 from memoryos_cli.api import Memoryos
+from memoryos_cli.embed.hashing import HashingEmbedder
+from memoryos_cli.llm.fake import ScriptedLLM
+from memoryos_cli.memory import mid_term
 from memoryos_cli.memory.heat import segment_heat
 
 T0 = 1_700_000_000.0
+# Four topics the hashing embedder keeps apart: each page starts a segment of its own.
+DISTINCT = [
+    "violin lessons practice",
+    "garden tomatoes compost",
+    "rust compiler borrow",
+    "marathon training pace",
+]
 
 
 def add(mem: Memoryos, n: int, text: str = "hiking in the alps with my sister", start: int = 0):
@@ -24,6 +37,48 @@ def test_short_term_is_fifo_at_capacity(mem: Memoryos) -> None:
     rows = mem.store.query("SELECT id, tier, segment_id FROM pages ORDER BY id")
     assert [(r[0], r[1]) for r in rows[:2]] == [(ids[0], "mid"), (ids[1], "mid")]
     assert all(r[2] is not None for r in rows[:2])
+
+
+def spill_at_once(home: Path, how: str, **sizes: int) -> tuple[Memoryos, list[int]]:
+    """Four distinct pages in short-term, then moved to mid-term together: by a new
+    session, or by a smaller short-term capacity meeting the next exchange."""
+
+    def open_(**settings: int) -> Memoryos:
+        return Memoryos("alice", "a", home, llm_model=ScriptedLLM(), embedder=HashingEmbedder(),
+                        **sizes, **settings)  # fmt: skip
+
+    mem = open_()
+    ids = [mem.add_memory(t, f"about {t}", timestamp=T0 + 60 * i) for i, t in enumerate(DISTINCT)]
+    assert {p.tier for p in mem.pages()} == {"short"}
+    if how == "new session":
+        mem.new_session()
+    else:
+        mem.close()
+        mem = open_(short_term_capacity=1)
+        mem.add_memory("unrelated final words", "ok", timestamp=T0 + 600)
+    return mem, ids
+
+
+@pytest.mark.parametrize("how", ["new session", "smaller capacity"])
+def test_pages_leaving_short_term_together_enter_mid_term_oldest_first(
+    home: Path, how: str
+) -> None:
+    mem, ids = spill_at_once(home, how)
+    with mem:
+        segment_of = {p.id: p.segment_id for p in mem.pages(ids)}
+        assert None not in segment_of.values() and len(set(segment_of.values())) == 4
+        # segments are numbered as they are made: the oldest page made the first one
+        assert [segment_of[i] for i in ids] == sorted(segment_of.values())
+
+
+@pytest.mark.parametrize("how", ["new session", "smaller capacity"])
+def test_a_full_mid_term_archives_the_oldest_of_pages_leaving_together(
+    home: Path, how: str
+) -> None:
+    mem, ids = spill_at_once(home, how, mid_term_capacity=2)
+    with mem:
+        tiers = {p.id: p.tier for p in mem.pages(ids)}
+        assert [tiers[i] for i in ids] == ["archive", "archive", "mid", "mid"]
 
 
 def test_similar_pages_share_a_segment_and_different_topics_split(mem: Memoryos) -> None:
@@ -89,6 +144,28 @@ def test_lfu_eviction_keeps_transcript(home, embedder, llm) -> None:
     archived = [p for p in mem.pages() if p.tier == "archive"]
     hits = mem.search(archived[0].user_input, k=3)
     assert archived[0].id in [i.page.id for i in hits.mid_term if i.page]
+
+
+@pytest.mark.parametrize("visited", [0, 1])
+def test_lfu_eviction_takes_the_least_visited_segment(home: Path, visited: int) -> None:
+    """Past mid_term_capacity the least-visited segment goes, older or newer: one of two
+    segments is visited three times, then a third topic arrives."""
+    with Memoryos("bob", "a", home, llm_model=ScriptedLLM(), embedder=HashingEmbedder(),
+                  mid_term_capacity=2, short_term_capacity=1) as mem:  # fmt: skip
+        first = [mem.add_memory(t, f"about {t}", timestamp=T0 + 60 * i) for i, t in
+                 enumerate(DISTINCT[:3])]  # fmt: skip
+        pages = mem.pages(first[:2])
+        sids = [p.segment_id for p in pages]
+        assert None not in sids and sids[0] != sids[1]
+        with mem.store.transaction() as conn:
+            for _ in range(3):
+                mid_term.touch(conn, mem.scope.owner_id, [sids[visited]], settings=mem.settings)
+        mem.add_memory(DISTINCT[3], "the third topic to reach mid-term", timestamp=T0 + 3600)
+        kept = {s.id: s.n_visit for s in mem.segments()}
+        assert sids[visited] in kept and kept[sids[visited]] == 3
+        assert sids[1 - visited] not in kept
+        evicted = mem.pages([first[1 - visited]])[0]
+        assert (evicted.tier, evicted.segment_id) == ("archive", None)
 
 
 def test_new_session_flushes_short_term(mem: Memoryos) -> None:
