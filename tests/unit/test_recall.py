@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from memoryos_cli.api import Memoryos
 from memoryos_cli.bench import methods
 from memoryos_cli.memory import long_term
@@ -89,6 +91,47 @@ def test_users_do_not_see_each_other(home, embedder, llm) -> None:
         assert "Emma" not in texts and "4512" not in texts
         assert other.knowledge() == []
     assert alice.stats()["pages"] == 10 and bob.stats()["pages"] == 1
+
+
+TABLES = {"p": "pages", "k": "knowledge", "u": "profile_items", "s": "segments"}
+
+
+def owner_of(mem: Memoryos, ref: str) -> int:
+    """Whose row `ref` (p12, k3, u4, s5) is, read from the store."""
+    sql = f"SELECT owner_id FROM {TABLES[ref[0]]} WHERE id = ?"
+    return int(mem.store.one(sql, (int(ref[1:]),))[0])
+
+
+@pytest.mark.parametrize("touch", [True, False], ids=["retrieve", "search"])
+def test_every_recalled_item_belongs_to_the_owner_who_asked(home, embedder, llm, touch) -> None:
+    """Three owners in one file write in turns, so each page's id neighbours are another
+    owner's pages (the neighbour lookup reads ids - 1 and + 1), with facts and profiles."""
+    mems = [
+        Memoryos("alice", "a", home, llm_model=llm, embedder=embedder),
+        Memoryos("bob", "a", home, llm_model=llm, embedder=embedder),
+        Memoryos("alice", "b", home, llm_model=llm, embedder=embedder),
+    ]
+    try:
+        for i, (u, a) in enumerate(TOPICS):
+            for n, mem in enumerate(mems):
+                mem.add_memory(f"{u} ({n})", a, timestamp=T0 + 3600 * i + n)
+        for n, mem in enumerate(mems):
+            mem.remember(f"Owner {n} keeps the safe code 451{n} under the Emma photo")
+            with mem.store.transaction() as conn:
+                long_term.upsert_profile(conn, mem.scope.owner_id, "pet", f"cat {n}", [], T0)
+        for mem in mems:
+            refs: list[str] = []
+            for query in ("safe code Emma wedding", "cat Pixel", "violin marathon Berlin"):
+                r = mem.retrieve(query, touch=touch)
+                assert r.mid_term, query
+                refs += [i.ref for i in r.items()] + [p.ref for p in r.profile]
+                refs += [f"s{sid}" for sid, _ in r.segments]
+            assert {ref[0] for ref in refs} == set(TABLES)  # every kind of memory came back
+            owners = {ref: owner_of(mem, ref) for ref in refs}
+            assert owners == dict.fromkeys(refs, mem.scope.owner_id)
+    finally:
+        for mem in mems:
+            mem.close()
 
 
 def test_prompt_layout_and_budget(mem: Memoryos) -> None:
