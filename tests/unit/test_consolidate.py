@@ -436,6 +436,79 @@ def test_a_turn_copied_out_is_no_fact(mem: Memoryos, llm: ScriptedLLM) -> None:
     ]
 
 
+# Two pages whose turns facts below copy: a tagged chat turn, and a short untagged one.
+COPIED_PAGES = [
+    (
+        "Caroline: The pottery class at the community center starts again on Monday evening.",
+        "Melanie: Sounds like fun.",
+    ),
+    ("The bakery on Rua Augusta closed.", "What a pity."),
+]
+# (fact, its longest run of words in a row from one turn, kept). Only drop_copied_turns
+# drops those not kept (`test_only_the_copied_turn_filter_drops_these` shows it).
+COPIED_CASES = [
+    # the whole turn, its speaker tag aside
+    ("The pottery class at the community center starts again on Monday evening.", 12, False),
+    ("Pottery class at the community center starts again.", 8, False),  # all of it a run
+    ("Caroline said that the community center starts again on Monday evening.", 8, False),
+    ("Caroline said the community center starts again on Monday evening with Lea.", 8, False),
+    ("The bakery on Rua Augusta closed.", 6, False),  # a whole short turn
+    ("Caroline loves the pottery class at the community center now.", 7, True),
+    ("Caroline says the community center starts again on Monday.", 7, True),
+    ("The bakery on Rua Augusta sold pastries.", 5, True),  # part of a short turn
+]
+
+
+def longest_run(text: str, turns: list[str]) -> int:
+    """The most words of `text` in a row that one turn holds in a row."""
+
+    def spaced(words: list[str]) -> str:
+        return " " + " ".join(words) + " "
+
+    words = re.findall(r"\w+", text.lower())
+    held = [spaced(re.findall(r"\w+", t.lower())) for t in turns]
+    return max(
+        (j - i for i in range(len(words)) for j in range(i + 1, len(words) + 1)
+         if any(spaced(words[i:j]) in turn for turn in held)),
+        default=0,
+    )  # fmt: skip
+
+
+def consolidate_one_fact(mem: Memoryos, llm: ScriptedLLM, fact: str) -> list[str]:
+    """The facts kept when the model answers `fact`, citing both copied pages."""
+    for i, (user, agent) in enumerate(COPIED_PAGES):
+        mem.add_memory(user, agent, timestamp=T0 + 60 * i)
+    mem.end_session()
+    llm.replies.append(json.dumps({"user_facts": [f"1, 2: {fact}"]}))
+    mem.consolidate()
+    return [f.text for f in mem.knowledge()]
+
+
+@pytest.mark.parametrize(("fact", "run", "kept"), COPIED_CASES)
+def test_a_fact_copying_copied_run_words_of_a_turn_is_dropped(
+    mem: Memoryos, llm: ScriptedLLM, fact: str, run: int, kept: bool
+) -> None:
+    turns = [t for page in COPIED_PAGES for t in page]
+    assert longest_run(fact, turns) == run  # the table says where each case sits
+    assert (consolidate_one_fact(mem, llm, fact) == [fact]) is kept
+
+
+def test_the_boundary_is_copied_run_words_in_a_row() -> None:
+    """The table's cases sit on both sides of the threshold: a run of exactly
+    COPIED_RUN_WORDS is dropped, one word fewer is kept."""
+    runs = {(run, kept) for _, run, kept in COPIED_CASES}
+    assert (consolidate.COPIED_RUN_WORDS, False) in runs
+    assert (consolidate.COPIED_RUN_WORDS - 1, True) in runs
+
+
+@pytest.mark.parametrize("fact", [fact for fact, _, kept in COPIED_CASES if not kept])
+def test_only_the_copied_turn_filter_drops_these(
+    mem: Memoryos, llm: ScriptedLLM, monkeypatch: pytest.MonkeyPatch, fact: str
+) -> None:
+    monkeypatch.setattr(consolidate, "drop_copied_turns", lambda analysis, pages: None)
+    assert consolidate_one_fact(mem, llm, fact) == [fact]
+
+
 def test_a_misnumbered_fact_cites_the_page_that_says_it(mem: Memoryos, llm: ScriptedLLM) -> None:
     first = mem.add_memory("I adopted a greyhound called Biscuit.", "Lovely!", timestamp=T0)
     second = mem.add_memory("Work was quiet today.", "Good.", timestamp=T0 + 60)
