@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from memoryos_cli.api import Memoryos
 from memoryos_cli.embed.hashing import HashingEmbedder
 from memoryos_cli.llm import Message, approx_tokens
@@ -166,3 +168,55 @@ def test_a_page_too_long_for_the_room_left_shows_its_sentences_on_the_question()
     # "Caroline" opens every turn of hers: a speaker's name, not what the question is about.
     assert "bakery" not in shown
     assert built.recalled_tokens <= 120
+
+
+DIARY = " ".join(f"Day {i}: we walked along the river and watched the boats." for i in range(60))
+PASSPORT = [
+    ("My passport expires in May 2027.", "I'll remind you."),
+    ("I renewed my passport at the consulate in Porto.", "Good."),
+    ("The passport photo had to be redone twice.", "Annoying!"),
+]
+
+
+def test_the_prefix_keeps_to_its_share_so_recall_and_a_long_question_fit(home: Path) -> None:
+    """Recent turns far longer than the context are cut to the prefix's share, which leaves
+    the recall budget and QUERY_SHARE of the prompt: the recalled pages and a question of
+    about that share come through whole."""
+    from memoryos_cli.memory.context import QUERY_SHARE
+
+    mem, _ = open_mem(home, 2048)
+    with mem:
+        for i, (user, agent) in enumerate(PASSPORT):
+            mem.add_memory(user, agent, timestamp=1_700_000_000 + 60 * i)
+        for i in range(8):  # pushes the passport pages out of short-term and the window
+            mem.add_memory(f"Chapter {i} of my diary. {DIARY}", f"What a trip, part {i}! " * 40)
+        budget = mem.prompt_budget()
+        share = int(budget.prompt * QUERY_SHARE)
+        recent = [t for p in mem.recent_pages() for t in (p.user_input, p.agent_response)]
+        assert sum(map(approx_tokens, recent)) > budget.prompt  # the turns must be cut
+        errands = " ".join(f"Errand {i}: post office before the trip." for i in range(35))
+        question = f"When does my passport expire? {errands}"
+        assert share - 80 < approx_tokens(question) < share - 40
+        built = mem.prepare(question)
+        prefix = message_tokens(built.messages[:-1], approx_tokens)
+        assert prefix <= budget.prompt - budget.recall - share
+        assert "[shortened]" in built.messages[1]["content"]  # ... and they were
+        assert built.messages[-1]["content"].endswith(question)  # the question is whole
+        assert any("passport expires in May 2027" in i.text for i in built.recalled)
+
+
+@pytest.mark.parametrize("budget_tokens", [300, 1000, 3000])
+def test_prefix_messages_fit_their_budget_keeping_the_newest_turn(budget_tokens: int) -> None:
+    from memoryos_cli.memory.context import prefix_messages
+    from memoryos_cli.memory.records import Page, ProfileItem
+
+    profile = [
+        ProfileItem(i, f"interest {i}", f"{DIARY[:400]} {i}", 1, [], 0.0, 0.0) for i in range(40)
+    ]
+    recent = [Page(i, f"Chapter {i}. {DIARY}", f"Reply {i}. " * 200, 0.0, "short", None)
+              for i in range(1, 9)]  # fmt: skip
+    messages = prefix_messages("a", profile, recent, budget_tokens=budget_tokens,
+                               count_tokens=approx_tokens)  # fmt: skip
+    assert message_tokens(messages, approx_tokens) <= budget_tokens
+    assert messages[0]["role"] == "system"
+    assert messages[-1]["content"].startswith("Reply 8.")  # the newest exchange stays
