@@ -198,3 +198,53 @@ def test_mcp_command_serves_the_chosen_memory(home: Path, monkeypatch: pytest.Mo
         ("ann", "bot", home),
         ("bob", "memoryos", home / "other"),
     ]
+
+
+# One call of every tool, on a memory with pages in mid-term, a profile item and a fact.
+TOOL_CALLS: dict[str, dict[str, Any]] = {
+    "search_memory": {"query": "violin lessons"},
+    "get_user_profile": {"include_assistant_knowledge": True},
+    "list_segments": {},
+    "retrieve_memory": {"query": "violin lessons"},  # a visit: heats the segments it hits
+    "add_memory": {"user_input": "I repair old bicycles", "agent_response": "Fun hobby."},
+    "forget_memory": {"id": "p1"},
+}
+
+
+def snapshot(memory: Memoryos) -> dict[str, list[tuple[Any, ...]]]:
+    """Every row of every stored table (the virtual tables' rows live in their shadows)."""
+    names = memory.store.query(
+        "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'"
+        " AND sql NOT LIKE 'CREATE VIRTUAL TABLE%' ORDER BY name"
+    )
+    return {n: [tuple(r) for r in memory.store.query(f'SELECT * FROM "{n}"')] for (n,) in names}
+
+
+@pytest.mark.parametrize("name", list(TOOL_CALLS))
+def test_a_tool_is_annotated_read_only_exactly_when_calling_it_writes_nothing(
+    tools: MemoryTools, memory: Memoryos, name: str
+) -> None:
+    """Clients skip confirmation for read-only tools: retrieve_memory counts a visit
+    (segments get hotter), so it must not claim to be read-only; search_memory must not write."""
+    from mcp import Client
+
+    topics = ["violin lessons and practice", "garden tomatoes", "rust borrow checker"]
+    for i in range(9):
+        tools.add_memory(f"{topics[i % 3]} {i}", f"about {topics[i % 3]}", 1_700_000_000 + 60 * i)
+    with memory.store.transaction() as conn:
+        long_term.upsert_profile(conn, memory.scope.owner_id, "hobby", "violin", [1], 0.0)
+    memory.remember("Plays the violin on Sundays")
+    assert memory.stats()["mid_term_pages"] > 0
+
+    async def run() -> tuple[Any, Any]:
+        async with Client(build_server(tools), mode="legacy") as client:
+            listed = await client.list_tools()
+            return listed, await client.call_tool(name, TOOL_CALLS[name])
+
+    before = snapshot(memory)
+    listed, result = anyio.run(run)
+    assert not result.is_error, result.content
+    assert {t.name for t in listed.tools} == set(TOOL_CALLS)  # every tool is checked here
+    wrote = snapshot(memory) != before
+    annotations = {t.name: t.annotations for t in listed.tools}[name]
+    assert bool(annotations.read_only_hint) is not wrote
