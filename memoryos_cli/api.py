@@ -33,11 +33,13 @@ NO_MODEL = "none"
 Exchange = tuple[str, str, float, dict[str, Any], list[str]]
 
 
-def parse_timestamp(value: Any) -> float:
+def parse_timestamp(value: Any, zone: dt.tzinfo) -> float:
     """Seconds since the epoch from None (now), a number, a datetime or an ISO 8601 string.
 
     Strings go through `datetime.fromisoformat` (which reads "2024-05-01 14:30", a bare
-    date and a trailing Z), else they must be a number; a time without a zone is UTC.
+    date and a trailing Z), else they must be a number. A time without a zone is a wall
+    time in `zone`, the user's: "2024-05-01 18:00" is 6 pm where the user lives, as the
+    day it is then shown on says (a time that would be UTC needs its Z or +00:00).
     """
     if value is None:
         return time.time()
@@ -52,7 +54,7 @@ def parse_timestamp(value: Any) -> float:
     if isinstance(parsed, int | float) and not isinstance(parsed, bool):
         return float(parsed)
     if isinstance(parsed, dt.datetime):
-        return (parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)).timestamp()
+        return (parsed if parsed.tzinfo else parsed.replace(tzinfo=zone)).timestamp()
     raise InvalidInputError(f"cannot read timestamp {value!r}; use ISO 8601, e.g. 2024-05-01T14:30")
 
 
@@ -230,7 +232,7 @@ class Memoryos:
             json.dumps(meta_data or {})
         except (TypeError, ValueError) as exc:
             raise InvalidInputError(f"meta_data is not JSON-serializable: {exc}") from exc
-        ts = parse_timestamp(item.get("timestamp"))
+        ts = parse_timestamp(item.get("timestamp"), self.settings.zone)
         words = keywords(f"{user_input}\n{agent_response}")
         return user_input, agent_response, ts, meta_data or {}, words
 
@@ -432,6 +434,7 @@ class Memoryos:
             assistant=self.settings.assistant_id,
             budget=self.prompt_budget(),
             count_tokens=self.count_tokens,
+            zone=self.settings.zone,
             relationship=relationship_with_user,
             style_hint=style_hint,
         )

@@ -27,36 +27,38 @@ INSTRUCTIONS = (
     "Long-term memory of one user across conversations. Call retrieve_memory with the "
     "user's message before answering, and add_memory with each finished exchange. "
     "Every recalled item carries an id (p12 page, k3 fact, u4 profile item, s5 segment), "
-    "a tier, a score and an ISO 8601 UTC timestamp, so 'when' questions can be answered."
+    "a tier, a score and an ISO 8601 timestamp in the user's time zone (with its offset), so "
+    "'when' questions can be answered with the user's day."
 )
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 JSON = "application/json"
 
 
-def iso(ts: float) -> str:
-    """Seconds since the epoch as ISO 8601 UTC, to the second."""
-    return dt.datetime.fromtimestamp(ts, tz=dt.UTC).isoformat(timespec="seconds")
+def iso(ts: float, zone: dt.tzinfo) -> str:
+    """Seconds since the epoch as ISO 8601 in `zone`, with its offset, to the second: the
+    instant, and the day it was for the user ("2023-05-08T18:00:00-07:00")."""
+    return dt.datetime.fromtimestamp(ts, zone).isoformat(timespec="seconds")
 
 
-def _stamped(item: dict[str, Any]) -> dict[str, Any]:
+def _stamped(item: dict[str, Any], zone: dt.tzinfo) -> dict[str, Any]:
     """An item keyed by `id` (p12, k3, u4: what forget_memory takes), with an ISO timestamp."""
     rest = {k: v for k, v in item.items() if k not in ("ref", "id")}
-    return {"id": item["ref"], **rest, "timestamp": iso(item["ts"])}
+    return {"id": item["ref"], **rest, "timestamp": iso(item["ts"], zone)}
 
 
-def _profile_item(item: ProfileItem) -> dict[str, Any]:
-    return _stamped(dataclasses.asdict(item) | {"ref": item.ref})
+def _profile_item(item: ProfileItem, zone: dt.tzinfo) -> dict[str, Any]:
+    return _stamped(dataclasses.asdict(item) | {"ref": item.ref}, zone)
 
 
-def _fact(fact: Fact) -> dict[str, Any]:
-    return _stamped(dataclasses.asdict(fact) | {"ref": fact.ref})
+def _fact(fact: Fact, zone: dt.tzinfo) -> dict[str, Any]:
+    return _stamped(dataclasses.asdict(fact) | {"ref": fact.ref}, zone)
 
 
-def _recall(recall: Recall) -> dict[str, Any]:
+def _recall(recall: Recall, zone: dt.tzinfo) -> dict[str, Any]:
     data = recall.to_dict()
     for tier in ("short_term", "mid_term", "knowledge", "profile"):
-        data[tier] = [_stamped(item) for item in data[tier]]
+        data[tier] = [_stamped(item, zone) for item in data[tier]]
     data["segments"] = [{"id": s["ref"], "score": s["score"]} for s in data["segments"]]
     return data
 
@@ -70,6 +72,7 @@ class MemoryTools:
 
     def __init__(self, memory: Memoryos) -> None:
         self.memory = memory
+        self.zone = memory.settings.zone
         self._lock = threading.Lock()
 
     def _call(self, fn: Callable[[], T]) -> T:
@@ -87,13 +90,14 @@ class MemoryTools:
             lambda: self.memory.add_memory(user_input, agent_response, timestamp, meta_data)
         )
         page = self._call(lambda: self.memory.pages([page_id]))[0]
-        return {"id": page.ref, "tier": page.tier, "timestamp": iso(page.ts), "ts": page.ts}
+        stamp = iso(page.ts, self.zone)
+        return {"id": page.ref, "tier": page.tier, "timestamp": stamp, "ts": page.ts}
 
     def retrieve_memory(self, query: str, max_results: int | None = None) -> dict[str, Any]:
-        return _recall(self._call(lambda: self.memory.retrieve(query, k=max_results)))
+        return _recall(self._call(lambda: self.memory.retrieve(query, k=max_results)), self.zone)
 
     def search_memory(self, query: str, k: int | None = None) -> dict[str, Any]:
-        return _recall(self._call(lambda: self.memory.search(query, k=k)))
+        return _recall(self._call(lambda: self.memory.search(query, k=k)), self.zone)
 
     def get_user_profile(
         self, include_knowledge: bool = True, include_assistant_knowledge: bool = False
@@ -102,12 +106,13 @@ class MemoryTools:
             out: dict[str, Any] = {
                 "user_id": self.memory.settings.user_id,
                 "assistant_id": self.memory.settings.assistant_id,
-                "profile": [_profile_item(p) for p in self.memory.profile()],
+                "profile": [_profile_item(p, self.zone) for p in self.memory.profile()],
             }
             if include_knowledge:
-                out["knowledge"] = [_fact(f) for f in self.memory.knowledge("user")]
+                out["knowledge"] = [_fact(f, self.zone) for f in self.memory.knowledge("user")]
             if include_assistant_knowledge:
-                out["assistant_knowledge"] = [_fact(f) for f in self.memory.knowledge("assistant")]
+                facts = self.memory.knowledge("assistant")
+                out["assistant_knowledge"] = [_fact(f, self.zone) for f in facts]
             return out
 
         return self._call(read)
@@ -127,7 +132,7 @@ class MemoryTools:
                     "heat": round(s.heat, 4),
                     "page_count": s.page_count,
                     "visits": s.n_visit,
-                    "last_visit": iso(s.last_visit_ts),
+                    "last_visit": iso(s.last_visit_ts, self.zone),
                 }
                 for s in segments
             ]
@@ -158,8 +163,8 @@ def build_server(tools: MemoryTools) -> MCPServer:
         timestamp: Annotated[
             str | float | None,
             Field(
-                description="When it was said: ISO 8601 (2024-05-01T14:30) or epoch seconds; "
-                "default now."
+                description="When it was said: ISO 8601 (2024-05-01T14:30, the user's local "
+                "time unless it names a zone) or epoch seconds; default now."
             ),
         ] = None,
         meta_data: Annotated[

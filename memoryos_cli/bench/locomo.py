@@ -30,6 +30,10 @@ CATEGORY_NAMES = {1: "multi-hop", 2: "temporal", 3: "open-domain", 4: "single-ho
 SESSION_KEY = re.compile(r"^session_(\d+)$")
 DIA_ID = re.compile(r"D\s*:?\s*(\d+)\s*:\s*(\d+)")
 TIME_FORMATS = ("%I:%M %p on %d %B, %Y", "%I:%M %p on %d %b, %Y", "%I:%M %p on %B %d, %Y")
+# The dataset's times name no zone: read as UTC wall times (`parse_session_time`), they are
+# stored in a memory whose days are UTC days too (its `timezone` setting), so a page shows
+# the day the dataset gives it and the results do not move with the machine's zone.
+TIMEZONE = "UTC"
 
 
 @dataclass

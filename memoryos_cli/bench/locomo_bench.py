@@ -3,6 +3,7 @@ recall method on the same pages with the same embedder, in the same run."""
 
 from __future__ import annotations
 
+import datetime as dt
 import tempfile
 import time
 from collections import defaultdict
@@ -15,6 +16,7 @@ from memoryos_cli.api import NO_MODEL, Memoryos
 from memoryos_cli.bench import metrics
 from memoryos_cli.bench.locomo import (
     SCORED_CATEGORIES,
+    TIMEZONE,
     Conversation,
     Question,
     load_locomo,
@@ -63,11 +65,11 @@ class Run:
 
 def memory_block(pages: list[Page]) -> str:
     """Recalled pages as the QA prompt shows them: each with its date, relative times
-    pinned to it as the chat's prompt shows them."""
+    pinned to it as the chat's prompt shows them (UTC days, as the dataset's, see TIMEZONE)."""
     lines = []
     for page in pages:
         day = time.strftime("%d %B %Y", time.gmtime(page.ts))
-        said = pin_relative_dates(f"{page.user_input}\n{page.agent_response}", page.ts)
+        said = pin_relative_dates(f"{page.user_input}\n{page.agent_response}", page.ts, dt.UTC)
         lines.append(f"[{day}]\n{said}".strip())
     return "\n\n".join(lines)
 
@@ -246,6 +248,7 @@ def run_locomo(
                 Path(tmp),
                 llm_model=chat_model or None,
                 embedder=primed,
+                timezone=TIMEZONE,
             )
             try:
                 say(f"{conv.sample_id}: storing {len(conv.exchanges)} pages")

@@ -29,7 +29,7 @@ from typing import Any
 from memoryos_cli.api import Memoryos
 from memoryos_cli.bench import metrics
 from memoryos_cli.bench.facts import FactQuality, grade
-from memoryos_cli.bench.locomo import Conversation, Question
+from memoryos_cli.bench.locomo import TIMEZONE, Conversation, Question
 from memoryos_cli.bench.locomo_bench import RECALL_AT
 from memoryos_cli.bench.methods import METHODS, hybrid
 from memoryos_cli.config import Settings
@@ -403,7 +403,12 @@ def run_pipeline(
                 settings = settings or load_settings()
                 counting = CountingLLM(load_llm(model or settings.model, settings))
             with Memoryos(
-                "locomo", conv.sample_id, home, llm_model=counting, embedder=embedder
+                "locomo",
+                conv.sample_id,
+                home,
+                llm_model=counting,
+                embedder=embedder,
+                timezone=TIMEZONE,
             ) as mem:
                 run_conversation(
                     run,

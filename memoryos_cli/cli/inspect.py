@@ -6,6 +6,7 @@ User text is never read as rich markup: it always goes into `Text` objects.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import asdict
@@ -78,23 +79,26 @@ def parse_segment_id(value: str) -> int:
     return int(text)
 
 
-def page_panel(page: Any) -> Panel:
+def page_panel(page: Any, zone: dt.tzinfo) -> Panel:
     body = Group(
         Text.assemble(("User: ", "bold cyan"), page.user_input),
         Text.assemble(("Assistant: ", "bold green"), page.agent_response),
     )
     where = page.tier if page.segment_id is None else f"{page.tier}, s{page.segment_id}"
-    return Panel(body, title=Text(f"{page.ref} · {when(page.ts)} · {where}"), title_align="left")
+    title = Text(f"{page.ref} · {when(page.ts, zone)} · {where}")
+    return Panel(body, title=title, title_align="left")
 
 
-def pages_table(pages: list[Any], title: str) -> Table:
+def pages_table(pages: list[Any], title: str, zone: dt.tzinfo) -> Table:
     table = Table(title=title, title_justify="left", show_lines=False)
     table.add_column("id", no_wrap=True)
     table.add_column("when", no_wrap=True)
     table.add_column("user")
     table.add_column("assistant")
     for page in pages:
-        table.add_row(page.ref, when(page.ts), clip(page.user_input), clip(page.agent_response))
+        table.add_row(
+            page.ref, when(page.ts, zone), clip(page.user_input), clip(page.agent_response)
+        )
     return table
 
 
@@ -123,7 +127,8 @@ def profile_show(ctx: typer.Context, as_json: JsonFlag = False) -> None:
         table.add_column(col, no_wrap=col in ("id", "evidence", "updated"))
     for i in items:
         table.add_row(
-            i.ref, Text(i.attribute), Text(i.value), str(i.evidence_count), when(i.updated_at),
+            i.ref, Text(i.attribute), Text(i.value), str(i.evidence_count),
+            when(i.updated_at, mem.settings.zone),
             " ".join(f"p{p}" for p in i.source_page_ids),
         )  # fmt: skip
     env.console.print(table)
@@ -184,7 +189,7 @@ def profile_history(ctx: typer.Context, as_json: JsonFlag = False) -> None:
         else:
             status = "current"
         table.add_row(
-            item.ref, Text(what), Text(value), when(item.ts), status,
+            item.ref, Text(what), Text(value), when(item.ts, mem.settings.zone), status,
             " ".join(f"p{p}" for p in item.source_page_ids),
         )  # fmt: skip
     env.console.print(table)
@@ -202,7 +207,7 @@ def memory_short(ctx: typer.Context, as_json: JsonFlag = False) -> None:
     if as_json:
         env.print_json([page_dict(p) for p in pages])
         return
-    env.console.print(pages_table(pages, f"Short-term ({len(pages)}/{cap})"))
+    env.console.print(pages_table(pages, f"Short-term ({len(pages)}/{cap})", mem.settings.zone))
 
 
 @memory_app.command("mid")
@@ -251,7 +256,7 @@ def memory_long(ctx: typer.Context, as_json: JsonFlag = False) -> None:
             table.add_column(col, no_wrap=col != "fact")
         for f in facts:
             table.add_row(
-                f.ref, Text(f.text), str(f.evidence_count), when(f.ts),
+                f.ref, Text(f.text), str(f.evidence_count), when(f.ts, mem.settings.zone),
                 " ".join(f"p{p}" for p in f.source_page_ids),
             )  # fmt: skip
         env.console.print(table)
@@ -289,7 +294,7 @@ def memory_segment(
         Panel(head, title=Text(f"{seg.ref} · {len(pages)} page(s)"), title_align="left")
     )
     for page in pages:
-        env.console.print(page_panel(page))
+        env.console.print(page_panel(page, mem.settings.zone))
 
 
 @memory_app.command("why")
@@ -319,7 +324,7 @@ def memory_why(
     if not pages:
         env.console.print("No source exchanges: it was remembered explicitly.")
     for page in pages:
-        env.console.print(page_panel(page))
+        env.console.print(page_panel(page, mem.settings.zone))
 
 
 # -- search ----------------------------------------------------------------------------
@@ -356,7 +361,8 @@ def search(
             table.add_column(col, no_wrap=col != "text")
         for item in items:
             table.add_row(
-                item.ref, f"{item.score:.4f}", f"{item.similarity:.3f}", when(item.ts),
+                item.ref, f"{item.score:.4f}", f"{item.similarity:.3f}",
+                when(item.ts, mem.settings.zone),
                 clip(item.text),
             )  # fmt: skip
         env.console.print(table)
@@ -371,7 +377,7 @@ def add(
     response: Annotated[str, typer.Option("--response", help="What the assistant answered.")],
     timestamp: Annotated[
         str | None,
-        typer.Option("--timestamp", help="When (ISO 8601, UTC if no zone); now if omitted."),
+        typer.Option("--timestamp", help="When (ISO 8601; local time if no zone); now if omitted."),
     ] = None,
 ) -> None:
     """Store one exchange, as if it had been said in a chat (no model needed)."""
@@ -379,7 +385,8 @@ def add(
     with opened(ctx) as mem:
         page_id = mem.add_memory(user_input, response, timestamp)
         page = mem.pages([page_id])[0]
-    env.console.print(Text(f"stored p{page_id} ({when(page.ts)}, {page.tier}-term)"))
+    stamp = when(page.ts, mem.settings.zone)
+    env.console.print(Text(f"stored p{page_id} ({stamp}, {page.tier}-term)"))
 
 
 def remember(

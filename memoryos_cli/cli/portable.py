@@ -54,7 +54,8 @@ def export(
         return
     with env.memoryos() as mem:
         exported = mem.export(embeddings=embeddings)
-    text = exported.to_json() if fmt == "json" else journal.render(exported)
+        zone = mem.settings.zone
+    text = exported.to_json() if fmt == "json" else journal.render(exported, zone)
     if _write(env, output, text):
         env.console.print(
             Text(f"exported {len(exported.pages)} exchanges, {len(exported.knowledge)} facts "

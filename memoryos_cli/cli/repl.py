@@ -284,10 +284,12 @@ class ChatSession:
                 p.ref,
                 Text(f"{p.attribute.replace('_', ' ')}: {p.value}"),
                 str(p.evidence_count),
-                when(p.ts),
+                when(p.ts, self.mem.settings.zone),
             )
         for f in facts:
-            table.add_row(f.ref, Text(f.text), str(f.evidence_count), when(f.ts))
+            table.add_row(
+                f.ref, Text(f.text), str(f.evidence_count), when(f.ts, self.mem.settings.zone)
+            )
         self.console.print(table)
 
     def show_memory(self, tier: str) -> None:
@@ -295,7 +297,8 @@ class ChatSession:
         if tier == "short":
             table = Table("id", "when", "exchange", title="Short-term memory")
             for p in self.mem.short_term():
-                table.add_row(p.ref, when(p.ts), Text(f"{p.user_input}\n→ {p.agent_response}"))
+                exchange = Text(f"{p.user_input}\n→ {p.agent_response}")
+                table.add_row(p.ref, when(p.ts, self.mem.settings.zone), exchange)
         elif tier == "mid":
             table = Table("id", "heat", "pages", "visits", "summary", title="Mid-term segments")
             for s in self.mem.segments():
@@ -305,7 +308,7 @@ class ChatSession:
         elif tier == "long":
             table = Table("id", "kind", "fact", "when", title="Long-term knowledge")
             for f in self.mem.knowledge():
-                table.add_row(f.ref, f.kind, Text(f.text), when(f.ts))
+                table.add_row(f.ref, f.kind, Text(f.text), when(f.ts, self.mem.settings.zone))
         else:
             self.console.print("usage: /memory short|mid|long", style="yellow")
             return
@@ -314,7 +317,8 @@ class ChatSession:
     def _recall_table(self, items: list[Any], title: str) -> Table:
         table = Table("id", "tier", "score", "when", "memory", title=title)
         for i in items:
-            table.add_row(i.ref, i.tier, f"{i.score:.3f}", when(i.ts), Text(i.text))
+            stamp = when(i.ts, self.mem.settings.zone)
+            table.add_row(i.ref, i.tier, f"{i.score:.3f}", stamp, Text(i.text))
         return table
 
     def show_search(self, query: str) -> None:

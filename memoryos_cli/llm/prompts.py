@@ -7,8 +7,9 @@ import datetime as dt
 from memoryos_cli.llm import Message
 
 
-def when(ts: float) -> str:
-    return dt.datetime.fromtimestamp(ts, tz=dt.UTC).strftime("%Y-%m-%d %H:%M")
+def when(ts: float, zone: dt.tzinfo) -> str:
+    """An instant as the user's clock read it: "2023-05-08 18:00"."""
+    return dt.datetime.fromtimestamp(ts, zone).strftime("%Y-%m-%d %H:%M")
 
 
 def quote(text: str) -> str:
@@ -48,8 +49,8 @@ def user_turn(query: str, recalled_lines: list[str]) -> Message:
     }
 
 
-def recalled_line(ts: float, text: str) -> str:
-    return f"[{day(ts)}] {quote(text)}"
+def recalled_line(ts: float, text: str, zone: dt.tzinfo) -> str:
+    return f"[{day(ts, zone)}] {quote(text)}"
 
 
 # -- consolidation: ONE call per batch of pages ----------------------------------------------
@@ -96,17 +97,21 @@ lasting was said.
 An example of the shape (invented people, not from these excerpts): {example}"""
 
 
-def day(ts: float) -> str:
-    """A date a model reads without arithmetic: "Mon 8 May 2023"."""
-    moment = dt.datetime.fromtimestamp(ts, tz=dt.UTC)
+def day(ts: float, zone: dt.tzinfo) -> str:
+    """A date a model reads without arithmetic, in the user's zone: "Mon 8 May 2023"."""
+    moment = dt.datetime.fromtimestamp(ts, zone)
     return f"{moment:%a} {moment.day} {moment:%B %Y}"
 
 
 def analysis_messages(
-    pages: list[tuple[int, float, str, str]], known: list[str], user_name: str = ""
+    pages: list[tuple[int, float, str, str]],
+    known: list[str],
+    user_name: str = "",
+    *,
+    zone: dt.tzinfo,
 ) -> list[Message]:
     page_text = "\n".join(
-        f"[page {pid} | {day(ts)}]\nUser: {quote(u)}\nAssistant: {quote(a)}"
+        f"[page {pid} | {day(ts, zone)}]\nUser: {quote(u)}\nAssistant: {quote(a)}"
         for pid, ts, u, a in pages
     )
     return [

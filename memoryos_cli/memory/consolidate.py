@@ -394,7 +394,9 @@ def analyse(scope: Scope, llm: LLM, job: jobs.Job, cancel: threading.Event | Non
         conn = store.conn
         current_profile = long_term.profile(conn, owner)
         known_lines = [f"{p.attribute.replace('_', ' ')} = {p.value}" for p in current_profile]
-        fixed = prompts.analysis_messages([], known_lines, _user_name(current_profile))
+        fixed = prompts.analysis_messages(
+            [], known_lines, _user_name(current_profile), zone=scope.settings.zone
+        )
         pages = _batch(conn, owner, job, excerpt_room(llm, fixed), llm.count_tokens)
     if not pages:
         with store.transaction() as conn:
@@ -406,10 +408,12 @@ def analyse(scope: Scope, llm: LLM, job: jobs.Job, cancel: threading.Event | Non
     # sessions of each conversation: 13 facts, fact recall 0.43 with the last 12 facts
     # shown; 43-47 facts, recall 0.57 with none. A fact said again merges in `add_fact`.
     # "yesterday" pinned to its date: the model copies a date more reliably than it counts.
+    zone = scope.settings.zone
     shown = [
-        (pid, ts, pin_relative_dates(u, ts), pin_relative_dates(a, ts)) for pid, ts, u, a in pages
+        (pid, ts, pin_relative_dates(u, ts, zone), pin_relative_dates(a, ts, zone))
+        for pid, ts, u, a in pages
     ]
-    messages = prompts.analysis_messages(shown, known_lines, _user_name(current_profile))
+    messages = prompts.analysis_messages(shown, known_lines, _user_name(current_profile), zone=zone)
     page_ids: set[int] = {p[0] for p in pages}
 
     # Free generation first: llama.cpp's grammar sampler checks the whole vocabulary at

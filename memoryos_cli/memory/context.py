@@ -13,6 +13,7 @@ cut to caps that halve in steps, so the same pages give the same prefix every tu
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -191,11 +192,13 @@ def build(
     assistant: str,
     budget: Budget,
     count_tokens: CountTokens,
+    zone: dt.tzinfo,
     relationship: str = "friend",
     style_hint: str = "",
 ) -> BuiltPrompt:
     """The prompt for `query`: the prefix, then recalled lines (up to `budget.recall`
-    tokens, never more than half of what the prefix leaves) and the query in what is left."""
+    tokens, never more than half of what the prefix leaves) and the query in what is left.
+    Each line shows its day, and its relative times pinned, in `zone` (the user's)."""
     messages = prefix_messages(
         assistant,
         recall.profile,
@@ -222,11 +225,11 @@ def build(
     used = 0
     recall_room = min(budget.recall, left // 2)
     for item in candidates:
-        line = prompts.recalled_line(item.ts, pin_relative_dates(item.text, item.ts))
+        line = prompts.recalled_line(item.ts, pin_relative_dates(item.text, item.ts, zone), zone)
         cost = count_tokens(line)
         if used + cost > recall_room and item.page is not None:
             line = prompts.recalled_line(
-                item.ts, pin_relative_dates(focus(item.page, query), item.ts)
+                item.ts, pin_relative_dates(focus(item.page, query), item.ts, zone), zone
             )
             cost = count_tokens(line)
         if used + cost > recall_room:

@@ -1,5 +1,7 @@
 """Relative times pinned to the day they were said: "yesterday" in a page from Mon 8 May
-2023 reads "yesterday (7 May 2023)" wherever the page is shown to a model.
+2023 reads "yesterday (7 May 2023)" wherever the page is shown to a model. The day is the
+user's (in the zone of `Settings.zone`): said at 6 pm on 8 May in California, it is 8 May,
+though UTC has reached the 9th.
 
 A memory recalled months later is read on another day: "yesterday" then means nothing,
 and a 1.5B model seldom does the date arithmetic itself (LoCoMo temporal questions, Qwen
@@ -96,10 +98,10 @@ def _pin(match: re.Match[str], said: dt.date) -> str:
     return str(said.year + {"last": -1, "this": 0, "next": 1}[which])
 
 
-def pin_relative_dates(text: str, ts: float) -> str:
+def pin_relative_dates(text: str, ts: float, zone: dt.tzinfo) -> str:
     """`text` with each relative time not pinned yet followed by what it meant when it was
-    said."""
-    said = dt.datetime.fromtimestamp(ts, tz=dt.UTC).date()
+    said, counted from the day `ts` falls on in `zone`."""
+    said = dt.datetime.fromtimestamp(ts, zone).date()
 
     def annotate(match: re.Match[str]) -> str:
         return f"{match.group(0)} ({_pin(match, said)})"

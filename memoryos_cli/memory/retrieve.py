@@ -13,6 +13,7 @@ A page's score is the relative-score fusion of its BM25 and cosine lists, plus:
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 from collections import defaultdict
 from collections.abc import Iterable
@@ -314,8 +315,10 @@ def rank_pages(
     extra: Iterable[int],
     top_segments: list[tuple[int, float]],
     signals: Signals,
+    zone: dt.tzinfo,
 ) -> tuple[dict[int, float], dict[int, float]]:
-    """Scores of the candidate pages (and of `extra` pages), and the cosines known so far.
+    """Scores of the candidate pages (and of `extra` pages), and the cosines known so far;
+    a date the query names is read in `zone`, the user's.
 
     Candidates: the best CANDIDATES by BM25 and by cosine, and, with neighbours on, the
     pages next to them. The module docstring says what each signal adds.
@@ -341,7 +344,7 @@ def rank_pages(
                 scores[pid] += SESSION_WEIGHT * words.sessions.get(pos.session, 0.0)
     cues = date_cues(query) if signals.dates else []
     for pid, pos in where.items():
-        if any(cue.matches(pos.ts) for cue in cues):
+        if any(cue.matches(pos.ts, zone) for cue in cues):
             scores[pid] += DATE_WEIGHT
     if signals.segments:
         bonus = segment_bonuses(conn, top_segments, total)
@@ -383,7 +386,7 @@ def recall(
         seg_scores = rrf([[i for i, _ in seg_dense], words.segments])
         top_segments = sorted(seg_scores.items(), key=lambda kv: -kv[1])[:TOP_SEGMENTS]
         page_scores, page_sims = rank_pages(
-            conn, owner, query, qvec, words, short_ids, top_segments, signals
+            conn, owner, query, qvec, words, short_ids, top_segments, signals, scope.settings.zone
         )
         # Short-term pages get the same score as mid-term ones, so the two rank together.
         short_sims = _similarities(conn, "pages_vec", list(short_ids), qvec)

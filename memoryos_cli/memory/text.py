@@ -358,9 +358,9 @@ class DateCue:
     month: int | None = None
     day: int | None = None
 
-    def matches(self, ts: float) -> bool:
-        """Whether a UTC timestamp falls on this date (or in this month or year)."""
-        when = dt.datetime.fromtimestamp(ts, dt.UTC)
+    def matches(self, ts: float, zone: dt.tzinfo) -> bool:
+        """Whether an instant falls on this date (or in this month or year) in `zone`."""
+        when = dt.datetime.fromtimestamp(ts, zone)
         return (
             (self.year is None or when.year == self.year)
             and (self.month is None or when.month == self.month)

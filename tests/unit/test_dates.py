@@ -35,18 +35,18 @@ MONDAY = dt.datetime(2023, 5, 8, 13, 56, tzinfo=dt.UTC).timestamp()  # Mon 8 May
     ],
 )
 def test_relative_times_read_with_their_date(said: str, read: str) -> None:
-    assert pin_relative_dates(said, MONDAY) == read
+    assert pin_relative_dates(said, MONDAY, dt.UTC) == read
 
 
 def test_a_time_already_pinned_is_not_pinned_again() -> None:
     # A fact written from a pinned page, shown under a later day: one date, the right one.
     fact = "Caroline went to a support group yesterday (7 May 2023)."
-    assert pin_relative_dates(fact, MONDAY + 50 * 86400) == fact
+    assert pin_relative_dates(fact, MONDAY + 50 * 86400, dt.UTC) == fact
 
 
 def test_last_month_in_january_is_december_of_the_year_before() -> None:
     january = dt.datetime(2024, 1, 3, tzinfo=dt.UTC).timestamp()
-    assert pin_relative_dates("last month", january) == "last month (December 2023)"
+    assert pin_relative_dates("last month", january, dt.UTC) == "last month (December 2023)"
 
 
 def test_a_recalled_page_reads_with_its_dates_and_is_stored_as_said(home: Path) -> None:

@@ -3,6 +3,7 @@ long text is shortened in the prompt (and says so), never in storage."""
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 
 import pytest
@@ -111,6 +112,7 @@ def test_pages_come_first_and_facts_fill_the_room_they_leave() -> None:
         assistant="a",
         budget=Budget(4096, 100, 60),
         count_tokens=lambda text: 13,
+        zone=dt.UTC,
     )
     # Room for four lines: the three pages, best first, then the best fact.
     assert [i.ref for i in built.recalled] == ["p1", "p2", "p3", "k0"]
@@ -128,7 +130,7 @@ def test_a_page_far_weaker_than_the_best_stays_out_of_the_prompt() -> None:
 
     recall = Recall("q", [], [page(1, 2.0), page(2, 1.5), page(3, 1.2)], [], [])
     built = build("q", recall, [], assistant="a", budget=Budget(4096, 100, 300),
-                  count_tokens=approx_tokens)  # fmt: skip
+                  count_tokens=approx_tokens, zone=dt.UTC)  # fmt: skip
     # 1.5 is 75% of the best score and is shown; 1.2 (60%) only adds noise and prompt time.
     assert [i.ref for i in built.recalled] == ["p1", "p2"]
 
@@ -160,7 +162,7 @@ def test_a_page_too_long_for_the_room_left_shows_its_sentences_on_the_question()
     )  # fmt: skip
     question = "When does the ferry leave, Caroline?"
     built = build(question, recall, [], assistant="a", budget=Budget(4096, 100, 120),
-                  count_tokens=approx_tokens)  # fmt: skip
+                  count_tokens=approx_tokens, zone=dt.UTC)  # fmt: skip
     assert [i.ref for i in built.recalled] == ["p1", "p2"]
     shown = built.messages[-1]["content"]
     assert "The ferry to Vigo leaves at 9 from pier 4." in shown

@@ -153,8 +153,10 @@ def test_date_cues_read_dates_months_and_years_but_not_names() -> None:
     assert date_cues("a project in July 2023") == [DateCue(2023, 7, None)]
     assert date_cues("the beach in 2023") == [DateCue(2023, None, None)]
     assert date_cues("on Jan's birthday, may I ask") == []
-    assert DateCue(None, 6, None).matches(dt.datetime(2021, 6, 30, tzinfo=dt.UTC).timestamp())
-    assert not DateCue(2023, 6, 1).matches(dt.datetime(2023, 6, 2, tzinfo=dt.UTC).timestamp())
+    june_30_2021 = dt.datetime(2021, 6, 30, tzinfo=dt.UTC).timestamp()
+    june_2_2023 = dt.datetime(2023, 6, 2, tzinfo=dt.UTC).timestamp()
+    assert DateCue(None, 6, None).matches(june_30_2021, dt.UTC)
+    assert not DateCue(2023, 6, 1).matches(june_2_2023, dt.UTC)
 
 
 def test_sessions_split_at_a_long_pause_and_forget_rebuilds_their_text(mem: Memoryos) -> None:

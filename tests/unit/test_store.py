@@ -68,13 +68,48 @@ def test_no_driver_that_loads_extensions_names_the_fix(monkeypatch: pytest.Monke
     assert "stdlib_noext (cannot load extensions)" in message
 
 
-@pytest.mark.skipif(STDLIB_CAN_LOAD, reason="this Python's sqlite3 can load extensions")
-def test_real_stdlib_without_extensions_gives_one_clear_error(
+def test_without_sqlean_a_stdlib_that_can_load_extensions_serves(
     home: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    """Whatever Python runs the tests: a `sqlite3` with enable_load_extension stands in for
+    the stdlib while sqlean is not installed (its twin below lacks it)."""
     monkeypatch.setitem(sys.modules, "sqlean", None)
-    with pytest.raises(StoreError, match=r"pip install sqlean-py"):
+    monkeypatch.setitem(sys.modules, "sqlite3", fake_driver_module("sqlite3", can_load=True))
+    s = Store(home / "memoryos.db")
+    try:
+        assert s.driver.name == "sqlite3" and s.vec_version.startswith("v")
+        assert s.integrity_check() == "ok"
+    finally:
+        s.close()
+
+
+def test_without_sqlean_a_stdlib_that_cannot_load_extensions_is_one_clear_error(
+    home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """pyenv and python.org macOS builds: a `sqlite3` without enable_load_extension."""
+    monkeypatch.setitem(sys.modules, "sqlean", None)
+    monkeypatch.setitem(sys.modules, "sqlite3", fake_driver_module("sqlite3", can_load=False))
+    with pytest.raises(StoreError) as info:
         Store(home / "memoryos.db")
+    assert str(info.value) == (
+        "no SQLite driver here can load sqlite-vec: tried sqlean (not installed), "
+        "sqlite3 (cannot load extensions); run `pip install sqlean-py`"
+    )
+
+
+def test_the_real_stdlib_serves_or_says_why(home: Path) -> None:
+    """This Python's own sqlite3, given as the driver: it holds the memory if it can load
+    extensions, and is one StoreError if it cannot (the two tests above cover both)."""
+    try:
+        s = Store(home / "memoryos.db", driver=Driver("sqlite3", sqlite3))
+    except StoreError as exc:
+        assert not STDLIB_CAN_LOAD, exc
+        assert str(exc).startswith("could not load sqlite-vec (")
+        return
+    try:
+        assert STDLIB_CAN_LOAD and s.integrity_check() == "ok"
+    finally:
+        s.close()
 
 
 def test_fallback_driver_is_chosen_and_works(home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -85,15 +120,6 @@ def test_fallback_driver_is_chosen_and_works(home: Path, monkeypatch: pytest.Mon
     s = Store(home / "memoryos.db", driver=driver)
     try:
         assert s.vec_version.startswith("v")
-        assert s.integrity_check() == "ok"
-    finally:
-        s.close()
-
-
-@pytest.mark.skipif(not STDLIB_CAN_LOAD, reason="this Python's sqlite3 cannot load extensions")
-def test_stdlib_driver_works_where_it_can_load(home: Path) -> None:
-    s = Store(home / "memoryos.db", driver=Driver("sqlite3", sqlite3))
-    try:
         assert s.integrity_check() == "ok"
     finally:
         s.close()
