@@ -13,6 +13,7 @@ from memoryos_cli.api import Memoryos
 from memoryos_cli.cli.app import main
 from memoryos_cli.config import load_settings
 from memoryos_cli.embed.hashing import HashingEmbedder
+from memoryos_cli.errors import ModelError
 from memoryos_cli.llm import LLM
 from memoryos_cli.llm.llama import LlamaCppLLM
 from memoryos_cli.llm.loader import load_llm
@@ -106,9 +107,47 @@ def test_cancel_stops_between_tokens(smol: LlamaCppLLM) -> None:
     assert ask(smol, PREFIX + [{"role": "user", "content": "Hi"}])  # the next call runs again
 
 
-def test_load_by_catalogue_name_verifies_the_wheel_file(home: Path) -> None:
-    llm = load_llm("smollm2-135m", load_settings(home))
+def hashed_paths(monkeypatch: pytest.MonkeyPatch) -> list[Path]:
+    """The files catalog hashes from now on, in order."""
+    paths: list[Path] = []
+    real = catalog.sha256_file
+
+    def spy(path: Path, progress: catalog.Progress | None = None) -> str:
+        paths.append(path)
+        return real(path, progress)
+
+    monkeypatch.setattr(catalog, "sha256_file", spy)
+    return paths
+
+
+def test_load_by_catalogue_name_verifies_the_wheel_file(
+    home: Path, smol_model_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    hashed = hashed_paths(monkeypatch)
+    settings = load_settings(home)
+    llm = load_llm("smollm2-135m", settings)
     assert llm.name == "smollm2-135m"
+    assert hashed == [smol_model_path]  # a fresh home has no cached hash: the file was read
+    listed = {m.name: m for m in catalog.list_models(settings)}["smollm2-135m"]
+    assert listed.verified is True and listed.verified_at is not None
+    catalog.resolve("smollm2-135m", settings)
+    assert hashed == [smol_model_path]  # the second time, the cached hash of the same file
+
+
+def test_a_corrupt_copy_of_the_wheel_file_is_refused_before_loading(
+    home: Path, smol_model_path: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The wheel's file has no pinned size: only its sha256 tells a damaged copy (one byte
+    flipped near the end still has the GGUF magic and loads)."""
+    copy = tmp_path / smol_model_path.name
+    body = bytearray(smol_model_path.read_bytes())
+    body[-1] ^= 0xFF
+    copy.write_bytes(bytes(body))
+    monkeypatch.setattr(catalog, "locate_packaged_file", lambda relpath: copy)
+    hashed = hashed_paths(monkeypatch)
+    with pytest.raises(ModelError, match=r"is corrupt \(sha256 .*run `memoryos models install"):
+        load_llm("smollm2-135m", load_settings(home))
+    assert hashed == [copy]
 
 
 def test_get_response_end_to_end(home: Path, smol_model_path: Path) -> None:
