@@ -168,15 +168,13 @@ def excerpt_room(llm: LLM, fixed: list[Message]) -> int:
 
 
 NAME_ATTRIBUTES = ("name", "user_name", "first_name", "full_name")
+# The two sides of every page: a fact's subject or a courtesy's addressee, never a claim.
+ROLES = frozenset({"user", "assistant"})
 
 
 def _user_name(profile: list[Any]) -> str:
     names = [p.value for p in profile if p.attribute in NAME_ATTRIBUTES]
     return names[0] if names else ""
-
-
-# The two sides of every page: a fact's subject, never its claim.
-ROLE_WORDS = frozenset({"user", "assistant"})
 
 
 def fact_subjects(analysis: Analysis, profile: list[Any]) -> frozenset[str]:
@@ -187,7 +185,7 @@ def fact_subjects(analysis: Analysis, profile: list[Any]) -> frozenset[str]:
         for attribute, value, _ in analysis.profile
         if long_term.normalize_attribute(attribute) in NAME_ATTRIBUTES
     ]
-    return ROLE_WORDS | frozenset(w for n in names for w in re.findall(r"[a-z]+", n.lower()))
+    return ROLES | frozenset(w for n in names for w in re.findall(r"[a-z]+", n.lower()))
 
 
 def drop_copied_example(analysis: Analysis, excerpts: str) -> None:
@@ -277,35 +275,82 @@ def drop_copied_turns(analysis: Analysis, pages: list[tuple[int, float, str, str
     analysis.keep_facts(lambda text: not copied(text))
 
 
-# "Melanie: I'm glad you're..." is a chat line, not a fact: a speaker's tag, or "you".
+# "Melanie: I'm glad you're..." is a chat line, not a fact: a speaker's tag over a turn in
+# its speaker's voice, or "you".
 SECOND_PERSON = re.compile(r"\b(?:you|you're|you've|you'll|your|yours|yourself)\b", re.I)
+SPEAKER_VOICE = re.compile(
+    r"\b(?:I|I'm|I've|I'll|I'd)\b|\b(?:me|my|mine|we|we're|our|us)\b|" + SECOND_PERSON.pattern,
+    re.I,
+)
+# A quoted title or phrase ("Ana is reading 'Your Brain on Food'"): its words are not the
+# fact's voice. Opening quotes follow no letter, so "Ana's" opens nothing.
+QUOTED = re.compile(r"(?<!\w)['‘\"“][^'’\"”]+['’\"”](?!\w)")
+GREETING = r"(?:hi|hey|hello|thanks|thank you|bye|good morning|good night|congrats),?"
+
+
+def is_chat_line(text: str) -> bool:
+    """One side talking to the other: "you" outside quotes, or a speaker's tag over a turn
+    in the first person or a greeting ("Melanie: I'm glad..."). A label over a third-person
+    fact ("Note: the user is allergic to shellfish.") is no speaker's tag."""
+    plain = QUOTED.sub(" ", text)
+    tag = SPEAKER_TAG.match(plain)
+    if tag is not None:
+        said = plain[tag.end() :]
+        if SPEAKER_VOICE.search(said) or re.match(GREETING, said.strip(), re.I):
+            return True
+    return SECOND_PERSON.search(plain) is not None
 
 
 def drop_chat_lines(analysis: Analysis) -> None:
-    """Drop facts written as one side talking to the other (a speaker's tag, "you"): a small
-    model that paraphrases a turn keeps its voice (LoCoMo, Qwen 1.5B: "Melanie: I'm glad you
-    found the painting inspiring."). "I" and "my" stay: in the user's facts they are the
-    user ("My sister Emma visits next week" is what Qwen 0.5B writes)."""
-    analysis.keep_facts(lambda text: not SPEAKER_TAG.match(text) and not SECOND_PERSON.search(text))
+    """Drop facts written as one side talking to the other (`is_chat_line`): a small model
+    that paraphrases a turn keeps its voice (LoCoMo, Qwen 1.5B: "Melanie: I'm glad you
+    found the painting inspiring."). "I" and "my" without a tag stay: in the user's facts
+    they are the user ("My sister Emma visits next week" is what Qwen 0.5B writes)."""
+    analysis.keep_facts(lambda text: not is_chat_line(text))
 
 
 # "Caroline thanked Mel for motivating her": who it is about (a word or two), then a courtesy
-# to the other side (a name or a role) or an expressed feeling about them, as the main verb.
-# Not "Ana thanks her sister Emma for the gift": the sister is worth remembering.
+# to someone (`whom`) or an expressed feeling, as the main verb.
 COURTESY = re.compile(
     r"^\s*(?:[Tt]he\s+)?[\w'’]+(?:\s+[\w'’]+)?\s+(?:also\s+|again\s+)?(?:"
     r"(?:thank(?:ed|s)|congratulat(?:ed|es)|prais(?:ed|es)|compliment(?:ed|s)|encourag(?:ed|es))"
-    r"\s+(?:the\s+(?:user|assistant)\b|[A-Z][\w'’]*\b)"
+    r"\s+(?:the\s+)?(?P<whom>[\w'’]+)\b"
     r"|express(?:ed|es)\s+(?:\w+\s+)?(?:gratitude|thanks|admiration|appreciation|support)\b)"
+)
+# A name said to someone: "Hey Gina!", "Thanks, Gina", "You're welcome, Jon!".
+VOCATIVE = re.compile(
+    rf"\b(?i:{GREETING})\s+(?P<greeted>[A-Z][\w'’]*)|,\s*(?P<called>[A-Z][\w'’]*)\s*[!?.,]"
 )
 
 
-def drop_courtesies(analysis: Analysis) -> None:
+def conversation_parties(pages: list[tuple[int, float, str, str]]) -> frozenset[str]:
+    """Who the conversation is between: the two roles and every name one side calls the
+    other by in these pages (lowercased)."""
+    names = {
+        (m.group("greeted") or m.group("called")).lower()
+        for _, _, u, a in pages
+        for m in VOCATIVE.finditer(f"{u}\n{a}")
+    }
+    return ROLES | names
+
+
+def drop_courtesies(analysis: Analysis, pages: list[tuple[int, float, str, str]]) -> None:
     """Drop facts that record the conversation's manners, not the person: thanks, praise,
-    congratulations, encouragement ("Gina encouraged Jon to stay resilient"). The prompt asks
-    to skip small talk; a small model still wrote them (LoCoMo, Qwen 1.5B, whole
-    conversations: 30 of 189 facts), and they crowd the chat's recalled facts."""
-    analysis.keep_facts(lambda text: not COURTESY.match(text))
+    congratulations, encouragement given to the other side of the conversation ("Gina
+    encouraged Jon to stay resilient"), or an expressed gratitude. The prompt asks to skip
+    small talk; a small model still wrote them (LoCoMo, Qwen 1.5B, whole conversations: 30
+    of 189 facts). A courtesy to someone else carries a fact: "the user thanked Dr. Patel
+    for the knee surgery", "Ana encouraged Tom, her son, to apply to MIT"."""
+    parties = conversation_parties(pages)
+
+    def courtesy(text: str) -> bool:
+        match = COURTESY.match(text)
+        if match is None:
+            return False
+        whom = match.group("whom")
+        return whom is None or whom.lower() in parties
+
+    analysis.keep_facts(lambda text: not courtesy(text))
 
 
 def cite_supporting_pages(
@@ -365,9 +410,6 @@ def drop_misattributed(analysis: Analysis, pages: list[tuple[int, float, str, st
     analysis.user_facts = [f for f in analysis.user_facts if said_by(user, agent, *f)]
     analysis.assistant_facts = [f for f in analysis.assistant_facts if said_by(agent, user, *f)]
     analysis.profile = [p for p in analysis.profile if said_by(user, agent, p[1], p[2])]
-
-
-GREETING = r"(?:hi|hey|hello|thanks|thank you|bye|good morning|good night|congrats),?"
 
 
 def drop_addressed_names(analysis: Analysis, pages: list[tuple[int, float, str, str]]) -> None:
@@ -434,7 +476,7 @@ def analyse(scope: Scope, llm: LLM, job: jobs.Job, cancel: threading.Event | Non
     drop_copied_example(analysis, excerpts)
     drop_copied_turns(analysis, pages)
     drop_chat_lines(analysis)
-    drop_courtesies(analysis)
+    drop_courtesies(analysis, pages)
     drop_addressed_names(analysis, pages)  # before a name found here becomes a fact's subject
     subjects = fact_subjects(analysis, current_profile)
     cite_supporting_pages(analysis, pages, subjects)
