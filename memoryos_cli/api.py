@@ -93,17 +93,17 @@ class Memoryos:
             **overrides,
         )
         self.store = Store(self.settings.db_path)
-        if embedder is None:
-            from memoryos_cli.embed.sentence import SentenceTransformerEmbedder
-
-            embedder = SentenceTransformerEmbedder(
-                self.settings.embedder, threads=self.settings.embed_threads
-            )
-        self.embedder = embedder
         # Embeds on a second core while the store works on the first: recall searches the
         # query's words, add_memory writes the page's text (see `_embed_soon`).
         self._embedding = ThreadPoolExecutor(max_workers=1, thread_name_prefix="memoryos-embed")
-        try:
+        try:  # whatever fails from here on, the file is closed again
+            if embedder is None:
+                from memoryos_cli.embed.sentence import SentenceTransformerEmbedder
+
+                embedder = SentenceTransformerEmbedder(
+                    self.settings.embedder, threads=self.settings.embed_threads
+                )
+            self.embedder = embedder
             self.store.bind_embedder(embedder.name, embedder.dim)
             owner = self.store.owner_id(self.settings.user_id, self.settings.assistant_id)
         except BaseException:
@@ -464,11 +464,11 @@ class Memoryos:
         also when it is stopped early or the model fails: what was said so far is kept, and
         the user's words always are (stopped before the first token, the answer is empty)."""
         query = self._check_text("query", query)
-        llm = self.llm  # loaded first: the prompt is measured with its tokenizer
-        built = self.prepare(query, relationship_with_user, style_hint)
         parts: list[str] = []
         asked_at = time.time()
-        try:
+        try:  # a model that fails to load, or a failed recall, loses no word the user typed
+            llm = self.llm  # loaded first: the prompt is measured with its tokenizer
+            built = self.prepare(query, relationship_with_user, style_hint)
             for piece in llm.stream(built.messages, max_tokens=self.prompt_budget().answer):
                 parts.append(piece)
                 yield piece

@@ -12,6 +12,7 @@ from memoryos_cli.api import Memoryos
 from memoryos_cli.cli.app import app
 from memoryos_cli.cli.env import Env
 from memoryos_cli.embed.hashing import HashingEmbedder
+from memoryos_cli.errors import ModelError
 from memoryos_cli.llm import Message
 from memoryos_cli.llm.fake import ScriptedLLM
 from memoryos_cli.memory import jobs
@@ -53,6 +54,53 @@ def test_what_the_user_said_is_kept_when_no_answer_came(home: Any) -> None:
         ("I moved to Lisbon last week. Any tips?", ""),
         ("Which city is nicer?", "Porto,"),
     ]
+
+
+def test_what_the_user_said_is_kept_when_recall_fails(
+    home: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Recall runs before the first token: a failure there (a locked or damaged file, a
+    failing embedder) still stores the question, with no answer."""
+    with Memoryos(llm_model=ScriptedLLM(["unused"]), embedder=HashingEmbedder()) as mem:
+
+        def broken_recall(*args: Any, **kwargs: Any) -> Any:
+            raise RuntimeError("recall broke")
+
+        monkeypatch.setattr(mem, "retrieve", broken_recall)
+        with pytest.raises(RuntimeError, match="recall broke"):
+            mem.get_response("My sister Ana lands in Oslo on Friday.")
+        kept = [(p.user_input, p.agent_response) for p in mem.pages()]
+    assert kept == [("My sister Ana lands in Oslo on Friday.", "")]
+
+
+def test_a_failed_embedder_build_closes_the_file(
+    home: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Opening a memory whose embedder cannot be built raises, and leaves no open store."""
+    from memoryos_cli.embed import sentence
+    from memoryos_cli.store import Store
+
+    opened: list[Store] = []
+    closed: list[Store] = []
+    real_init, real_close = Store.__init__, Store.close
+
+    def tracking_init(self: Store, *args: Any, **kwargs: Any) -> None:
+        real_init(self, *args, **kwargs)
+        opened.append(self)
+
+    def tracking_close(self: Store) -> None:
+        closed.append(self)
+        real_close(self)
+
+    def no_embedder(*args: Any, **kwargs: Any) -> None:
+        raise ModelError("the embedder package is missing")
+
+    monkeypatch.setattr(Store, "__init__", tracking_init)
+    monkeypatch.setattr(Store, "close", tracking_close)
+    monkeypatch.setattr(sentence, "SentenceTransformerEmbedder", no_embedder)
+    with pytest.raises(ModelError, match="embedder package"):
+        Memoryos(llm_model="none")
+    assert len(opened) == 1 and closed == opened
 
 
 class SlowAnalyser(ScriptedLLM):
