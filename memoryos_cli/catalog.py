@@ -30,7 +30,7 @@ from typing import Any
 
 from memoryos_cli.config import Settings
 from memoryos_cli.errors import ModelError, NotFoundError
-from memoryos_cli.files import ensure_private_dir, write_private
+from memoryos_cli.files import write_private
 
 GGUF_MAGIC = b"GGUF"
 DEFAULT_MODEL = "qwen2.5-coder-1.5b"
@@ -159,6 +159,14 @@ def list_models(settings: Settings) -> list[ModelInfo]:
     return out
 
 
+def make_models_dir(path: Path) -> Path:
+    """Create the models folder, private, if it is missing. One that exists keeps its mode:
+    a folder the user chose (`config set models_dir /srv/models`) may be shared, and
+    taking group and other access away locked the others out of its models."""
+    path.mkdir(parents=True, exist_ok=True, mode=0o700)
+    return path
+
+
 # -- verification ------------------------------------------------------------------------
 
 
@@ -185,7 +193,7 @@ def _remember_hash(settings: Settings, path: Path, sha: str) -> None:
             "sha256": sha,
             "checked_at": time.time(),
         }
-        ensure_private_dir(settings.models_dir)
+        make_models_dir(settings.models_dir)
         write_private(_cache_path(settings), json.dumps(cache, indent=1))
     except OSError:
         pass  # a read-only models dir only costs a rehash next time
@@ -345,7 +353,7 @@ def assemble(
     for part in parts:
         if not part.is_file():
             raise ModelError(f"model part {part} is missing; {fix}")
-    ensure_private_dir(dest.parent)
+    make_models_dir(dest.parent)
     free = shutil.disk_usage(dest.parent).free
     if free < size:
         raise ModelError(

