@@ -79,8 +79,12 @@ class Settings:
     timezone: str = ""
 
     def __post_init__(self) -> None:
-        # resolved here so every Settings, however built, has an absolute models_dir
-        object.__setattr__(self, "models_dir", self.home / self.models_dir)
+        # Resolved here, so every Settings however built has an absolute home and
+        # models_dir: with a relative home, each dataclasses.replace joined the home to
+        # models_dir again ("data/data/models").
+        home = self.home.expanduser().absolute()
+        object.__setattr__(self, "home", home)
+        object.__setattr__(self, "models_dir", home / self.models_dir)
 
     @property
     def zone(self) -> dt.tzinfo:

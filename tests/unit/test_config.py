@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
@@ -79,3 +80,36 @@ def test_an_export_carries_no_paths_or_pip_arguments_of_this_machine(home, monke
         data = portable.export_data(mem.scope)
     assert set(data["settings"]) & MACHINE_LOCAL == set()
     assert "secret" not in portable.to_json(data) and "private-models" not in portable.to_json(data)
+
+
+@pytest.mark.parametrize("how", ["MEMORYOS_HOME", "--home"])
+@pytest.mark.parametrize(
+    ("models_dir", "expected"),
+    [(None, "data/models"), ("gguf", "data/gguf"), ("/srv/models", "/srv/models")],
+    ids=["default", "relative", "absolute"],
+)
+def test_a_relative_home_resolves_once(
+    home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+    how: str, models_dir: str | None, expected: str,
+) -> None:  # fmt: skip
+    """`--home data` or MEMORYOS_HOME=data, from the folder it is in: every path is under
+    that folder, however often the settings are copied (the MCP server replaces the model)."""
+    import dataclasses
+
+    env = fast_env(monkeypatch)
+    monkeypatch.chdir(tmp_path)
+    if how == "MEMORYOS_HOME":
+        monkeypatch.setenv("MEMORYOS_HOME", "data")
+    else:
+        env.home = Path("data")
+    if models_dir is not None:
+        out = run(env, "config", "set", "models_dir", models_dir).output
+        assert out == f"models_dir = {tmp_path / expected} (in {tmp_path / 'data/config.toml'})\n"
+    shown = json.loads(run(env, "config", "show", "--json").output)
+    assert (shown["home"], shown["models_dir"]) == (
+        str(tmp_path / "data"),
+        str(tmp_path / expected),
+    )
+    settings = env.settings()
+    copied = dataclasses.replace(dataclasses.replace(settings, model="none"), seed=1)
+    assert (copied.home, copied.models_dir) == (tmp_path / "data", tmp_path / expected)
