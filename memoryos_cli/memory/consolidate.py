@@ -177,14 +177,19 @@ def _user_name(profile: list[Any]) -> str:
     return names[0] if names else ""
 
 
-def fact_subjects(analysis: Analysis, profile: list[Any]) -> frozenset[str]:
-    """Who facts are about: the roles and the user's name, known or found in this batch.
-    They say whom a fact concerns, not what it claims, so they never count as its support."""
-    names = [_user_name(profile)] + [
+def found_names(analysis: Analysis) -> list[str]:
+    """The user's name as this batch's profile items give it."""
+    return [
         value
         for attribute, value, _ in analysis.profile
         if long_term.normalize_attribute(attribute) in NAME_ATTRIBUTES
     ]
+
+
+def fact_subjects(analysis: Analysis, profile: list[Any]) -> frozenset[str]:
+    """Who facts are about: the roles and the user's name, known or found in this batch.
+    They say whom a fact concerns, not what it claims, so they never count as its support."""
+    names = [_user_name(profile), *found_names(analysis)]
     return ROLES | frozenset(w for n in names for w in re.findall(r"[a-z]+", n.lower()))
 
 
@@ -393,12 +398,26 @@ def cite_supporting_pages(
     analysis.profile = [(a, v, cite(v, c)) for a, v, c in analysis.profile]
 
 
-def drop_misattributed(analysis: Analysis, pages: list[tuple[int, float, str, str]]) -> None:
+# "The assistant promised to fly to Oslo": an item whose subject is the side it is filed under.
+# Moving an item renames its subject: its claim must be nearly all in the other side's words
+# ("The assistant recommended Klara a violin teacher" is half in "Klara started violin").
+REFILE_SUPPORT = 0.75
+ROLE_SUBJECT = re.compile(r"^\s*the (user|assistant)\b", re.I)
+
+
+def drop_misattributed(
+    analysis: Analysis, pages: list[tuple[int, float, str, str]], user_name: str = ""
+) -> None:
     """Drop items the other side said: a user fact or profile value whose words the user's
     turns of its cited pages do not hold (under MIN_SUPPORT) while the assistant's hold
     more, and an assistant fact the other way round. A small model mixes up who did what
     (LoCoMo, Qwen 1.5B: "Caroline described her camping trip", Melanie's trip; "Jon
-    designed his store", Gina's store); the words say whose it was."""
+    designed his store", Gina's store); the words say whose it was.
+
+    A fact whose subject is only its list's role ("The assistant promised to fly to Oslo",
+    from the user's "I'm flying to Oslo": Qwen 1.5B filed a first session's third user
+    statement under the assistant) moves to the other side's list instead, its subject
+    renamed: the claim is right, the filing was not."""
     user = {pid: u for pid, _, u, _ in pages}
     agent = {pid: a for pid, _, _, a in pages}
 
@@ -407,9 +426,84 @@ def drop_misattributed(analysis: Analysis, pages: list[tuple[int, float, str, st
         theirs = support(text, " ".join(other.get(p, "") for p in cited))
         return mine >= MIN_SUPPORT or mine >= theirs
 
-    analysis.user_facts = [f for f in analysis.user_facts if said_by(user, agent, *f)]
-    analysis.assistant_facts = [f for f in analysis.assistant_facts if said_by(agent, user, *f)]
+    def refiled(
+        fact: tuple[str, list[int]], role: str, subject: str
+    ) -> list[tuple[str, list[int]]]:
+        match = ROLE_SUBJECT.match(fact[0])
+        if match is None or match.group(1).lower() != role:
+            return []
+        turns = user if role == "assistant" else agent
+        if support(fact[0], " ".join(turns.get(p, "") for p in fact[1]), ROLES) < REFILE_SUPPORT:
+            return []  # half its words there: as likely invented as misfiled
+        return [(subject + fact[0][match.end() :], fact[1])]
+
+    users, agents = analysis.user_facts, analysis.assistant_facts
+    analysis.user_facts = [f for f in users if said_by(user, agent, *f)] + [
+        moved
+        for f in agents
+        if not said_by(agent, user, *f) and said_by(user, agent, *f)
+        for moved in refiled(f, "assistant", user_name or "The user")
+    ]
+    analysis.assistant_facts = [f for f in agents if said_by(agent, user, *f)] + [
+        moved
+        for f in users
+        if not said_by(user, agent, *f) and said_by(agent, user, *f)
+        for moved in refiled(f, "user", "The assistant")
+    ]
     analysis.profile = [p for p in analysis.profile if said_by(user, agent, p[1], p[2])]
+
+
+# "Klara is allergic to cats.": who a fact is about, a name at its start.
+LEADING_NAME = re.compile(r"^\s*((?!The\b)[A-Z][\w'’-]*(?:\s+[A-Z][\w'’-]*)?)\s+(?=[a-z])")
+# ", and she's allergic": a second claim joined to the first, its subject a pronoun or none.
+JOINED_CLAIM = re.compile(r",?\s+and\s+(?:(?:she|he|they)\b(?P<be>'s|’s)?\s*)?")
+FIRST_PERSON = re.compile(r"^\W*(?:I|I'm|I've|I'll|I'd|My|Me)\b")
+
+
+def fix_self_statements(
+    analysis: Analysis, pages: list[tuple[int, float, str, str]], user_name: str = ""
+) -> None:
+    """A user fact that puts someone else's name on what the user said of themself gets
+    the user as its subject: "Klara is allergic to cats." from "My daughter Klara started
+    violin. I'm allergic to cats." (Qwen 1.5B, a first session, 2 runs of 5, after its own
+    answer had misread the allergy as Klara's). The fact's claim must be nearly all in one
+    of the user's sentences that opens in the first person and does not name that person,
+    and the user's name must be known (else the name in the fact may be theirs)."""
+    user = {pid: u for pid, _, u, _ in pages}
+    own_names = {w.lower() for w in re.findall(r"[A-Za-z]+", user_name)}
+
+    def own_sentences(cited: list[int]) -> list[str]:
+        said = " ".join(split_own_clauses(user.get(p, "")) for p in cited)
+        return [s for s in re.split(r"(?<=[.!?;])\s+", said) if FIRST_PERSON.match(s)]
+
+    def own_claim(claim: str, name: str, cited: list[int]) -> bool:
+        """Whether `claim` restates a first-person sentence of the user that is not about
+        `name`."""
+        return bool(stems(claim)) and any(
+            name not in sentence and support(claim, sentence) >= REFILE_SUPPORT
+            for sentence in own_sentences(cited)
+        )
+
+    def fixed(text: str, cited: list[int]) -> list[str]:
+        match = LEADING_NAME.match(text)
+        if (
+            match is None
+            or not own_names
+            or {w.lower() for w in match.group(1).split()} & own_names
+        ):
+            return [text]  # about the user, or maybe: with their name unknown, any name may be it
+        name, user = match.group(1), user_name
+        claim = text[match.end() :]
+        if own_claim(claim, name, cited):
+            return [f"{user} {claim}"]
+        # "Klara started violin lessons, and she's allergic to cats.": two claims in one
+        for joint in JOINED_CLAIM.finditer(claim):
+            tail = ("is " if joint.group("be") else "") + claim[joint.end() :]
+            if own_claim(tail, name, cited):
+                return [f"{name} {claim[: joint.start()]}.", f"{user} {tail}"]
+        return [text]
+
+    analysis.user_facts = [(f, c) for t, c in analysis.user_facts for f in fixed(t, c)]
 
 
 def drop_addressed_names(analysis: Analysis, pages: list[tuple[int, float, str, str]]) -> None:
@@ -427,6 +521,18 @@ def drop_addressed_names(analysis: Analysis, pages: list[tuple[int, float, str, 
         for p in analysis.profile
         if long_term.normalize_attribute(p[0]) not in NAME_ATTRIBUTES or not addressed(p[1])
     ]
+
+
+# ", and I'm allergic to cats": a clause in the speaker's own voice joined to one about
+# someone else.
+OWN_CLAUSE = re.compile(r"\s*[,;]\s*(?:and|but|so|while)\s+(I|I'm|I've|I'll|I'd|my|My)\b")
+
+
+def split_own_clauses(text: str) -> str:
+    """A speaker's clause about themself made a sentence of its own, in the prompt only:
+    "My daughter Klara started violin, and I'm allergic to cats" was stored as Klara's
+    allergy by Qwen 1.5B, and as the user's with the clauses apart (first session, 3/3)."""
+    return OWN_CLAUSE.sub(lambda m: f". {m.group(1).capitalize()}", text)
 
 
 def analyse(scope: Scope, llm: LLM, job: jobs.Job, cancel: threading.Event | None = None) -> None:
@@ -451,10 +557,11 @@ def analyse(scope: Scope, llm: LLM, job: jobs.Job, cancel: threading.Event | Non
     # shown; 43-47 facts, recall 0.57 with none. A fact said again merges in `add_fact`.
     # "yesterday" pinned to its date: the model copies a date more reliably than it counts.
     zone = scope.settings.zone
-    shown = [
-        (pid, ts, pin_relative_dates(u, ts, zone), pin_relative_dates(a, ts, zone))
-        for pid, ts, u, a in pages
-    ]
+
+    def readable(text: str, ts: float) -> str:
+        return split_own_clauses(pin_relative_dates(text, ts, zone))
+
+    shown = [(pid, ts, readable(u, ts), readable(a, ts)) for pid, ts, u, a in pages]
     messages = prompts.analysis_messages(shown, known_lines, _user_name(current_profile), zone=zone)
     page_ids: set[int] = {p[0] for p in pages}
 
@@ -481,7 +588,9 @@ def analyse(scope: Scope, llm: LLM, job: jobs.Job, cancel: threading.Event | Non
     subjects = fact_subjects(analysis, current_profile)
     cite_supporting_pages(analysis, pages, subjects)
     drop_unsupported(analysis, pages, excerpts, subjects)
-    drop_misattributed(analysis, pages)
+    user_name = _user_name(current_profile) or next(iter(found_names(analysis)), "")
+    drop_misattributed(analysis, pages, user_name)
+    fix_self_statements(analysis, pages, user_name)
     texts = [t for t, _ in analysis.user_facts + analysis.assistant_facts]
     vecs: list[Any] = list(scope.embedder.embed(texts)) if texts else []
     page_ts = {p[0]: p[1] for p in pages}

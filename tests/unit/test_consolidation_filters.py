@@ -112,3 +112,111 @@ def test_misattributed(kind: str, text: str, kept: bool) -> None:
 def test_copied_example(text: str, kept: bool) -> None:
     excerpts = "I adopted a cat named Luna. Lea is my friend and Ana is my name."
     assert kept_facts(consolidate.drop_copied_example, text, excerpts) is kept
+
+
+@pytest.mark.parametrize(
+    ("user_facts", "assistant_facts", "kept_user", "kept_assistant"),
+    [
+        # filed under the wrong side, its subject only the role: moved, subject renamed
+        (
+            [],
+            ["The assistant is flying to Oslo for a conference."],
+            ["Mara is flying to Oslo for a conference."],
+            [],
+        ),  # noqa: E501
+        # the other side's claim under a name: dropped, not moved (whose name is unknown)
+        (["Lea went camping in the mountains."], [], [], []),
+        # each on its own side: kept as they are
+        (
+            ["The user is flying to Oslo."],
+            ["The assistant went camping in the mountains."],
+            ["The user is flying to Oslo."],
+            ["The assistant went camping in the mountains."],
+        ),  # noqa: E501
+        (
+            ["The user went camping in the mountains."],
+            [],
+            [],
+            ["The assistant went camping in the mountains."],
+        ),  # noqa: E501
+    ],
+)
+def test_misattributed_role_facts_move_to_their_side(
+    user_facts: list[str],
+    assistant_facts: list[str],
+    kept_user: list[str],
+    kept_assistant: list[str],
+) -> None:
+    pages = [
+        (
+            1,
+            0.0,
+            "Next month I'm flying to Oslo for a conference.",
+            "We went camping in the mountains.",
+        )
+    ]  # noqa: E501
+    analysis = Analysis(
+        user_facts=[(t, [1]) for t in user_facts],
+        assistant_facts=[(t, [1]) for t in assistant_facts],
+    )
+    consolidate.drop_misattributed(analysis, pages, "Mara")
+    assert [t for t, _ in analysis.user_facts] == kept_user
+    assert [t for t, _ in analysis.assistant_facts] == kept_assistant
+
+
+@pytest.mark.parametrize(
+    ("said", "shown"),
+    [
+        ("My daughter Klara started violin, and I'm allergic to cats.",
+         "My daughter Klara started violin. I'm allergic to cats."),
+        ("Tom left early; but my car stayed.", "Tom left early. My car stayed."),
+        ("I like tea and my sister likes coffee.", "I like tea and my sister likes coffee."),
+        ("Klara plays violin, and she loves it.", "Klara plays violin, and she loves it."),
+    ],
+)  # fmt: skip
+def test_a_clause_in_the_speakers_own_voice_is_shown_as_its_own_sentence(
+    said: str, shown: str
+) -> None:
+    assert consolidate.split_own_clauses(said) == shown
+
+
+def test_a_role_fact_half_in_the_other_sides_words_is_dropped_not_moved() -> None:
+    pages = [(1, 0.0, "My daughter Klara started violin lessons.", "How lovely!")]
+    analysis = Analysis(
+        assistant_facts=[("The assistant recommended Klara a violin teacher.", [1])]
+    )
+    consolidate.drop_misattributed(analysis, pages, "Mara")
+    assert analysis.user_facts == [] and analysis.assistant_facts == []
+
+
+FIRST_SESSION = [
+    (1, 0.0, "Hi! I'm Mara Lindqvist, a pharmacist in Bergen.", "Hello Mara!"),
+    (2, 0.0, "My daughter Klara started violin lessons, and I'm allergic to cats.", "Tricky!"),
+]
+
+
+@pytest.mark.parametrize(
+    ("fact", "stored"),
+    [
+        ("Klara is allergic to cats.", ["Mara Lindqvist is allergic to cats."]),  # the user's
+        ("Klara started violin lessons, and she's allergic to cats.",
+         ["Klara started violin lessons.", "Mara Lindqvist is allergic to cats."]),
+        ("Klara started violin lessons and is allergic to cats.",
+         ["Klara started violin lessons.", "Mara Lindqvist is allergic to cats."]),
+        ("Klara started violin lessons.", ["Klara started violin lessons."]),  # Klara's
+        ("Klara plays violin and piano.", ["Klara plays violin and piano."]),
+        ("Mara Lindqvist is allergic to cats.", ["Mara Lindqvist is allergic to cats."]),
+        ("The user is allergic to cats.", ["The user is allergic to cats."]),
+        ("Klara is allergic to dogs and horses.", ["Klara is allergic to dogs and horses."]),
+    ],
+)  # fmt: skip
+def test_what_the_user_said_of_themself_is_about_the_user(fact: str, stored: list[str]) -> None:
+    analysis = Analysis(user_facts=[(fact, [2])])
+    consolidate.fix_self_statements(analysis, FIRST_SESSION, "Mara Lindqvist")
+    assert analysis.user_facts == [(text, [2]) for text in stored]
+
+
+def test_with_the_users_name_unknown_a_name_may_be_theirs_and_stays() -> None:
+    analysis = Analysis(user_facts=[("Mara is allergic to cats.", [2])])
+    consolidate.fix_self_statements(analysis, FIRST_SESSION, "")
+    assert analysis.user_facts == [("Mara is allergic to cats.", [2])]
