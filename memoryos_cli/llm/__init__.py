@@ -47,11 +47,13 @@ class LLM(Protocol):
     def count_tokens(self, text: str) -> int: ...
 
     def warm(self, messages: list[Message]) -> None:
-        """Evaluate a prompt prefix ahead of time (llama.cpp KV cache); may be a no-op."""
+        """Evaluate a prompt prefix ahead of time and keep it for the next prompt that starts
+        with it, also across other calls (llama.cpp KV cache); may be a no-op."""
         ...
 
     def cancel(self) -> None:
-        """Stop the running `stream`/`complete` at its next token (safe from any thread)."""
+        """Stop the running `stream`/`complete`/`warm` soon, a prompt's evaluation included
+        (llama.cpp: within milliseconds), safe from any thread."""
         ...
 
 

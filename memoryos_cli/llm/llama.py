@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import ctypes
 import io
 import os
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager, nullcontext, redirect_stderr
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+import numpy as np
 
 from memoryos_cli.config import Settings
 from memoryos_cli.errors import ModelError
@@ -103,6 +107,43 @@ def _silence_llama_logs() -> None:
     llama_cpp.llama_log_set(sink, ctypes.c_void_p(0))
 
 
+@dataclass
+class KeptState:
+    """The KV cache of sequence 0 copied out of llama.cpp: the tokens it holds and their
+    keys and values (~28 KB a token for Qwen 1.5B, ~12 KB for 0.5B). `prompt` tokens were
+    the call's prompt; the rest, if any, its reply so far; `sampling` the settings it was
+    sampled with (a reply is continued only under the same ones)."""
+
+    tokens: np.ndarray
+    data: Any  # ctypes uint8 array
+    prompt: int
+    sampling: tuple[Any, ...] | None = None
+
+
+def common_prefix(a: Sequence[int] | np.ndarray, b: Sequence[int] | np.ndarray) -> int:
+    """How many leading tokens `a` and `b` share."""
+    n = min(len(a), len(b))
+    differ = np.flatnonzero(np.asarray(a[:n]) != np.asarray(b[:n]))
+    return int(differ[0]) if len(differ) else n
+
+
+# Restoring a kept state copies it back (a few ms); below this many tokens gained it is
+# not worth replacing what the cache holds.
+RESTORE_MIN_GAIN = 8
+
+
+def _sampling_key(kwargs: dict[str, Any]) -> tuple[Any, ...] | None:
+    """What a reply's continuation must be sampled with to equal an uninterrupted reply:
+    greedy only (a random sampler's state cannot be replayed), no Python logits hooks."""
+    if kwargs.get("temp") != 0.0 or kwargs.get("logits_processor") is not None:
+        return None
+    grammar = kwargs.get("grammar")
+    plain = tuple(
+        sorted((k, v) for k, v in kwargs.items() if k not in ("grammar", "stopping_criteria"))
+    )
+    return (*plain, getattr(grammar, "_grammar", None))
+
+
 def _import_llama() -> Any:
     try:
         from llama_cpp import Llama
@@ -119,6 +160,17 @@ class LlamaCppLLM:
     llama.cpp keeps the tokens of the last call in its KV cache and re-evaluates only what
     follows their longest common prefix with the next prompt, so `warm()` on the stable
     part of the next prompt makes the user-visible call cheap.
+
+    The chat and its consolidation share this one context, so two states are kept aside
+    (copied out of the KV cache, see `KeptState`): the prefix `warm()` evaluated, and the
+    `complete()` call that `cancel()` cut short. Before each call the cache is swapped for
+    the kept state that shares the longest prefix with its prompt: the answer asked
+    during an analysis evaluates only what follows the warmed prefix, and the analysis,
+    run again on the same pages, goes on from where it stopped (its prompt evaluated,
+    its reply so far given back and continued) instead of starting over.
+
+    `cancel()` also interrupts llama.cpp inside a batch (an abort callback), so a prompt of
+    thousands of tokens never holds up an answer or the exit.
     """
 
     def __init__(self, path: Path | str, settings: Settings, *, name: str | None = None) -> None:
@@ -127,9 +179,14 @@ class LlamaCppLLM:
         self.name = name or self.path.stem
         self.settings = settings
         self.last_stats = GenerationStats()
-        self._cancel = threading.Event()  # set by cancel(): the running call stops between tokens
+        self._cancel = threading.Event()  # set by cancel(): the running call stops at once
+        self._abort_flag = ctypes.create_string_buffer(2)  # the same, read by llama.cpp
         self._lock = threading.Lock()
         self._evaluated: list[int] = []
+        self._prefix: KeptState | None = None  # what warm() evaluated
+        self._interrupted: KeptState | None = None  # a complete() stopped by cancel()
+        self._sampling: tuple[Any, ...] | None = None  # the running call's, see _sampling_key
+        self._prompt_tokens = 0  # the running call's prompt length
         started = time.perf_counter()
         safe = cpu_has_amx() and not settings.llama_repack
         _silence_llama_logs()
@@ -162,6 +219,13 @@ class LlamaCppLLM:
             original_eval(tokens)
 
         self._llama.eval = counting_eval
+        original_generate = self._llama.generate
+
+        def generate(tokens: Sequence[int], **kwargs: Any) -> Iterator[int]:
+            return self._generate(original_generate, list(tokens), kwargs)
+
+        self._llama.generate = generate
+        self._abort_callback = self._install_abort_callback()
 
     # -- protocol -----------------------------------------------------------------------
 
@@ -170,7 +234,7 @@ class LlamaCppLLM:
     ) -> Iterator[str]:
         """Yield the reply piece by piece; stops early when `cancel()` is called."""
         with self._lock:
-            self._cancel.clear()
+            self._clear_cancel()
             yield from self._run(messages, max_tokens=max_tokens, temperature=temperature)
 
     def complete(
@@ -186,8 +250,8 @@ class LlamaCppLLM:
         (and JSON_REPEAT_PENALTY instead of `repeat_penalty`)."""
         response_format = {"type": "json_object", "schema": json_schema} if json_schema else None
         with self._lock:
-            self._cancel.clear()
-            return "".join(
+            self._clear_cancel()
+            reply = "".join(
                 self._run(
                     messages,
                     max_tokens=max_tokens,
@@ -196,10 +260,15 @@ class LlamaCppLLM:
                     repeat_penalty=JSON_REPEAT_PENALTY if json_schema else repeat_penalty,
                 )
             )
+            # Cut short: kept to go on from; whole: what was kept is done with.
+            self._interrupted = self._keep() if self._cancel.is_set() else None
+            return reply
 
     def cancel(self) -> None:
-        """Stop the running call at its next token; the next call clears the request."""
+        """Stop the running call now, inside a prompt's evaluation too (the evaluated part
+        stays in the cache); the next call clears the request."""
         self._cancel.set()
+        self._abort_flag[0] = b"\1"
 
     def count_tokens(self, text: str) -> int:
         if not text:
@@ -208,13 +277,22 @@ class LlamaCppLLM:
             return len(self._llama.tokenize(text.encode("utf-8"), add_bos=False, special=False))
 
     def warm(self, messages: list[Message]) -> None:
-        """Evaluate `messages` now so the next prompt that starts with them reuses the cache."""
+        """Evaluate `messages` now and keep their state aside: the next prompt that starts
+        with them reuses it, also after other calls (an analysis) used the cache meanwhile.
+        `cancel()` stops it."""
         if not messages:
             return
         with self._lock:
+            self._clear_cancel()
             self._evaluated = []
             started = time.perf_counter()
-            self._llama.create_chat_completion(messages=messages, max_tokens=1, temperature=0.0)
+            try:
+                self._llama.create_chat_completion(messages=messages, max_tokens=1, temperature=0.0)
+            except RuntimeError:
+                if not self._cancel.is_set():
+                    raise
+                return  # aborted by cancel(): the batches done stay in the cache
+            self._prefix = self._keep(sampled=False)
             self.last_stats = GenerationStats(
                 prompt_tokens=self._llama.n_tokens,
                 prompt_tokens_evaluated=self._evaluated[0] if self._evaluated else 0,
@@ -239,6 +317,10 @@ class LlamaCppLLM:
                 if not stats.seconds_to_first_token:
                     stats.seconds_to_first_token = time.perf_counter() - started
                 yield piece
+        except RuntimeError:
+            if not self._cancel.is_set():
+                raise
+            # cancel() aborted llama_decode inside a batch: the call ends as a stopped one
         finally:
             chunks.close()
             stats.seconds_total = time.perf_counter() - started
@@ -248,3 +330,108 @@ class LlamaCppLLM:
                 stats.prompt_tokens_evaluated = self._evaluated[0]
                 stats.completion_tokens = len(self._evaluated)
                 stats.prompt_tokens = self._llama.n_tokens - (len(self._evaluated) - 1)
+
+    def _install_abort_callback(self) -> Any:
+        """Let `cancel()` stop llama.cpp between two nodes of its graph: without it a
+        prompt's evaluation runs to its end (512 tokens a batch, all batches) before the
+        first chance to stop.
+
+        The callback is C's `strlen` over a two-byte flag (0 or 1: a true or false `bool`),
+        not Python: a Python callback would take the GIL at every node, and a main thread
+        inside llama.cpp would run its SIGINT handler inside the callback, where ctypes
+        swallows a KeyboardInterrupt (Ctrl-C in `bench chat` would be lost).
+        """
+        import llama_cpp
+
+        libc = ctypes.cdll.msvcrt if os.name == "nt" else ctypes.CDLL(None)
+        strlen = ctypes.cast(libc.strlen, ctypes.c_void_p).value or 0
+        callback = llama_cpp.ggml_abort_callback(strlen)
+        flag = ctypes.cast(self._abort_flag, ctypes.c_void_p)
+        llama_cpp.llama_set_abort_callback(self._llama.ctx, callback, flag)
+        return callback  # kept on self: C holds only the pointer
+
+    def _clear_cancel(self) -> None:
+        """A call starts: an earlier `cancel()` is forgotten."""
+        self._cancel.clear()
+        self._abort_flag[0] = b"\0"
+
+    def _keep(self, *, sampled: bool = True) -> KeptState | None:
+        """Copy sequence 0 of the KV cache out (`sampled`: what follows the prompt is the
+        reply so far, which a call with the same prompt and sampling may continue)."""
+        import llama_cpp
+
+        n = self._llama.n_tokens
+        if n <= 0:
+            return None
+        ctx = self._llama.ctx
+        size = llama_cpp.llama_state_seq_get_size(ctx, 0)
+        data = (ctypes.c_uint8 * size)()
+        if llama_cpp.llama_state_seq_get_data(ctx, data, size, 0) == 0:
+            return None
+        prompt = min(n, self._prompt_tokens) if sampled else n
+        return KeptState(self._llama.input_ids[:n].copy(), data, prompt, self._sampling)
+
+    def _restore(self, kept: KeptState) -> bool:
+        """Put a kept state back as the cache's sequence 0."""
+        import llama_cpp
+
+        if llama_cpp.llama_state_seq_set_data(self._llama.ctx, kept.data, len(kept.data), 0) == 0:
+            self._llama.reset()  # a failed load may leave the sequence half-written
+            return False
+        n = len(kept.tokens)
+        self._llama.input_ids[:n] = kept.tokens
+        self._llama.n_tokens = n
+        self._llama._requires_eval = True  # no logits came back: re-evaluate a token first
+        return True
+
+    def _generate(self, original: Any, tokens: list[int], kwargs: dict[str, Any]) -> Iterator[int]:
+        """`Llama.generate` after the cache is swapped for the kept state that best matches
+        `tokens`; an interrupted reply to the same prompt and sampling is given back first
+        and continued (greedy decoding then yields what the whole call would have)."""
+        self._prompt_tokens = len(tokens)
+        self._sampling = sampling = _sampling_key(kwargs)
+        held = common_prefix(self._llama.input_ids[: self._llama.n_tokens], tokens)
+        best, best_shared = None, held
+        for kept in (self._prefix, self._interrupted):
+            if kept is not None:
+                shared = common_prefix(kept.tokens, tokens)
+                if shared > best_shared:
+                    best, best_shared = kept, shared
+        if best is None or best_shared < held + RESTORE_MIN_GAIN or not self._restore(best):
+            return original(tokens, **kwargs)
+        resumable = (
+            best is self._interrupted
+            and sampling is not None
+            and best.sampling == sampling
+            and best.prompt == len(tokens) == best_shared
+            and len(best.tokens) > best.prompt
+        )
+        if not resumable:
+            return original(tokens, **kwargs)
+        return self._continue(original, tokens, best.tokens[best.prompt :].tolist(), kwargs)
+
+    def _continue(
+        self, original: Any, prompt: list[int], said: list[int], kwargs: dict[str, Any]
+    ) -> Iterator[int]:
+        """Yield the reply so far (`said`, already in the cache), then go on generating
+        with a sampler that has seen it (repeat penalty and grammar in the same state)."""
+        yield from said
+        llama = self._llama
+        make_sampler = llama._init_sampler
+
+        def primed(**options: Any) -> Any:
+            sampler = make_sampler(**options)
+            for token in said:
+                sampler.accept(token)
+            return sampler
+
+        llama._init_sampler = primed
+        try:
+            rest = original(prompt + said, **kwargs)
+            first = next(rest, None)  # the sampler is made on the first step
+        finally:
+            del llama._init_sampler  # the class's own again
+        if first is None:
+            return
+        yield first
+        yield from rest
