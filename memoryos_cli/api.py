@@ -157,7 +157,7 @@ class Memoryos:
         )
 
     def cancel(self) -> None:
-        """Stop the model's running answer or analysis at its next token (from any thread)."""
+        """Stop the model's running answer or analysis now (from any thread)."""
         if self._llm is not None:
             self._llm.cancel()
 
@@ -332,6 +332,18 @@ class Memoryos:
         return consolidate.run_pending(
             self.scope, self.llm, max_jobs=max_jobs, cancel=cancel, failed=self._failed_jobs
         )
+
+    def idle_work(self, cancel: threading.Event) -> None:
+        """What the chat runs while its user types, until `cancel` is set (then `cancel()`
+        stops the model at once): the next answer's stable prefix first (the model keeps
+        its state aside, so an answer asked mid-analysis evaluates only what follows it),
+        then queued consolidation, then the prefix again if an analysis changed the profile.
+        """
+        if self.llm_free:
+            return
+        self.llm.warm(self.stable_prefix())
+        if not cancel.is_set() and self.consolidate(cancel=cancel) and not cancel.is_set():
+            self.llm.warm(self.stable_prefix())
 
     # -- reading ------------------------------------------------------------------------
 

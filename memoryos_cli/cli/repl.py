@@ -1,10 +1,11 @@
 """The chat session behind `memoryos chat`: input, streaming, slash commands, idle work.
 
 Models load in a background thread so the prompt appears at once. Once they are loaded,
-and after each answer, idle work runs in a thread of its own while the user types: queued
-consolidation, then the stable prompt prefix is evaluated so the next answer starts
-fast. Pressing Enter cancels that idle work first, so nothing runs between Enter and the
-first token but recall (and, in the first seconds of a session, the model's loading).
+and after each answer, idle work runs in a thread of its own while the user types
+(`Memoryos.idle_work`: the stable prompt prefix is evaluated and kept aside so the next
+answer starts fast, then queued consolidation). Pressing Enter cancels that idle work
+first, at once, so nothing runs between Enter and the first token but recall and what
+follows the kept prefix (and, in the first seconds of a session, the model's loading).
 """
 
 from __future__ import annotations
@@ -25,9 +26,10 @@ from memoryos_cli.cli.env import Env
 from memoryos_cli.errors import MemoryosError
 from memoryos_cli.llm.prompts import when
 
-# Idle work stops between tokens; a prefix warm-up cannot be interrupted and takes at
-# most a few seconds, so waiting longer than this means something is stuck.
+# A model call stops within milliseconds of a cancel (inside a prompt's evaluation too):
+# waiting longer than these means something is stuck.
 IDLE_JOIN_SECONDS = 30.0
+LEAVE_SECONDS = 5.0  # after Ctrl-C or the deadline at exit
 
 HELP = [
     ("/help", "this list"),
@@ -92,12 +94,6 @@ class ChatSession:
             err, self.load_error = self.load_error, None
             raise err
 
-    def _idle_work(self) -> None:
-        """Consolidate queued segments, then pre-evaluate the next prompt's stable prefix."""
-        self.mem.consolidate(cancel=self.cancel_idle)
-        if not self.cancel_idle.is_set() and self.mem.llm_loaded:
-            self.mem.llm.warm(self.mem.stable_prefix())
-
     def start_idle(self) -> None:
         if not self.background:
             return
@@ -112,14 +108,13 @@ class ChatSession:
     def _safe_idle(self) -> None:
         # Idle work must never break the chat: a failed job stays queued with its error.
         with contextlib.suppress(Exception):
-            self._idle_work()
+            self.mem.idle_work(self.cancel_idle)
 
     def stop_idle(self, *, closing: bool = False) -> None:
         """Cancel idle work and wait for it to hand the model back (`closing`: for good).
 
-        A model call stops at its next token; the cancel is repeated until the thread
-        ends, since a job may start another call after the last one stopped. A prefix
-        warm-up cannot be interrupted and runs to its end (a few seconds at most).
+        A model call stops at once; the cancel is repeated until the thread ends, since a
+        job may start another call after the last one stopped.
         """
         with self._idle_lock:
             self._closing = self._closing or closing
@@ -147,27 +142,38 @@ class ChatSession:
         n = min(self.mem.pending_jobs(runnable=True), limit)
         if n <= 0:
             return
-        done, stop, timed_out = threading.Event(), threading.Event(), threading.Event()
+        stop = threading.Event()
+        failure: list[BaseException] = []
 
-        def stop_on_ctrl_c_or_deadline() -> None:
-            deadline = time.monotonic() + self.mem.settings.exit_consolidation_seconds
-            while not done.is_set() and not stop.wait(0.05):
-                if time.monotonic() > deadline:
-                    timed_out.set()
-                    stop.set()
-            while not done.wait(0.05):  # a job may start another call after one stopped
-                self.mem.cancel()
-
-        watchdog = threading.Thread(target=stop_on_ctrl_c_or_deadline, daemon=True)
-        watchdog.start()
-        status = f"remembering this session ({n} job(s))… (Ctrl-C to leave now)"
-        with self.console.status(status), self._ctrl_c_cancels(stop):
+        def analyse() -> None:
             try:
                 self.mem.consolidate(max_jobs=limit, cancel=stop)
-            finally:
-                done.set()
-                watchdog.join()
-        if timed_out.is_set():
+            except BaseException as exc:  # noqa: BLE001 - raised again in the main thread
+                failure.append(exc)
+
+        # The analysis runs in a thread and the main thread only waits: Python runs a
+        # SIGINT handler in the main thread between bytecodes, never inside llama.cpp, so
+        # with the model on the main thread Ctrl-C waited for a batch of 512 tokens (and,
+        # before cancel() could abort a prompt's evaluation, for the whole prompt).
+        worker = threading.Thread(target=analyse, name="memoryos-exit-analysis", daemon=True)
+        deadline = time.monotonic() + self.mem.settings.exit_consolidation_seconds
+        timed_out, left_at = False, 0.0
+        status = f"remembering this session ({n} job(s))… (Ctrl-C to leave now)"
+        with self.console.status(status), self._ctrl_c_cancels(stop):
+            worker.start()
+            while worker.is_alive():
+                worker.join(timeout=0.05)
+                if not stop.is_set() and time.monotonic() > deadline:
+                    timed_out = True
+                    stop.set()
+                if stop.is_set():
+                    self.mem.cancel()  # again: a job may start another call after one stopped
+                    left_at = left_at or time.monotonic()
+                    if time.monotonic() - left_at > LEAVE_SECONDS:
+                        break  # stuck outside the model: its job is recovered next time
+        if failure:
+            raise failure[0]
+        if timed_out:
             self.console.print("out of time: the rest is queued for next time", style="dim")
         elif stop.is_set():
             self.console.print("left now: the rest is queued for next time", style="dim")
@@ -218,7 +224,7 @@ class ChatSession:
     @contextlib.contextmanager
     def _ctrl_c_cancels(self, stopped: threading.Event) -> Iterator[None]:
         """While the model works for the user (an answer, the exit analysis), Ctrl-C sets
-        `stopped` and asks the model to stop at its next token.
+        `stopped` and asks the model to stop at once.
 
         Raising KeyboardInterrupt wherever the signal lands could leave llama.cpp's lock or
         KV state half-updated, or be swallowed by a C callback; a cancel request ends the
