@@ -417,7 +417,9 @@ def drop_misattributed(
     A fact whose subject is only its list's role ("The assistant promised to fly to Oslo",
     from the user's "I'm flying to Oslo": Qwen 1.5B filed a first session's third user
     statement under the assistant) moves to the other side's list instead, its subject
-    renamed: the claim is right, the filing was not."""
+    renamed: the claim is right, the filing was not. So does an assistant fact that names
+    its subject ("Mara's daughter Klara started violin lessons", the user's words) when the
+    user's name is known: `fix_self_statements` then corrects a subject that is the user."""
     user = {pid: u for pid, _, u, _ in pages}
     agent = {pid: a for pid, _, _, a in pages}
 
@@ -426,29 +428,31 @@ def drop_misattributed(
         theirs = support(text, " ".join(other.get(p, "") for p in cited))
         return mine >= MIN_SUPPORT or mine >= theirs
 
-    def refiled(
-        fact: tuple[str, list[int]], role: str, subject: str
-    ) -> list[tuple[str, list[int]]]:
-        match = ROLE_SUBJECT.match(fact[0])
-        if match is None or match.group(1).lower() != role:
-            return []
+    def refiled(fact: tuple[str, list[int]], role: str) -> list[tuple[str, list[int]]]:
+        """`fact`, filed under `role`, as an item of the other side (or nothing)."""
         turns = user if role == "assistant" else agent
         if support(fact[0], " ".join(turns.get(p, "") for p in fact[1]), ROLES) < REFILE_SUPPORT:
             return []  # half its words there: as likely invented as misfiled
-        return [(subject + fact[0][match.end() :], fact[1])]
+        match = ROLE_SUBJECT.match(fact[0])
+        if match is not None and match.group(1).lower() == role:
+            subject = (user_name or "The user") if role == "assistant" else "The assistant"
+            return [(subject + fact[0][match.end() :], fact[1])]
+        if role == "assistant" and user_name:
+            return [fact]  # named; `fix_self_statements` puts the user's name on it if theirs
+        return []
 
     users, agents = analysis.user_facts, analysis.assistant_facts
     analysis.user_facts = [f for f in users if said_by(user, agent, *f)] + [
         moved
         for f in agents
         if not said_by(agent, user, *f) and said_by(user, agent, *f)
-        for moved in refiled(f, "assistant", user_name or "The user")
+        for moved in refiled(f, "assistant")
     ]
     analysis.assistant_facts = [f for f in agents if said_by(agent, user, *f)] + [
         moved
         for f in users
         if not said_by(user, agent, *f) and said_by(agent, user, *f)
-        for moved in refiled(f, "user", "The assistant")
+        for moved in refiled(f, "user")
     ]
     analysis.profile = [p for p in analysis.profile if said_by(user, agent, p[1], p[2])]
 
@@ -492,15 +496,16 @@ def fix_self_statements(
             or {w.lower() for w in match.group(1).split()} & own_names
         ):
             return [text]  # about the user, or maybe: with their name unknown, any name may be it
-        name, user = match.group(1), user_name
-        claim = text[match.end() :]
-        if own_claim(claim, name, cited):
-            return [f"{user} {claim}"]
+        name, claim = match.group(1), text[match.end() :]
+        if own_claim(claim, name, cited):  # "Melanie's kids love..." keeps its possessive
+            return [
+                f"{user_name}'s {claim}" if name[-2:] in ("'s", "’s") else f"{user_name} {claim}"
+            ]
         # "Klara started violin lessons, and she's allergic to cats.": two claims in one
         for joint in JOINED_CLAIM.finditer(claim):
             tail = ("is " if joint.group("be") else "") + claim[joint.end() :]
             if own_claim(tail, name, cited):
-                return [f"{name} {claim[: joint.start()]}.", f"{user} {tail}"]
+                return [f"{name} {claim[: joint.start()]}.", f"{user_name} {tail}"]
         return [text]
 
     analysis.user_facts = [(f, c) for t, c in analysis.user_facts for f in fixed(t, c)]
@@ -581,7 +586,7 @@ def analyse(scope: Scope, llm: LLM, job: jobs.Job, cancel: threading.Event | Non
         analysis = read_reply(ask(json_schema=reply_schema()), page_ids)
     excerpts = " ".join(f"{u} {a}" for _, _, u, a in pages)
     drop_copied_example(analysis, excerpts)
-    drop_copied_turns(analysis, pages)
+    drop_copied_turns(analysis, [*pages, *shown])  # as stored, and as the model read them
     drop_chat_lines(analysis)
     drop_courtesies(analysis, pages)
     drop_addressed_names(analysis, pages)  # before a name found here becomes a fact's subject

@@ -205,6 +205,8 @@ FIRST_SESSION = [
          ["Klara started violin lessons.", "Mara Lindqvist is allergic to cats."]),
         ("Klara started violin lessons.", ["Klara started violin lessons."]),  # Klara's
         ("Klara plays violin and piano.", ["Klara plays violin and piano."]),
+        ("Mara's daughter Klara started violin lessons and is allergic to cats.",
+         ["Mara's daughter Klara started violin lessons.", "Mara Lindqvist is allergic to cats."]),
         ("Mara Lindqvist is allergic to cats.", ["Mara Lindqvist is allergic to cats."]),
         ("The user is allergic to cats.", ["The user is allergic to cats."]),
         ("Klara is allergic to dogs and horses.", ["Klara is allergic to dogs and horses."]),
@@ -220,3 +222,20 @@ def test_with_the_users_name_unknown_a_name_may_be_theirs_and_stays() -> None:
     analysis = Analysis(user_facts=[("Mara is allergic to cats.", [2])])
     consolidate.fix_self_statements(analysis, FIRST_SESSION, "")
     assert analysis.user_facts == [("Mara is allergic to cats.", [2])]
+
+
+@pytest.mark.parametrize(
+    ("user_name", "kept_user"),
+    [
+        ("Mara", ["Mara's daughter Klara started violin lessons."]),
+        ("", []),  # the name in it may be the user's, unknown: dropped as before
+    ],
+)
+def test_a_named_user_fact_filed_under_the_assistant_moves_once_the_user_is_known(
+    user_name: str, kept_user: list[str]
+) -> None:
+    pages = [(1, 0.0, "My daughter Klara started violin lessons.", "Safe travels!")]
+    fact = ("Mara's daughter Klara started violin lessons.", [1])
+    analysis = Analysis(assistant_facts=[fact])
+    consolidate.drop_misattributed(analysis, pages, user_name)
+    assert [t for t, _ in analysis.user_facts] == kept_user and analysis.assistant_facts == []
