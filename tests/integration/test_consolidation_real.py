@@ -25,30 +25,37 @@ def _mentions(texts: list[str]) -> set[str]:
     return {word for word in STATED if word in joined}
 
 
-def test_a_first_chat_session_fills_profile_and_knowledge(
-    home: Path, qwen_small_path: Path, minilm
-) -> None:
+def chat_session(
+    home: Path, model: Path, lines: list[str], *, seed: int, answer_tokens: int
+) -> dict[str, str]:
+    """The user's path: a chat session (piped lines) and its exit analysis; its env."""
     env = dict(
         os.environ,
         MEMORYOS_HOME=str(home),
-        MEMORYOS_MAX_ANSWER_TOKENS="16",
+        MEMORYOS_MAX_ANSWER_TOKENS=str(answer_tokens),
         MEMORYOS_EXIT_CONSOLIDATION_JOBS="2",
         MEMORYOS_EXIT_CONSOLIDATION_SECONDS="900",  # a loaded CI machine: let it finish
-        # Sampled answers are part of what the exit analysis reads: a fixed seed keeps this
-        # test's input the same run to run (one fresh clone learned only "family = Emma"
-        # here and the next passed; the cause was not pinned down).
-        MEMORYOS_SEED="7",
+        MEMORYOS_SEED=str(seed),
     )
-    # The user's path: a chat session (piped lines), its exit analysis, then inspection.
     chat = subprocess.run(
-        [memoryos_command(), "--model", str(qwen_small_path), "chat"],
-        input="\n".join(FIRST_SESSION) + "\n",
+        [memoryos_command(), "--model", str(model), "chat"],
+        input="\n".join(lines) + "\n",
         capture_output=True,
         text=True,
         env=env,
         timeout=900,
     )
     assert chat.returncode == 0, chat.stderr
+    return env
+
+
+def test_a_first_chat_session_fills_profile_and_knowledge(
+    home: Path, qwen_small_path: Path, minilm
+) -> None:
+    # Sampled answers are part of what the exit analysis reads: a fixed seed keeps this
+    # test's input the same run to run (one fresh clone learned only "family = Emma" here
+    # and the next passed; the cause was not pinned down).
+    env = chat_session(home, qwen_small_path, FIRST_SESSION, seed=7, answer_tokens=16)
 
     with Memoryos(data_storage_path=home, llm_model="none", embedder=minilm) as mem:
         pages = {p.id: p for p in mem.pages()}
@@ -96,22 +103,7 @@ def test_a_first_sessions_facts_land_on_the_right_person(
     """The default model's analysis of a first chat session stores the user's name, job and
     city, the daughter's violin lessons, and the allergy as the user's, never Klara's
     (Qwen 1.5B stored "Klara ... and she's allergic to cats" in 3 runs of 3 before)."""
-    env = dict(
-        os.environ,
-        MEMORYOS_HOME=str(home),
-        MEMORYOS_MAX_ANSWER_TOKENS="24",
-        MEMORYOS_EXIT_CONSOLIDATION_SECONDS="900",
-        MEMORYOS_SEED="3",
-    )
-    chat = subprocess.run(
-        [memoryos_command(), "--model", str(default_model_path), "chat"],
-        input="\n".join(WHO_SAYS_WHAT) + "\n",
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=900,
-    )
-    assert chat.returncode == 0, chat.stderr
+    chat_session(home, default_model_path, WHO_SAYS_WHAT, seed=3, answer_tokens=24)
     with Memoryos(data_storage_path=home, llm_model="none", embedder=minilm) as mem:
         items = [f"{p.attribute} = {p.value}" for p in mem.profile()]
         items += [f.text for f in mem.knowledge("user")]
