@@ -469,8 +469,9 @@ def fix_self_statements(
 ) -> None:
     """A user fact that puts someone else's name on what the user said of themself gets
     the user as its subject: "Klara is allergic to cats." from "My daughter Klara started
-    violin. I'm allergic to cats." (Qwen 1.5B, a first session, 2 runs of 5, after its own
-    answer had misread the allergy as Klara's). The fact's claim must be nearly all in one
+    violin. I'm allergic to cats." (Qwen 1.5B, 2 first sessions of 3 with the clauses split,
+    after its own answer had misread the allergy as Klara's; 0 of 5 with this). The fact's
+    claim must be nearly all in one
     of the user's sentences that opens in the first person and does not name that person,
     and the user's name must be known (else the name in the fact may be theirs)."""
     user = {pid: u for pid, _, u, _ in pages}
@@ -536,7 +537,9 @@ OWN_CLAUSE = re.compile(r"\s*[,;]\s*(?:and|but|so|while)\s+(I|I'm|I've|I'll|I'd|
 def split_own_clauses(text: str) -> str:
     """A speaker's clause about themself made a sentence of its own, in the prompt only:
     "My daughter Klara started violin, and I'm allergic to cats" was stored as Klara's
-    allergy by Qwen 1.5B, and as the user's with the clauses apart (first session, 3/3)."""
+    allergy by Qwen 1.5B in 3 chat sessions of 3; with the clauses apart, as the user's
+    in 1 of 3 (in the other two the model's own answer had misread it: see
+    `fix_self_statements`)."""
     return OWN_CLAUSE.sub(lambda m: f". {m.group(1).capitalize()}", text)
 
 
