@@ -1,19 +1,28 @@
 """`bench chat`: what a person waits for in `memoryos chat`, with a real model.
 
 A fresh store gets `stored` synthetic exchanges (LLM-free ingest; their consolidation is
-marked done, as for a history already digested). Then a scripted conversation runs the
-way the REPL runs it: while the "user types", queued consolidation runs and the stable
-prompt prefix is evaluated (`--no-warm` skips that, as a baseline); at Enter the clock
-starts: recall + prompt layout (bookkeeping), then the streamed answer.
+marked done, as for a history already digested, but for the last `queued`). Then a
+scripted conversation runs the way the REPL runs it: while the "user types", the chat's
+idle work (`Memoryos.idle_work`: the stable prompt prefix, then queued consolidation) runs
+to its end (`--no-warm` skips it, as a baseline); at Enter the clock starts: recall +
+prompt layout (bookkeeping), then the streamed answer.
+
+With `pace`, the same conversation runs again on a fresh store the way a quick user has
+it: each question comes `pace` seconds after the last answer, whatever the idle work is
+doing (an analysis of ~30-50 s with the 1.5B model, every dozen exchanges), and Enter
+stops it as the REPL does. Both are reported side by side.
 """
 
 from __future__ import annotations
 
+import contextlib
 import random
 import shutil
 import tempfile
+import threading
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -56,14 +65,21 @@ def run_chat_bench(
     stored: int = 500,
     answer_tokens: int = 96,
     warm: bool = True,
+    pace: float | None = None,
+    queued: int = 0,
     embedder: Embedder | None = None,
     llm: LLM | None = None,
     home: Path | None = None,
     progress: Callable[[str], None] | None = None,
 ) -> dict[str, Any]:
-    """TTFT, bookkeeping, prompt tokens per turn, tok/s, consolidation calls, peak RSS."""
-    if turns < 1 or turns > len(SCRIPT) * 5 or stored < 0:
-        raise InvalidInputError(f"--turns must be 1..{len(SCRIPT) * 5} and --stored >= 0")
+    """TTFT, bookkeeping, prompt tokens per turn, tok/s, consolidation calls, peak RSS;
+    with `pace`, the TTFT of paced turns too (`report["paced"]`)."""
+    if turns < 1 or turns > len(SCRIPT) * 5 or stored < 0 or not 0 <= queued <= stored:
+        raise InvalidInputError(
+            f"--turns must be 1..{len(SCRIPT) * 5}, --stored >= 0 and --queued 0..--stored"
+        )
+    if pace is not None and (pace < 0 or not warm):
+        raise InvalidInputError("--pace takes seconds >= 0 and the idle work (not --no-warm)")
     say = progress or (lambda _msg: None)
     root = home or Path(tempfile.mkdtemp(prefix="memoryos-chatbench-"))
     settings = load_settings(root, model=model, max_answer_tokens=answer_tokens)
@@ -72,7 +88,47 @@ def run_chat_bench(
 
         embedder = SentenceTransformerEmbedder(settings.embedder)
         embedder.warm()
-    mem = Memoryos(settings=settings, llm_model=llm, embedder=embedder)
+    try:
+        mem = _prefilled(settings, root / "normal", llm, embedder, stored, queued, say)
+        say("loading the model")
+        t0 = time.perf_counter()
+        chat_llm = mem.llm
+        load_s = time.perf_counter() - t0
+        normal = _converse(mem, turns, warm=warm, pace=None, say=say)
+        report: dict[str, Any] = {
+            "model": model,
+            "turns": turns,
+            "stored_pages": stored,
+            "queued_pages": queued,
+            "warm_prefix": warm,
+            "load_s": load_s,
+            **normal,
+            "peak_rss_mb": peak_rss_mb(),
+        }
+        if pace is not None:
+            mem = _prefilled(settings, root / "paced", chat_llm, embedder, stored, queued, say)
+            paced = _converse(mem, turns, warm=True, pace=pace, say=say)
+            paced["ttft_p95_over_normal_p50"] = paced["ttft_p95_s"] / normal["ttft_p50_s"]
+            report["paced"] = {"pace_s": pace, **paced}
+            report["peak_rss_mb"] = peak_rss_mb()
+        return report
+    finally:
+        if home is None:  # a store of the bench's own: gone with it, as TemporaryDirectory
+            shutil.rmtree(root, ignore_errors=True)
+
+
+def _prefilled(
+    settings: Any,
+    root: Path,
+    llm: LLM | None,
+    embedder: Embedder,
+    stored: int,
+    queued: int,
+    say: Callable[[str], None],
+) -> Memoryos:
+    """A fresh store with `stored` synthetic exchanges, all analysed but the last `queued`
+    (their analysis queued, as after a session that ended before its consolidation)."""
+    mem = Memoryos(settings=replace(settings, home=root), llm_model=llm, embedder=embedder)
     rng = random.Random(0)
     start = time.time() - 86400 * 180
     say(f"storing {stored} exchanges")
@@ -83,14 +139,23 @@ def run_chat_bench(
             {"user_input": user, "agent_response": agent, "timestamp": start + i * 3600}
         )
     if exchanges:
-        mem.add_memories(exchanges)
+        ids = mem.add_memories(exchanges)
     with mem.store.transaction() as conn:
         conn.execute("UPDATE jobs SET state = 'done', error = 'bench: prefilled history'")
         conn.execute("UPDATE pages SET analyzed = 1")
-    say("loading the model")
-    t0 = time.perf_counter()
+        if queued:
+            conn.execute("UPDATE pages SET analyzed = 0 WHERE id >= ?", (ids[-queued],))
+    if queued:
+        mem.end_session()  # their analysis queued
+    return mem
+
+
+def _converse(
+    mem: Memoryos, turns: int, *, warm: bool, pace: float | None, say: Callable[[str], None]
+) -> dict[str, Any]:
+    """The scripted conversation on `mem` (closed at the end): each turn the idle work runs
+    to its end (`pace` None) or is stopped `pace` seconds after the last answer."""
     chat_llm = mem.llm
-    load_s = time.perf_counter() - t0
     calls = {"consolidation": 0}
     complete = chat_llm.complete
 
@@ -104,11 +169,23 @@ def run_chat_bench(
         for turn in range(turns):
             query = SCRIPT[turn % len(SCRIPT)]
             idle_start = time.perf_counter()
-            if warm:  # what the REPL does while the user types
-                mem.consolidate()
-                chat_llm.warm(mem.stable_prefix())
+            busy = False
+            if pace is not None:  # the REPL's idle thread, stopped at Enter
+                cancel = threading.Event()
+                idle = threading.Thread(target=_idle, args=(mem, cancel), daemon=True)
+                idle.start()
+                time.sleep(pace)
+                asked = time.perf_counter()
+                busy = idle.is_alive()
+                cancel.set()
+                while idle.is_alive():  # as ChatSession.stop_idle
+                    mem.cancel()
+                    idle.join(timeout=0.05)
+            elif warm:  # what the REPL does while the user types, to its end
+                mem.idle_work(threading.Event())
             idle_s = time.perf_counter() - idle_start
-            asked = time.perf_counter()
+            if pace is None:
+                asked = time.perf_counter()
             stream = mem.stream_response(query)
             first = next(stream, "")
             ttft = time.perf_counter() - asked
@@ -127,30 +204,26 @@ def run_chat_bench(
                     "completion_tokens": stats.completion_tokens,
                     "gen_tok_s": max(0, stats.completion_tokens - 1) / gen_s,
                     "idle_s": idle_s,
+                    "asked_during_idle_work": float(busy),
                 }
             )
+            mode = "" if pace is None else f" (asked {pace:g} s after the answer)"
             say(
-                f"turn {turn + 1}/{turns}: TTFT {ttft:.2f} s, evaluated "
+                f"turn {turn + 1}/{turns}{mode}: TTFT {ttft:.2f} s, evaluated "
                 f"{stats.prompt_tokens_evaluated}/{stats.prompt_tokens} prompt tokens, "
                 f"{len(''.join(pieces))} chars"
             )
-        if warm:
+        left = mem.pending_jobs()
+        if warm and pace is None:
             mem.consolidate()
     finally:
         chat_llm.complete = complete  # type: ignore[method-assign]
         mem.close()
-        if home is None:  # a store of the bench's own: gone with it, as TemporaryDirectory
-            shutil.rmtree(root, ignore_errors=True)
 
     def col(name: str) -> list[float]:
         return [r[name] for r in rows]
 
     return {
-        "model": model,
-        "turns": turns,
-        "stored_pages": stored,
-        "warm_prefix": warm,
-        "load_s": load_s,
         "ttft_p50_s": percentile(col("ttft_s"), 50),
         "ttft_p95_s": percentile(col("ttft_s"), 95),
         "bookkeeping_p50_ms": percentile(col("bookkeeping_ms"), 50),
@@ -160,8 +233,15 @@ def run_chat_bench(
         "recalled_tokens_per_turn": mean(col("recalled_tokens")),
         "generation_tok_s": mean(col("gen_tok_s")),
         "idle_work_s_per_turn": mean(col("idle_s")),
+        "turns_asked_during_idle_work": int(sum(col("asked_during_idle_work"))),
         "consolidation_llm_calls": calls["consolidation"],
         "consolidation_calls_per_stored_turn": calls["consolidation"] / turns,
-        "peak_rss_mb": peak_rss_mb(),
+        "jobs_left_after_the_turns": left,
         "per_turn": rows,
     }
+
+
+def _idle(mem: Memoryos, cancel: threading.Event) -> None:
+    # As the REPL's idle thread: a failed job stays queued with its error, the chat goes on.
+    with contextlib.suppress(Exception):
+        mem.idle_work(cancel)

@@ -360,12 +360,30 @@ def perf(
 
 def chat_table(report: dict[str, Any]) -> Table:
     warm = "warm prefix" if report["warm_prefix"] else "no warm-up (baseline)"
+    queued = report.get("queued_pages", 0)
     table = Table(
         title=f"chat: {Path(report['model']).name}, {report['turns']} turns over "
-        f"{report['stored_pages']} stored pages, {warm}"
+        f"{report['stored_pages']} stored pages"
+        + (f" ({queued} not analysed yet)" if queued else "")
+        + f", {warm}"
     )
     table.add_column("measure")
-    table.add_column("value", justify="right")
+    table.add_column("idle work done" if "paced" in report else "value", justify="right")
+    paced = report.get("paced")
+    if paced is not None:
+        table.add_column(f"asked {paced['pace_s']:g} s after each answer", justify="right")
+        for name, key in [
+            ("TTFT p50 s", "ttft_p50_s"),
+            ("TTFT p95 s", "ttft_p95_s"),
+            ("prompt tokens evaluated per turn", "prompt_tokens_evaluated_per_turn"),
+            ("questions asked while idle work ran", "turns_asked_during_idle_work"),
+            ("consolidation LLM calls (started)", "consolidation_llm_calls"),
+            ("jobs queued after the last turn", "jobs_left_after_the_turns"),
+        ]:
+            table.add_row(name, _fmt(report[key], 2), _fmt(paced[key], 2))
+        table.add_row("TTFT p95 / normal p50", "", _fmt(paced["ttft_p95_over_normal_p50"], 2))
+        table.add_row("peak RSS MB", "", _fmt(report["peak_rss_mb"], 2))
+        return table
     rows = [
         ("model load s", report["load_s"]),
         ("TTFT p50 s", report["ttft_p50_s"]),
@@ -396,11 +414,27 @@ def chat(
     no_warm: Annotated[
         bool, typer.Option("--no-warm", help="Baseline: no idle consolidation or prefix warm-up.")
     ] = False,
+    pace: Annotated[
+        float | None,
+        typer.Option(
+            "--pace",
+            help="Also run the conversation with each question SECONDS after the last answer, "
+            "whatever the idle work (prefix warm-up, consolidation) is doing; report both.",
+            metavar="SECONDS",
+        ),
+    ] = None,
+    queued: Annotated[
+        int,
+        typer.Option("--queued", help="Of the stored exchanges, the last N not analysed yet."),
+    ] = 0,
     json_out: Annotated[
         Path | None, typer.Option("--json", help="Also write the report here.")
     ] = None,
 ) -> None:
-    """Time to first token, tokens per turn and consolidation cost with the configured model."""
+    """Time to first token, tokens per turn and consolidation cost with the configured model.
+
+    With --pace, also turns asked while idle work runs (Enter stops an analysis).
+    """
     from memoryos_cli.bench.chat_bench import run_chat_bench
 
     env = get_env(ctx)
@@ -412,6 +446,8 @@ def chat(
             stored=stored,
             answer_tokens=answer_tokens,
             warm=not no_warm,
+            pace=pace,
+            queued=queued,
             progress=lambda msg: status.update(msg),
         )
     env.console.print(chat_table(report))
