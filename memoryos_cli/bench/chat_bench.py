@@ -165,6 +165,7 @@ def _converse(
 
     chat_llm.complete = counted  # type: ignore[method-assign]
     rows: list[dict[str, float]] = []
+    done_before = mem.stats()["jobs"].get("done", 0)
     try:
         for turn in range(turns):
             query = SCRIPT[turn % len(SCRIPT)]
@@ -214,6 +215,7 @@ def _converse(
                 f"{len(''.join(pieces))} chars"
             )
         left = mem.pending_jobs()
+        done = mem.stats()["jobs"].get("done", 0) - done_before
         if warm and pace is None:
             mem.consolidate()
     finally:
@@ -236,6 +238,7 @@ def _converse(
         "turns_asked_during_idle_work": int(sum(col("asked_during_idle_work"))),
         "consolidation_llm_calls": calls["consolidation"],
         "consolidation_calls_per_stored_turn": calls["consolidation"] / turns,
+        "jobs_done_during_the_turns": done,
         "jobs_left_after_the_turns": left,
         "per_turn": rows,
     }

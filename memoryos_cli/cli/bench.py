@@ -378,6 +378,7 @@ def chat_table(report: dict[str, Any]) -> Table:
             ("prompt tokens evaluated per turn", "prompt_tokens_evaluated_per_turn"),
             ("questions asked while idle work ran", "turns_asked_during_idle_work"),
             ("consolidation LLM calls (started)", "consolidation_llm_calls"),
+            ("analysis jobs done during the turns", "jobs_done_during_the_turns"),
             ("jobs queued after the last turn", "jobs_left_after_the_turns"),
         ]:
             table.add_row(name, _fmt(report[key], 2), _fmt(paced[key], 2))
