@@ -170,7 +170,9 @@ class LlamaCppLLM:
     its reply so far given back and continued) instead of starting over.
 
     `cancel()` also interrupts llama.cpp inside a batch (an abort callback), so a prompt of
-    thousands of tokens never holds up an answer or the exit.
+    thousands of tokens never holds up an answer or the exit. What a cancel keeps is every
+    whole batch (512 prompt tokens) and every reply token: an analysis stopped every turn
+    advances whenever the user leaves it more than a batch's time (~6 s for Qwen 1.5B).
     """
 
     def __init__(self, path: Path | str, settings: Settings, *, name: str | None = None) -> None:
