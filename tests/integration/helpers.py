@@ -30,6 +30,25 @@ def memoryos_command() -> str:
     return found
 
 
+def chat_env(home: Path, **settings: str) -> dict[str, str]:
+    """The environment of `memoryos chat` in a test terminal: its home and MEMORYOS_* settings."""
+    return dict(
+        os.environ,
+        MEMORYOS_HOME=str(home),
+        TERM="xterm",
+        COLUMNS="120",
+        LINES="40",
+        PROMPT_TOOLKIT_NO_CPR="1",
+        **settings,
+    )
+
+
+def chat_in_terminal(home: Path, model: Path, **settings: str) -> Terminal:
+    """`memoryos chat` with `model` in a real pseudo-terminal."""
+    args = [memoryos_command(), "--model", str(model), "chat"]
+    return Terminal(args, chat_env(home, **settings))
+
+
 ANSI = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]")
 
 

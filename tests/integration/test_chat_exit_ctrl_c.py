@@ -5,12 +5,11 @@ prompt, minutes on a loaded machine, with the chat's main thread inside llama.cp
 
 from __future__ import annotations
 
-import os
 import time
 from pathlib import Path
 
 import pytest
-from helpers import Terminal, memoryos_command
+from helpers import chat_in_terminal
 
 pytestmark = pytest.mark.integration
 
@@ -33,14 +32,7 @@ def test_ctrl_c_leaves_the_exit_analysis_inside_its_prompt(
         for i in range(11):
             mem.add_memory(f"Page {i}. {STORY}", f"Noted, page {i}. {STORY}")
         assert mem.pending_jobs() == 0
-    env = dict(
-        os.environ,
-        MEMORYOS_HOME=str(home),
-        TERM="xterm",
-        PROMPT_TOOLKIT_NO_CPR="1",
-        MEMORYOS_CONTEXT_TOKENS="8192",
-    )
-    term = Terminal([memoryos_command(), "--model", str(smol_model_path), "chat"], env)
+    term = chat_in_terminal(home, smol_model_path, MEMORYOS_CONTEXT_TOKENS="8192")
     term.expect("you>")
     for _ in range(120):  # the exit analysis needs the model loaded
         term.send("/model\r")

@@ -4,12 +4,11 @@ is answered, and the first answer never waits for old analysis."""
 from __future__ import annotations
 
 import contextlib
-import os
 import subprocess
 from pathlib import Path
 
 import pytest
-from helpers import Terminal, memoryos_command
+from helpers import Terminal, chat_env, chat_in_terminal, memoryos_command
 
 from memoryos_cli.api import Memoryos
 from memoryos_cli.store import Store
@@ -20,23 +19,6 @@ pytestmark = pytest.mark.integration
 LONG = "\n".join(
     f"Line {i}: the ferry to Vigo leaves at {i % 24}:15 from pier {i}." for i in range(720)
 )
-
-
-def chat_env(home: Path, **settings: str) -> dict[str, str]:
-    return dict(
-        os.environ,
-        MEMORYOS_HOME=str(home),
-        TERM="xterm",
-        COLUMNS="120",
-        LINES="40",
-        PROMPT_TOOLKIT_NO_CPR="1",
-        **settings,
-    )
-
-
-def chat(home: Path, model: Path, **settings: str) -> Terminal:
-    args = [memoryos_command(), "--model", str(model), "chat"]
-    return Terminal(args, chat_env(home, **settings))
 
 
 def answered(term: Terminal) -> str:
@@ -69,7 +51,7 @@ def test_a_36_kb_page_and_a_36_kb_paste_are_answered(home: Path, smol_model_path
 
     # A small context keeps SmolLM2 quick on a busy CPU; the old prompt overflowed any.
     small = {"MEMORYOS_CONTEXT_TOKENS": "1024", "MEMORYOS_MAX_ANSWER_TOKENS": "48"}
-    term = chat(home, smol_model_path, **small)
+    term = chat_in_terminal(home, smol_model_path, **small)
     term.expect("you>", timeout=120)
     term.send("Which pier does the ferry leave from?\r")
     shown = answered(term)  # the old chat exited here: "Requested tokens ... exceed context"
@@ -96,7 +78,7 @@ def test_the_first_answer_comes_before_queued_analysis(
         assert mem.pending_jobs() >= 3
 
     # This test is about the first answer; the exit analysis of 36 pages is not its concern.
-    term = chat(home, smol_model_path, MEMORYOS_EXIT_CONSOLIDATION_JOBS="0")
+    term = chat_in_terminal(home, smol_model_path, MEMORYOS_EXIT_CONSOLIDATION_JOBS="0")
     term.expect("you>", timeout=120)
     term.send("What did I feed the ducks?\r")
     answered(term)

@@ -3,12 +3,11 @@ what is said in one run is recalled in the next."""
 
 from __future__ import annotations
 
-import os
 import time
 from pathlib import Path
 
 import pytest
-from helpers import Terminal, memoryos_command
+from helpers import Terminal, chat_env, chat_in_terminal, memoryos_command
 
 pytestmark = pytest.mark.integration
 
@@ -16,13 +15,8 @@ pytestmark = pytest.mark.integration
 def test_fact_from_one_chat_is_recalled_in_the_next(
     home: Path, smol_model_path: Path, minilm
 ) -> None:
-    env = dict(
-        os.environ,
-        MEMORYOS_HOME=str(home),
-        TERM="xterm",
-        COLUMNS="120",
-        LINES="40",
-        PROMPT_TOOLKIT_NO_CPR="1",
+    env = chat_env(
+        home,
         MEMORYOS_MAX_ANSWER_TOKENS="24",  # what is recalled matters here, not the answer
         # Recall across runs, not analysis (test_consolidation_real covers that): SmolLM2
         # analysing the session at exit takes minutes on a loaded machine.
@@ -77,14 +71,7 @@ def test_fact_from_one_chat_is_recalled_in_the_next(
 
 
 def test_ctrl_c_stops_an_answer_not_the_chat(home: Path, smol_model_path: Path) -> None:
-    env = dict(
-        os.environ,
-        MEMORYOS_HOME=str(home),
-        TERM="xterm",
-        PROMPT_TOOLKIT_NO_CPR="1",
-        MEMORYOS_MAX_ANSWER_TOKENS="2000",
-    )
-    term = Terminal([memoryos_command(), "--model", str(smol_model_path), "chat"], env)
+    term = chat_in_terminal(home, smol_model_path, MEMORYOS_MAX_ANSWER_TOKENS="2000")
     term.expect("you>")
     term.send("Write a very long story about a dragon who learns to bake bread.\r")
     term.expect("memoryos: ", timeout=180)
