@@ -283,8 +283,9 @@ def drop_copied_turns(analysis: Analysis, pages: list[tuple[int, float, str, str
 # "Melanie: I'm glad you're..." is a chat line, not a fact: a speaker's tag over a turn in
 # its speaker's voice, or "you".
 SECOND_PERSON = re.compile(r"\b(?:you|you're|you've|you'll|your|yours|yourself)\b", re.I)
+SPEAKER_I = r"I|I'm|I've|I'll|I'd"  # the speaker, capitalised as written
 SPEAKER_VOICE = re.compile(
-    r"\b(?:I|I'm|I've|I'll|I'd)\b|\b(?:me|my|mine|we|we're|our|us)\b|" + SECOND_PERSON.pattern,
+    rf"\b(?:{SPEAKER_I})\b|\b(?:me|my|mine|we|we're|our|us)\b|" + SECOND_PERSON.pattern,
     re.I,
 )
 # A quoted title or phrase ("Ana is reading 'Your Brain on Food'"): its words are not the
@@ -461,7 +462,7 @@ def drop_misattributed(
 LEADING_NAME = re.compile(r"^\s*((?!The\b)[A-Z][\w'’-]*(?:\s+[A-Z][\w'’-]*)?)\s+(?=[a-z])")
 # ", and she's allergic": a second claim joined to the first, its subject a pronoun or none.
 JOINED_CLAIM = re.compile(r",?\s+and\s+(?:(?:she|he|they)\b(?P<be>'s|’s)?\s*)?")
-FIRST_PERSON = re.compile(r"^\W*(?:I|I'm|I've|I'll|I'd|My|Me)\b")
+FIRST_PERSON = re.compile(rf"^\W*(?:{SPEAKER_I}|My|Me)\b")
 
 
 def fix_self_statements(
@@ -531,7 +532,7 @@ def drop_addressed_names(analysis: Analysis, pages: list[tuple[int, float, str, 
 
 # ", and I'm allergic to cats": a clause in the speaker's own voice joined to one about
 # someone else.
-OWN_CLAUSE = re.compile(r"\s*[,;]\s*(?:and|but|so|while)\s+(I|I'm|I've|I'll|I'd|my|My)\b")
+OWN_CLAUSE = re.compile(rf"\s*[,;]\s*(?:and|but|so|while)\s+({SPEAKER_I}|my|My)\b")
 
 
 def split_own_clauses(text: str) -> str:
