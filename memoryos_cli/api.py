@@ -12,7 +12,8 @@ from pathlib import Path
 from typing import Any, Literal, overload
 
 from memoryos_cli.config import Settings, load_settings
-from memoryos_cli.embed import Embedder
+from memoryos_cli.embed import Embedder, Reranker
+from memoryos_cli.embed.load import DEFAULT_EMBEDDER, embedder_named, reranker_for
 from memoryos_cli.errors import InvalidInputError, ModelError, NotFoundError
 from memoryos_cli.health import Check, run_checks
 from memoryos_cli.llm import LLM, approx_tokens
@@ -78,6 +79,7 @@ class Memoryos:
         long_term_knowledge_capacity: int | None = None,
         *,
         embedder: Embedder | None = None,
+        reranker: Reranker | None | str = "configured",
         settings: Settings | None = None,
         **overrides: Any,
     ) -> None:
@@ -98,19 +100,18 @@ class Memoryos:
         self._embedding = ThreadPoolExecutor(max_workers=1, thread_name_prefix="memoryos-embed")
         try:  # whatever fails from here on, the file is closed again
             if embedder is None:
-                from memoryos_cli.embed.sentence import SentenceTransformerEmbedder
-
-                embedder = SentenceTransformerEmbedder(
-                    self.settings.embedder, threads=self.settings.embed_threads
-                )
+                embedder = embedder_named(self._embedder_name(), self.settings)
+            if reranker == "configured":
+                reranker = reranker_for(self.settings)
             self.embedder = embedder
+            self.reranker = reranker if not isinstance(reranker, str) else None
             self.store.bind_embedder(embedder.name, embedder.dim)
             owner = self.store.owner_id(self.settings.user_id, self.settings.assistant_id)
         except BaseException:
             self._embedding.shutdown()
             self.store.close()
             raise
-        self.scope = Scope(self.store, owner, self.settings, embedder)
+        self.scope = Scope(self.store, owner, self.settings, embedder, self.reranker)
         # Jobs whose analysis failed in this process: left for a later session (a model
         # that failed a segment once fails it again on the same pages and the same prompt).
         self._failed_jobs: set[int] = set()
@@ -121,6 +122,23 @@ class Memoryos:
         self._window: int | None = None
         self.last_recall: Recall | None = None
         self.last_prompt: prompt_context.BuiltPrompt | None = None
+
+    def _embedder_name(self) -> str:
+        """The configured embedder; unset, the one this file was indexed with (a store made
+        with an older default keeps working: `reindex_hint` says how to move it)."""
+        if self.settings.embedder:
+            return self.settings.embedder
+        return self.store.get_meta("embedder") or DEFAULT_EMBEDDER
+
+    @property
+    def reindex_hint(self) -> str | None:
+        """One line for a store indexed with another embedder than today's default."""
+        if self.settings.embedder or self.embedder.name == DEFAULT_EMBEDDER:
+            return None
+        return (
+            f"this memory is indexed with {self.embedder.name}; `memoryos reindex` moves it "
+            f"to {DEFAULT_EMBEDDER} (better recall)"
+        )
 
     # -- model --------------------------------------------------------------------------
 
@@ -350,7 +368,7 @@ class Memoryos:
     def retrieve(self, query: str, *, k: int | None = None, touch: bool = True) -> Recall:
         """Recall for `query` across tiers; `touch=False` previews without heating segments."""
         query = self._check_text("query", query)
-        qvec = self._embedding.submit(lambda: self.embedder.embed([query])[0])
+        qvec = self._embedding.submit(lambda: self.embedder.embed_query([query])[0])
         return run_recall(self.scope, query, qvec, pages_k=k, touch=touch)
 
     def search(self, query: str, k: int | None = None) -> Recall:

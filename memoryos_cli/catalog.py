@@ -79,6 +79,69 @@ CATALOG: dict[str, Entry] = load_catalog(
 
 
 @dataclass(frozen=True)
+class TextModel:
+    """An embedder or reranker: a folder of files inside one PyPI package, used in place."""
+
+    name: str
+    kind: str  # "embedder" | "reranker"
+    description: str
+    licence: str
+    package: str  # pip requirement, pinned
+    folder: str  # "module/path" inside site-packages
+    files: dict[str, str]  # file name in the folder -> sha256
+    size: int  # bytes of `files` together
+    backend: str = "onnx"  # "onnx" | "sentence-transformers"
+    dim: int = 0  # embedders: vector size
+    pooling: str = "cls"  # embedders: "cls" | "mean"
+    query_prefix: str = ""  # embedders: the instruction put before a question
+
+    def path(self) -> Path | None:
+        """The folder where pip put the files; None when the package is not installed."""
+        return locate_packaged_file(self.folder)
+
+
+def load_text_models(text: str) -> dict[str, TextModel]:
+    entries = (TextModel(**item) for item in tomllib.loads(text).get("text_model", []))
+    return {e.name: e for e in entries}
+
+
+TEXT_MODELS: dict[str, TextModel] = load_text_models(
+    importlib.resources.files("memoryos_cli").joinpath(CATALOG_FILE).read_text(encoding="utf-8")
+)
+
+
+def get_text_model(name: str, kind: str) -> TextModel:
+    entry = TEXT_MODELS.get(name)
+    if entry is None or entry.kind != kind:
+        names = ", ".join(n for n, e in TEXT_MODELS.items() if e.kind == kind)
+        raise NotFoundError(f"no {kind} named {name!r} in the catalogue ({names})")
+    return entry
+
+
+def text_model_folder(entry: TextModel, settings: Settings) -> Path:
+    """The verified folder of a text model: every file present with its sha256 (cached by
+    size and mtime, as for GGUF files); one ModelError naming the fix otherwise."""
+    fix = f"run `{install_command(entry.name)}`"
+    folder = entry.path()
+    if folder is None or not folder.is_dir():
+        raise ModelError(f"{entry.kind} {entry.name} is not installed; {fix}")
+    for file, sha256 in entry.files.items():
+        path = folder / file
+        if not path.is_file():
+            raise ModelError(f"{entry.kind} file {path} is missing; {fix}")
+        cached = _cached_check(settings, path)
+        got = cached["sha256"] if cached else None
+        if got is None:
+            got = sha256_file(path)
+            _remember_hash(settings, path, got)
+        if got != sha256:
+            raise ModelError(
+                f"{entry.kind} file {path} is corrupt (sha256 {got[:12]}… ≠ {sha256[:12]}…); {fix}"
+            )
+    return folder
+
+
+@dataclass(frozen=True)
 class ModelInfo:
     """A catalogue entry as seen on this machine (for `memoryos models list`)."""
 

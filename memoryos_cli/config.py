@@ -42,7 +42,11 @@ class Settings:
     user_id: str = "default_user"
     assistant_id: str = "memoryos"
     model: str = "qwen2.5-coder-1.5b"
-    embedder: str = "all-MiniLM-L6-v2"
+    # A catalogue embedder (`memoryos models list`) or a sentence-transformers folder;
+    # "" = the default, or the one an existing file was indexed with.
+    embedder: str = ""
+    # The cross-encoder that re-reads recall's best candidates; "none" turns it off.
+    reranker: str = "ms-marco-minilm-l12"
     short_term_capacity: int = 7
     mid_term_capacity: int = 2000
     mid_term_heat_threshold: float = 5.0

@@ -24,7 +24,9 @@ from memoryos_cli.bench.locomo import (
 )
 from memoryos_cli.bench.methods import ABLATIONS, METHODS
 from memoryos_cli.bench.primed import PrimedEmbedder
+from memoryos_cli.config import load_settings
 from memoryos_cli.embed import Embedder
+from memoryos_cli.embed.load import DEFAULT_EMBEDDER, embedder_named, reranker_for
 from memoryos_cli.errors import InvalidInputError
 from memoryos_cli.llm import LLM, Message, approx_tokens
 from memoryos_cli.memory.dates import pin_relative_dates
@@ -119,10 +121,9 @@ def score_conversation(
     llm: LLM | None,
 ) -> None:
     depth = max(run.k, *RECALL_AT)
-    embedder.prime([q.text for q in questions])
     names = methods + ([NO_MEMORY] if run.mode == "qa" else [])
     for q in questions:
-        qvec = embedder.embed([q.text])[0]
+        qvec = embedder.embed_query([q.text])[0]
         for name in names:
             start = time.perf_counter()
             rank = METHODS.get(name) or ABLATIONS.get(name)
@@ -230,10 +231,10 @@ def run_locomo(
     chosen = select_questions([q for c in conversations for q in c.questions], questions, seed)
     if not chosen:
         raise InvalidInputError(f"{data}: no questions of categories 1-4")
+    settings = load_settings()
     if embedder is None:
-        from memoryos_cli.embed.sentence import SentenceTransformerEmbedder
-
-        embedder = SentenceTransformerEmbedder()
+        embedder = embedder_named(settings.embedder or DEFAULT_EMBEDDER, settings)
+    reranker = reranker_for(settings)
     primed = PrimedEmbedder(embedder)
     run = Run(mode, k, questions=len(chosen))
     for conv in conversations:
@@ -248,6 +249,7 @@ def run_locomo(
                 Path(tmp),
                 llm_model=chat_model or None,
                 embedder=primed,
+                reranker=reranker,
                 timezone=TIMEZONE,
             )
             try:

@@ -23,6 +23,7 @@ class PrimedEmbedder:
         self.inner = inner
         self.name = inner.name
         self._ready: dict[str, Vector] = {}
+        self._queries: dict[str, Vector] = {}
         self.misses = 0
 
     @property
@@ -55,3 +56,13 @@ class PrimedEmbedder:
         return np.stack([fresh[t] if t in fresh else self._ready[t] for t in texts]).astype(
             np.float32
         )
+
+    def embed_query(self, texts: Sequence[str]) -> Vector:
+        """Questions go to the real embedder (each is asked once), cached for reruns."""
+        missing = [t for t in dict.fromkeys(texts) if t not in self._queries]
+        for start in range(0, len(missing), BATCH):
+            chunk = missing[start : start + BATCH]
+            self._queries.update(zip(chunk, self.inner.embed_query(chunk), strict=True))
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        return np.stack([self._queries[t] for t in texts]).astype(np.float32)

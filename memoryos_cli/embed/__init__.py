@@ -19,7 +19,22 @@ class Embedder(Protocol):
     def dim(self) -> int: ...
 
     def embed(self, texts: Sequence[str]) -> Vector:
-        """Return an (n, dim) float32 array of unit vectors."""
+        """Return an (n, dim) float32 array of unit vectors: passages (pages, facts)."""
+        ...
+
+    def embed_query(self, texts: Sequence[str]) -> Vector:
+        """The same for questions (some models read them with an instruction)."""
+        ...
+
+
+@runtime_checkable
+class Reranker(Protocol):
+    """Reads a question with each passage together: the relevance judge of recall."""
+
+    name: str
+
+    def score(self, query: str, passages: Sequence[str]) -> list[float]:
+        """One score per passage, in order; higher is more relevant (any scale)."""
         ...
 
 

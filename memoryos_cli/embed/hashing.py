@@ -27,3 +27,6 @@ class HashingEmbedder:
             if not out[row].any():
                 out[row, 0] = 1.0
         return normalize(out)
+
+    def embed_query(self, texts: Sequence[str]) -> Vector:
+        return self.embed(texts)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import threading
-from collections import OrderedDict
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -12,10 +11,10 @@ from typing import Any
 import numpy as np
 
 from memoryos_cli.embed import Vector, normalize
+from memoryos_cli.embed.cache import VectorCache
 from memoryos_cli.errors import ModelError
 
 DEFAULT_EMBEDDER = "all-MiniLM-L6-v2"
-CACHE_SIZE = 4096
 
 
 def go_offline() -> None:
@@ -49,19 +48,23 @@ class SentenceTransformerEmbedder:
     """Batched, cached per text; the slow import happens on first use, not at construction."""
 
     def __init__(
-        self, name: str = DEFAULT_EMBEDDER, dim: int | None = None, *, threads: int = 1
+        self,
+        name: str = DEFAULT_EMBEDDER,
+        dim: int | None = None,
+        *,
+        threads: int = 1,
+        path: Path | None = None,
     ) -> None:
         self.name = name
         # One thread: single-text embeds (the chat's hot path) are several times faster
         # than with two on 2 cores, and llama.cpp keeps the other core.
         self.threads = threads
-        self.path = resolve_embedder_path(name)
+        self.path = path or resolve_embedder_path(name)
         self._model: Any = None
         # MiniLM's dimension is known, so binding a store needs no slow model load.
         self._dim = dim if dim is not None else (384 if name == DEFAULT_EMBEDDER else None)
         self._lock = threading.Lock()  # the model: loaded once, one encode at a time
-        self._cache_lock = threading.Lock()
-        self._cache: OrderedDict[str, Vector] = OrderedDict()
+        self._cache = VectorCache()
 
     def _load(self) -> Any:
         with self._lock:
@@ -96,25 +99,17 @@ class SentenceTransformerEmbedder:
         assert self._dim is not None
         return self._dim
 
+    def _compute(self, texts: list[str]) -> Vector:
+        model = self._load()
+        with self._lock:
+            vectors = model.encode(
+                texts, batch_size=64, convert_to_numpy=True, show_progress_bar=False
+            )
+        return normalize(np.asarray(vectors))
+
     def embed(self, texts: Sequence[str]) -> Vector:
-        # The cache is read and written under its own lock: the embedding thread and the
-        # caller's may embed at once, and an entry seen but evicted before it is read
-        # would be a KeyError. Vectors found are held here, so eviction cannot take them.
-        with self._cache_lock:
-            found = {t: self._cache[t] for t in dict.fromkeys(texts) if t in self._cache}
-        missing = [t for t in dict.fromkeys(texts) if t not in found]
-        if missing:
-            model = self._load()
-            with self._lock:
-                vectors = model.encode(
-                    missing, batch_size=64, convert_to_numpy=True, show_progress_bar=False
-                )
-            fresh = dict(zip(missing, normalize(np.asarray(vectors)), strict=True))
-            with self._cache_lock:
-                self._cache.update(fresh)
-                while len(self._cache) > CACHE_SIZE:
-                    self._cache.popitem(last=False)
-            found.update(fresh)
-        if not texts:
-            return np.zeros((0, self.dim), dtype=np.float32)
-        return np.stack([found[t] for t in texts]).astype(np.float32)
+        return self._cache.get_or_compute(texts, self._compute, self.dim)
+
+    def embed_query(self, texts: Sequence[str]) -> Vector:
+        """MiniLM reads questions and passages alike."""
+        return self.embed(texts)

@@ -106,6 +106,9 @@ class RecallItem:
     ts: float
     segment_id: int | None = None
     page: Page | None = None
+    # The relevance judge's score against the question (a cross-encoder logit), when
+    # recall ran one: pages and facts on one scale, so they compete for the prompt.
+    relevance: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
         out = asdict(self)

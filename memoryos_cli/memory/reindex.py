@@ -12,6 +12,7 @@ import numpy as np
 
 from memoryos_cli.config import Settings
 from memoryos_cli.embed import Embedder, Vector, normalize
+from memoryos_cli.embed.load import DEFAULT_EMBEDDER, embedder_named
 from memoryos_cli.memory.text import page_text
 from memoryos_cli.store import Store, vectors
 
@@ -20,12 +21,7 @@ BATCH = 256
 
 def make_embedder(settings: Settings) -> Embedder:
     """The configured embedder (the one `reindex` moves the store to)."""
-    from memoryos_cli.embed.sentence import SentenceTransformerEmbedder
-
-    # its `dim` is a read-only property; the Embedder protocol declares a plain attribute
-    return SentenceTransformerEmbedder(  # type: ignore[return-value]
-        settings.embedder, threads=settings.embed_threads
-    )
+    return embedder_named(settings.embedder or DEFAULT_EMBEDDER, settings)
 
 
 def _embed(embedder: Embedder, texts: list[str]) -> list[Vector]:

@@ -18,12 +18,12 @@ import math
 from collections import defaultdict
 from collections.abc import Iterable
 from concurrent.futures import Future
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, NamedTuple
 
 import numpy as np
 
-from memoryos_cli.embed import Vector
+from memoryos_cli.embed import Reranker, Vector
 from memoryos_cli.memory import long_term, mid_term, short_term
 from memoryos_cli.memory.records import PAGE_COLUMNS, Page, Recall, RecallItem
 from memoryos_cli.memory.scope import Scope
@@ -58,6 +58,11 @@ DATE_WEIGHT = 1.0
 # Without it, pages that only share a name with the query (in every page of a chat) get
 # full-strength noise, and neighbours lift whole blocks of such pages together.
 MIN_BM25 = 1e-4
+# The cross-encoder re-reads this many of the best-scored pages against the question:
+# it sees words and meaning together, where the fused score adds them from apart.
+RERANK_DEPTH = 20
+# What the judge's opinion adds to a page's score (min-max over the pages it read).
+RERANK_WEIGHT = 1.0
 
 
 @dataclass(frozen=True)
@@ -69,6 +74,7 @@ class Signals:
     sessions: bool = True
     dates: bool = True
     segments: bool = True
+    rerank: bool = True  # the cross-encoder, when the scope has one
 
 
 def rrf(rankings: Iterable[list[int]], k: int = RRF_K) -> dict[int, float]:
@@ -186,7 +192,9 @@ def _similarities(conn: Any, table: str, ids: list[int], qvec: Vector) -> dict[i
     return {i: float(np.dot(v, qvec)) for i, v in got.items()}
 
 
-def page_item(page: Page, score: float, sim: float) -> RecallItem:
+def page_item(
+    page: Page, score: float, sim: float, relevance: dict[int, float] | None = None
+) -> RecallItem:
     return RecallItem(
         ref=page.ref,
         tier=page.tier,
@@ -196,6 +204,7 @@ def page_item(page: Page, score: float, sim: float) -> RecallItem:
         ts=page.ts,
         segment_id=page.segment_id,
         page=page,
+        relevance=(relevance or {}).get(page.id),
     )
 
 
@@ -354,6 +363,46 @@ def rank_pages(
     return scores, sims
 
 
+def knowledge_candidates(
+    conn: Any, owner: int, query: str, qvec: Vector, words: Lexical, k: int
+) -> list[RecallItem]:
+    """The active facts closest to `query` (by RRF of cosine and BM25), at most k; a fact
+    neither close in meaning nor sharing a word with the query is left out."""
+    fact_sims = dict(dense(conn, "knowledge_vec", owner, qvec, CANDIDATES))
+    fact_scores = rrf([list(fact_sims), words.knowledge])
+    lexical_hits = set(words.knowledge)
+    active = {f.id: f for f in long_term.facts(conn, owner)}
+    items: list[RecallItem] = []
+    for fid, score in sorted(fact_scores.items(), key=lambda kv: -kv[1]):
+        fact = active.get(fid)
+        if fact is None:
+            continue
+        sim = fact_sims.get(fid)
+        if sim is None:
+            sim = _similarities(conn, "knowledge_vec", [fid], qvec).get(fid, 0.0)
+        if sim < MIN_KNOWLEDGE_SIMILARITY and fid not in lexical_hits:
+            continue
+        tier = "knowledge" if fact.kind == "user" else "assistant_knowledge"
+        items.append(RecallItem(fact.ref, tier, fact.text, score, sim, fact.ts))
+        if len(items) >= k:
+            break
+    return items
+
+
+def judge_pages(judge: Reranker, query: str, pages: dict[int, Page]) -> dict[int, float]:
+    """The judge's score of each page against `query`."""
+    ids = list(pages)
+    texts = [page_text(pages[i].user_input, pages[i].agent_response) for i in ids]
+    return dict(zip(ids, judge.score(query, texts), strict=True))
+
+
+def judge_facts(judge: Reranker, query: str, facts: list[RecallItem]) -> list[RecallItem]:
+    """The facts with the judge's score, best first (the same scale as the pages')."""
+    scores = judge.score(query, [f.text for f in facts])
+    judged = [replace(f, relevance=s) for f, s in zip(facts, scores, strict=True)]
+    return sorted(judged, key=lambda f: -(f.relevance or 0.0))
+
+
 def recall(
     scope: Scope,
     query: str,
@@ -374,6 +423,7 @@ def recall(
     """
     store, owner = scope.store, scope.owner_id
     k = pages_k or scope.settings.retrieval_queue_capacity
+    judge = scope.reranker if signals.rerank else None
     with store.lock:
         words = search_words(store.conn, owner, query, signals)
     if isinstance(qvec, Future):
@@ -388,10 +438,28 @@ def recall(
         page_scores, page_sims = rank_pages(
             conn, owner, query, qvec, words, short_ids, top_segments, signals, scope.settings.zone
         )
+        judged_ids = (
+            sorted(page_scores, key=lambda pid: (-page_scores[pid], -pid))[:RERANK_DEPTH]
+            if judge
+            else []
+        )
+        judged_pages = load_pages(conn, judged_ids)
+        facts = knowledge_candidates(conn, owner, query, qvec, words, knowledge_k)
+        profile = long_term.profile(conn, owner)
+    # The judge reads outside the lock: a write waits for the store, not for the model.
+    relevance: dict[int, float] = {}
+    if judge is not None:
+        relevance = judge_pages(judge, query, judged_pages)
+        for pid, lift in minmax(relevance).items():
+            page_scores[pid] += RERANK_WEIGHT * lift
+        facts = judge_facts(judge, query, facts)
+    with store.lock:
+        conn = store.conn
         # Short-term pages get the same score as mid-term ones, so the two rank together.
         short_sims = _similarities(conn, "pages_vec", list(short_ids), qvec)
         short_items = [
-            page_item(p, page_scores.get(p.id, 0.0), short_sims.get(p.id, 0.0)) for p in short
+            page_item(p, page_scores.get(p.id, 0.0), short_sims.get(p.id, 0.0), relevance)
+            for p in short
         ]
         best = sorted(
             ((score, pid) for pid, score in page_scores.items() if pid not in short_ids),
@@ -403,31 +471,10 @@ def recall(
         )
         pages = load_pages(conn, chosen)
         mid_items = [
-            page_item(pages[pid], score, page_sims.get(pid, 0.0))
+            page_item(pages[pid], score, page_sims.get(pid, 0.0), relevance)
             for score, pid in best
             if pid in pages
         ]
-
-        fact_sims = dict(dense(conn, "knowledge_vec", owner, qvec, CANDIDATES))
-        fact_lexical = words.knowledge
-        fact_scores = rrf([list(fact_sims), fact_lexical])
-        lexical_hits = set(fact_lexical)
-        active = {f.id: f for f in long_term.facts(conn, owner)}
-        fact_items = []
-        for fid, score in sorted(fact_scores.items(), key=lambda kv: -kv[1]):
-            fact = active.get(fid)
-            if fact is None:
-                continue
-            sim = fact_sims.get(fid)
-            if sim is None:
-                sim = _similarities(conn, "knowledge_vec", [fid], qvec).get(fid, 0.0)
-            if sim < MIN_KNOWLEDGE_SIMILARITY and fid not in lexical_hits:
-                continue  # neither close in meaning nor sharing a word with the query
-            tier = "knowledge" if fact.kind == "user" else "assistant_knowledge"
-            fact_items.append(RecallItem(fact.ref, tier, fact.text, score, sim, fact.ts))
-            if len(fact_items) >= knowledge_k:
-                break
-        profile = long_term.profile(conn, owner)
     if touch:
         hit_segments = [i.segment_id for i in mid_items if i.segment_id is not None]
         if hit_segments:
@@ -442,7 +489,7 @@ def recall(
         query=query,
         short_term=short_items,
         mid_term=mid_items,
-        knowledge=fact_items,
+        knowledge=facts,
         profile=profile,
         segments=top_segments,
     )

@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from memoryos_cli.config import Settings
-from memoryos_cli.embed import Embedder
+from memoryos_cli.embed import Embedder, Reranker
 from memoryos_cli.store import Store
 
 
@@ -17,3 +17,4 @@ class Scope:
     owner_id: int
     settings: Settings
     embedder: Embedder
+    reranker: Reranker | None = None

@@ -77,7 +77,7 @@ def test_a_failed_embedder_build_closes_the_file(
     home: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Opening a memory whose embedder cannot be built raises, and leaves no open store."""
-    from memoryos_cli.embed import sentence
+    from memoryos_cli import api
     from memoryos_cli.store import Store
 
     opened: list[Store] = []
@@ -97,7 +97,7 @@ def test_a_failed_embedder_build_closes_the_file(
 
     monkeypatch.setattr(Store, "__init__", tracking_init)
     monkeypatch.setattr(Store, "close", tracking_close)
-    monkeypatch.setattr(sentence, "SentenceTransformerEmbedder", no_embedder)
+    monkeypatch.setattr(api, "embedder_named", no_embedder)
     with pytest.raises(ModelError, match="embedder package"):
         Memoryos(llm_model="none")
     assert len(opened) == 1 and closed == opened

@@ -13,6 +13,7 @@ import pytest
 
 from memoryos_cli.api import Memoryos
 from memoryos_cli.embed import sentence
+from memoryos_cli.embed.onnx import OnnxCrossEncoder, OnnxEmbedder
 
 
 def _fake_module(monkeypatch: pytest.MonkeyPatch, name: str, **attrs: object) -> None:
@@ -48,7 +49,14 @@ def test_the_embedder_takes_its_threads_from_settings(
     home: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("MEMORYOS_EMBED_THREADS", "3")
+    monkeypatch.setenv("MEMORYOS_RERANKER", "ms-marco-minilm-l12")
     with Memoryos("alice", "assistant", home, llm_model="none") as mem:
+        assert isinstance(mem.embedder, OnnxEmbedder)
+        assert mem.embedder.model.threads == 3
+        assert isinstance(mem.reranker, OnnxCrossEncoder)
+        assert mem.reranker.model.threads == 3
+    monkeypatch.setenv("MEMORYOS_EMBEDDER", "all-MiniLM-L6-v2")
+    with Memoryos("bob", "assistant", home / "minilm", llm_model="none") as mem:
         assert isinstance(mem.embedder, sentence.SentenceTransformerEmbedder)
         assert mem.embedder.threads == 3
 
@@ -69,9 +77,9 @@ def test_the_cache_never_loses_a_vector_it_is_about_to_return(
 ) -> None:
     """A batch larger than the cache evicts its own cached entries while it inserts the
     new ones: the vectors returned must still be complete and in order."""
-    monkeypatch.setattr(sentence, "CACHE_SIZE", 2)
     emb = sentence.SentenceTransformerEmbedder()
     emb._model, emb._dim = CountingModel(), 3
+    emb._cache.size = 2
     first = emb.embed(["a"])
     both = emb.embed(["a", "bb", "ccc", "a"])
     assert emb._model.encoded == ["a", "bb", "ccc"]  # "a" came from the cache
@@ -82,9 +90,9 @@ def test_the_cache_never_loses_a_vector_it_is_about_to_return(
 def test_the_cache_is_shared_safely_between_threads(monkeypatch: pytest.MonkeyPatch) -> None:
     """The embedding thread and the caller's embed at once (recall and add_memory): with a
     small cache churned by both, every call still gets its own vectors."""
-    monkeypatch.setattr(sentence, "CACHE_SIZE", 3)
     emb = sentence.SentenceTransformerEmbedder()
     emb._model, emb._dim = CountingModel(), 3
+    emb._cache.size = 3
     errors: list[BaseException] = []
 
     def churn(prefix: str) -> None:
