@@ -628,15 +628,22 @@ class Memoryos:
         raise NotFoundError(f"no {'fact' if kind == 'k' else 'profile item'} {ref} in this memory")
 
     @staticmethod
-    def reindex(settings: Settings | None = None) -> dict[str, Any]:
+    def reindex(
+        settings: Settings | None = None,
+        *,
+        progress: reindexing.Progress | None = None,
+        estimated: Callable[[reindexing.Estimate], None] | None = None,
+    ) -> dict[str, Any]:
         """Re-embed every page, segment and fact in the file with the configured embedder.
 
         It opens the store itself: after an embedder change no memory opens until this ran.
+        `progress` and `estimated` are passed on to `memory.reindex.reindex`.
         """
         settings = settings or load_settings()
         store = Store(settings.db_path)
         try:
-            return reindexing.reindex(store, reindexing.make_embedder(settings))
+            embedder = reindexing.make_embedder(settings)
+            return reindexing.reindex(store, embedder, progress, estimated)
         finally:
             store.close()
 

@@ -516,17 +516,58 @@ def config_set(
     env.console.print(Text(f"{key} = {new} (in {settings.config_path})"))
 
 
+def about(seconds: float) -> str:
+    """A duration for people: whole seconds, and minutes once it is long."""
+    n = max(1, round(seconds))
+    return f"about {n} s" + (f" ({n / 60:.0f} min)" if n >= 120 else "")
+
+
 def reindex(ctx: typer.Context, as_json: JsonFlag = False) -> None:
-    """Re-embed every page, segment and fact with the configured embedder (after a change)."""
-    from memoryos_cli.api import Memoryos  # imported here: it is slow, and every start pays
+    """Re-embed every page, segment and fact with the configured embedder (after a change,
+    or to move a memory made with an older default embedder to today's).
+
+    One transaction: interrupted, the memory stays as it was, on its old embedder.
+    """
+    # imported here: they are slow, and every start would pay
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeRemainingColumn,
+    )
+
+    from memoryos_cli.api import Memoryos
 
     env = get_env(ctx)
     settings = env.settings()
-    with env.console.status("re-embedding…"):
-        result = Memoryos.reindex(settings)
     if as_json:
-        env.print_json(result)
+        with env.console.status("re-embedding…"):
+            env.print_json(Memoryos.reindex(settings))
         return
+    # Piped, there is no bar (it would print its last state): the lines around it say it all.
+    bar = Progress(
+        TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+        TimeRemainingColumn(), console=env.console, disable=not env.console.is_terminal,
+    )  # fmt: skip
+    task = bar.add_task("loading the embedder…", total=None)
+
+    def estimated(plan: Any) -> None:
+        env.console.print(Text(
+            f"re-embedding {plan.pages} pages and {plan.facts} facts with {plan.embedder}: "
+            f"{about(plan.seconds)}"
+        ))  # fmt: skip
+        bar.update(task, description="re-embedding")
+
+    def progress(done: int, total: int) -> None:
+        bar.update(task, completed=done, total=total)
+
+    try:
+        with bar:
+            result = Memoryos.reindex(settings, progress=progress, estimated=estimated)
+    except KeyboardInterrupt:
+        env.console.print(Text("interrupted: nothing changed; run `memoryos reindex` again"))
+        raise
     env.console.print(Text(
         f"reindexed {result['pages']} pages, {result['segments']} segments and "
         f"{result['facts']} facts with {result['embedder']} ({result['dim']}-d)"
