@@ -464,11 +464,14 @@ def forget(
 
 
 def stats(ctx: typer.Context, as_json: JsonFlag = False) -> None:
-    """Counts per tier, job queue, file size, embedder and model."""
+    """Counts per tier, job queue, file size, embedder and model; says when a reindex
+    would move the memory to a better embedder."""
     env = get_env(ctx)
     with opened(ctx) as mem:
         data = mem.stats()
+        hint = mem.reindex_hint
     if as_json:
+        data["reindex_hint"] = hint
         env.print_json(data)
         return
     table = Table(title="memoryos", title_justify="left", show_header=False)
@@ -479,6 +482,8 @@ def stats(ctx: typer.Context, as_json: JsonFlag = False) -> None:
             value = ", ".join(f"{k} {v}" for k, v in value.items()) or "none"
         table.add_row(key, Text(str(value)))
     env.console.print(table)
+    if hint is not None:
+        env.console.print(Text(hint, style="dim"))
 
 
 @config_app.command("show")

@@ -379,13 +379,9 @@ def run(env: Env, mem: Memoryos) -> None:
     """The loop: prompt-toolkit when interactive, plain lines when piped."""
     session = ChatSession(env, mem, background=True)
     session.start_loading()
-    console = env.console
     try:
+        _greet(env, mem)
         if env.interactive:
-            console.print(
-                f"[bold]memoryos[/] — {escape(mem.settings.user_id)} with "
-                f"{escape(mem.settings.assistant_id)}. /help for commands, Ctrl-D to leave."
-            )
             _interactive_loop(env, session)
         else:
             for line in env.stdin:
@@ -395,6 +391,18 @@ def run(env: Env, mem: Memoryos) -> None:
     except KeyboardInterrupt:
         session.stop_idle(closing=True)
         raise
+
+
+def _greet(env: Env, mem: Memoryos) -> None:
+    """What the chat says once at start: the banner in a terminal, and the reindex hint."""
+    if env.interactive:
+        env.console.print(
+            f"[bold]memoryos[/] — {escape(mem.settings.user_id)} with "
+            f"{escape(mem.settings.assistant_id)}. /help for commands, Ctrl-D to leave."
+        )
+    hint = mem.reindex_hint
+    if hint is not None:
+        env.console.print(Text(hint, style="dim"))
 
 
 def _interactive_loop(env: Env, session: ChatSession) -> None:
