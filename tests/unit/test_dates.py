@@ -29,6 +29,7 @@ DECEMBER = noon(2023, 12, 15)  # a Friday
 NEW_YEARS_EVE = noon(2023, 12, 31)  # a Sunday
 JANUARY = noon(2024, 1, 3)
 LEAP_MARCH = noon(2024, 3, 1)  # the day after 29 February 2024
+FRIDAY_9_JUNE = noon(2023, 6, 9)
 
 CASES = [
     # the day itself, and one day either side (a month, a year, a leap day away)
@@ -41,15 +42,38 @@ CASES = [
     (MONDAY, "this evening", "this evening (8 May 2023)"),
     (LEAP_MARCH, "yesterday", "yesterday (29 February 2024)"),
     (NEW_YEARS_EVE, "tomorrow", "tomorrow (1 January 2024)"),
-    # "N days ago" is a date; longer spans are counted from the day, never guessed
+    # "N days ago" is a date, "N months ago" a month, "N years ago" a year (what LoCoMo
+    # answers: "2018"); weeks are counted from the day
     (MONDAY, "3 days ago", "3 days ago (5 May 2023)"),
     (MONDAY, "a couple of days ago", "a couple of days ago (6 May 2023)"),
     (LEAP_MARCH, "two days ago", "two days ago (28 February 2024)"),
     (MONDAY, "two weeks ago", "two weeks ago (2 weeks before 8 May 2023)"),
-    (MONDAY, "a month ago", "a month ago (1 month before 8 May 2023)"),
-    (MONDAY, "a year ago", "a year ago (1 year before 8 May 2023)"),
+    (MONDAY, "two weekends ago", "two weekends ago (2 weekends before 8 May 2023)"),
+    (MONDAY, "a month ago", "a month ago (April 2023)"),
+    (MONDAY, "two months ago", "two months ago (March 2023)"),
+    (JANUARY, "two months ago", "two months ago (November 2023)"),
+    (DECEMBER, "12 months ago", "12 months ago (December 2022)"),
+    (MONDAY, "I started five years ago.", "I started five years ago (2018)."),
+    (MONDAY, "5 years ago", "5 years ago (2018)"),
+    (MONDAY, "a year ago", "a year ago (2022)"),
+    (JANUARY, "a year ago", "a year ago (2023)"),
+    (MONDAY, "a couple of years ago", "a couple of years ago (2021)"),
+    (MONDAY, "a couple years ago", "a couple years ago (2021)"),
+    (MONDAY, "about ten years ago", "about ten years ago (2013)"),
+    (MONDAY, "a decade ago", "a decade ago (2013)"),
+    (MONDAY, "a year and a half ago", "a year and a half ago (November 2021)"),
+    (MONDAY, "two and a half years ago", "two and a half years ago (November 2020)"),
+    (JANUARY, "half a year ago", "half a year ago (July 2023)"),
+    # no number: counted from the day at the grain of the unit, never one year
     (MONDAY, "a few days ago", "a few days ago (a few days before 8 May 2023)"),
     (MONDAY, "a few weeks ago", "a few weeks ago (a few weeks before 8 May 2023)"),
+    (JANUARY, "a few months ago", "a few months ago (a few months before January 2024)"),
+    (MONDAY, "a few years ago", "a few years ago (a few years before 2023)"),
+    (MONDAY, "several years ago", "several years ago (several years before 2023)"),
+    (MONDAY, "years ago, months ago", "years ago, months ago"),
+    (MONDAY, "a while ago, a long time ago", "a while ago, a long time ago"),
+    (MONDAY, "a day and a half ago", "a day and a half ago"),
+    (MONDAY, "a year and a half ago (November 2021)", "a year and a half ago (November 2021)"),
     # weekdays: "last" looks back, "next" ahead, a full week for the day it is said on
     (MONDAY, "last Friday", "last Friday (5 May 2023)"),
     (MONDAY, "next Friday", "next Friday (12 May 2023)"),
@@ -61,6 +85,11 @@ CASES = [
     (NEW_YEARS_EVE, "next Monday", "next Monday (1 January 2024)"),
     # weeks and weekends, around the day
     (MONDAY, "last week I spoke", "last week (the week before 8 May 2023) I spoke"),
+    (
+        FRIDAY_9_JUNE,
+        "I gave a talk last week.",
+        "I gave a talk last week (the week before 9 June 2023).",
+    ),
     (MONDAY, "this week", "this week (the week of 8 May 2023)"),
     (MONDAY, "next week", "next week (the week after 8 May 2023)"),
     (MONDAY, "last weekend we hiked", "last weekend (the weekend before 8 May 2023) we hiked"),
