@@ -11,9 +11,12 @@ import os
 import stat
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
+from memoryos_cli import catalog
 from memoryos_cli.config import Settings
+from memoryos_cli.embed.load import DEFAULT_EMBEDDER, NO_RERANKER
 from memoryos_cli.errors import MemoryosError, ModelError
 
 
@@ -53,8 +56,6 @@ def _fts5() -> str:
 
 def _model(settings: Settings) -> Callable[[], str]:
     def check() -> str:
-        from memoryos_cli import catalog
-
         if settings.model.lower() == "none":
             return "none configured (LLM-free mode)"
         path = catalog.verify(settings.model, settings)
@@ -77,16 +78,63 @@ def _llama_cpp() -> str:
 
 def _embedder(settings: Settings) -> Callable[[], str]:
     def check() -> str:
-        from memoryos_cli.embed.sentence import resolve_embedder_path
-
-        path = resolve_embedder_path(settings.embedder)
-        if importlib.util.find_spec("sentence_transformers") is None:
-            raise MemoryosError(
-                "sentence-transformers is missing; run `pip install sentence-transformers`"
-            )
-        return f"{settings.embedder}: {path}"
+        name, why = settings.embedder, ""
+        if not name:
+            indexed = _indexed_embedder(settings)
+            name = indexed or DEFAULT_EMBEDDER
+            why = " (this memory is indexed with it)" if indexed else ""
+        if name not in catalog.TEXT_MODELS:
+            if not Path(name).expanduser().is_dir():
+                catalog.get_text_model(name, "embedder")  # one error that lists the known names
+            _need_module("sentence_transformers", "sentence-transformers")
+            return f"{name} (sentence-transformers folder)"
+        return _text_model(catalog.get_text_model(name, "embedder"), settings) + why
 
     return check
+
+
+def _reranker(settings: Settings) -> Callable[[], str]:
+    def check() -> str:
+        if settings.reranker == NO_RERANKER:
+            return "off (setting reranker = none)"
+        return _text_model(catalog.get_text_model(settings.reranker, "reranker"), settings)
+
+    return check
+
+
+def _text_model(entry: catalog.TextModel, settings: Settings) -> str:
+    """Its files present with their sha256 (the cached check), and its runtime importable."""
+    folder = catalog.text_model_folder(entry, settings)
+    if entry.backend == "sentence-transformers":
+        _need_module("sentence_transformers", "sentence-transformers")
+    else:
+        _need_module("onnxruntime", "onnxruntime")
+        _need_module("tokenizers", "tokenizers")
+    return f"{entry.name}: {folder} (sha256 ok)"
+
+
+def _need_module(module: str, package: str) -> None:
+    if importlib.util.find_spec(module) is None:
+        raise MemoryosError(f"{package} is missing; run `pip install {package}`")
+
+
+def _indexed_embedder(settings: Settings) -> str | None:
+    """The embedder an existing memory was indexed with (what `chat` loads when the setting
+    is unset); None for a new home or a file that cannot be read (the database check says why)."""
+    if not settings.db_path.exists():
+        return None
+    from memoryos_cli.store import Store
+
+    try:
+        store = Store(settings.db_path, migrate=False)
+    except Exception:  # noqa: BLE001 - the database check reports it
+        return None
+    try:
+        return store.get_meta("embedder")
+    except Exception:  # noqa: BLE001 - the database check reports it
+        return None
+    finally:
+        store.close()
 
 
 def _database(settings: Settings) -> Callable[[], str]:
@@ -131,6 +179,7 @@ def run_checks(settings: Settings) -> list[Check]:
         ("llama.cpp", _llama_cpp),
         ("model", _model(settings)),
         ("embedder", _embedder(settings)),
+        ("reranker", _reranker(settings)),
         ("database", _database(settings)),
         ("permissions", _permissions(settings)),
     ]

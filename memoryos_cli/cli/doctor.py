@@ -16,7 +16,8 @@ def doctor(
     ctx: typer.Context,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
 ) -> None:
-    """Check the SQLite driver, sqlite-vec, FTS5, model file, embedder, database and permissions."""
+    """Check the SQLite driver, sqlite-vec, FTS5, the model, embedder and reranker files (sha256),
+    the database and permissions."""
     from memoryos_cli.api import Memoryos  # imported here: it is slow, and every start pays
 
     env = get_env(ctx)
