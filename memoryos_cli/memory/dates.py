@@ -10,6 +10,11 @@ words as they were said. Only unambiguous phrases are pinned: "on Friday" (past 
 and "in May" (which year?) are left alone. `dateparser` was the library to consider; its
 `search_dates` reads "may", "now" or "second" as dates and resolves "last week" to one day,
 where the honest reading is "the week before 8 May 2023".
+
+A span back is pinned at the grain of its unit, as LoCoMo answers it: "5 years ago (2018)",
+"two months ago (March 2023)", "two weeks ago (2 weeks before 8 May 2023)". A span up to
+the day is pinned to its start, "I've had them for 3 years (since 2020)", only where the
+sentence says it lasted until then (see HAVE).
 """
 
 from __future__ import annotations
@@ -47,6 +52,9 @@ NUMBERS = {
 # the speaker never gave, and no single year is right for it. A bare "years ago" is left as
 # said: it does not even say how many.
 VAGUE = ("a few", "several", "many")
+# Hedges before a count stay in the words; the pin is the count's: "for almost 3 years
+# (since 2020)".
+_ABOUT = r"(?:about|around|almost|nearly|over|more than|roughly|at least|just over|just under)"
 WEEKDAYS = {name.lower(): i for i, name in enumerate(calendar.day_name)}
 _COUNT = r"(?:\d{1,2}|" + "|".join(sorted(map(re.escape, NUMBERS), key=len, reverse=True)) + ")"
 _UNIT = r"(?:decade|day|weekend|week|month|year)"
@@ -70,6 +78,11 @@ PHRASES = re.compile(
     r"\b(?:"
     r"(?P<ago>" + _amount("ago") + r" ago)"
     r"|(?P<vague>(?P<vague_n>" + "|".join(VAGUE) + r") (?P<vague_unit>" + _UNIT + r")s ago)"
+    r"|(?P<dur>(?P<dur_word>for|since) (?:the (?P<dur_span>past|last) )?(?:"
+    + _ABOUT
+    + r" )?"
+    + _amount("dur")
+    + r")(?!(?: and a half)? ago\b)"
     r"|(?P<lastwd>last " + _WEEKDAY + r")"
     r"|(?P<nextwd>next " + _WEEKDAY + r")"
     r"|(?P<rel>(?:last|this|next) (?:weekend|week|month|year))"
@@ -77,6 +90,119 @@ PHRASES = re.compile(
     r")\b(?!\s*\()",
     re.IGNORECASE,
 )
+
+
+def _words(text: str) -> frozenset[str]:
+    """A vocabulary written as one string of words."""
+    return frozenset(text.split())
+
+
+# "for 3 years" runs up to the day it was said only in some sentences: after a present
+# perfect ("I've had them for 3 years", "she has lived here", "haven't seen him"), a perfect
+# whose "I've" was dropped ("Been doing it for 3 years"), before "now", as "for the past 3
+# years", or as "since 3 years" (English learned from another language). Elsewhere the span
+# lies ahead ("I'll stay for 2 years") or somewhere back ("I lived there for 3 years"): a
+# "since" there is a wrong date the model repeats, so such words are left as said.
+HAVE = _words("have has 've 's haven hasn")
+# Verbs whose perfect is a state that lasted until now; "been" covers every "have been
+# doing". Not "booked", "signed", "decided": "I've booked it for 2 weeks" is a plan.
+LASTED = _words(
+    "been had known lived worked owned loved wanted used studied played taught practiced "
+    "practised collected dated followed kept stayed waited missed needed hated liked enjoyed "
+    "volunteered run done seen talked spoken heard felt believed struggled suffered trained "
+    "danced painted written sung cooked baked driven ridden read attended served managed led "
+    "saved tried dreamed dreamt searched fought coached cared looked"
+)
+# Before the perfect: a modal or "had" makes it no present perfect ("would have stayed",
+# "I'd been"); "to have" is no time at all.
+NOT_NOW = _words("will 'll would 'd could should might must may shall to had won wouldn couldn")
+# After "been": a passive that gives a span ahead ("been offered a job for 2 years"), or
+# "to", a visit ("I've been to Paris for 2 weeks": some time, not up to now).
+GIVEN = _words(
+    "to offered given granted awarded hired contracted accepted selected chosen assigned "
+    "sentenced booked scheduled invited asked approved signed funded admitted elected "
+    "appointed promised sent posted transferred banned suspended told"
+)
+FUTURE = _words("will 'll gonna shall would 'd")
+ADVERBS = _words(
+    "'t not never always just really only also already actually all both ever even "
+    "basically honestly literally officially"
+)
+# After "to", a place or person ("going to the gym", "married to him"); any other word is
+# a verb, whose plan the span belongs to ("I've decided to stay for 2 years").
+TO_WHOM = _words(
+    "the a an my your his her our their its this that these those him them me you us it "
+    "school church college university class classes therapy yoga"
+)
+# A plan just before the span: "I've been planning a trip for 2 weeks" is a 2-week trip.
+PLANS = _words(
+    "trip vacation holiday visit stay break leave sabbatical contract lease loan rental "
+    "subscription membership ban sentence"
+)
+CLAUSE = re.compile(
+    r"[.!?;:,\n\u2013\u2014]| - "
+    r"|\b(?:and|but|or|because|when|while|if|until|after|before|which|who|though|although)\b",
+    re.IGNORECASE,
+)
+
+
+def _next(words: list[str], i: int, step: int) -> int | None:
+    """The index of the first word from `i` on, `step` by `step`, that is no adverb."""
+    i += step
+    while 0 <= i < len(words) and words[i] in ADVERBS:
+        i += step
+    return i if 0 <= i < len(words) else None
+
+
+def _perfect(words: list[str]) -> bool:
+    """Whether a clause's words hold a present perfect of a verb in LASTED."""
+    for i, word in enumerate(words):
+        before = _next(words, i, -1)
+        if word in HAVE:
+            verb = _next(words, i, 1)
+            if verb is None or words[verb] not in LASTED:
+                continue
+        elif word == "been" and (before is None or words[before] not in HAVE):
+            verb = i  # "Been doing it for 3 years": its "I've" dropped
+        else:
+            continue
+        then = _next(words, verb, 1)
+        if before is not None and words[before] in NOT_NOW:
+            continue
+        if words[verb] == "been" and then is not None and words[then] in GIVEN:
+            continue
+        return True
+    return False
+
+
+def _up_to_now(match: re.Match[str]) -> bool:
+    """Whether the "for 3 years" of `match` ends on the day it was said (see HAVE)."""
+    text = match.string.replace("\u2019", "'")
+    cased = re.findall(r"'?\w+", CLAUSE.split(text[: match.start()])[-1])
+    words = [w.lower() for w in cased]
+    after = text[match.end() :]
+    first = _next(words, -1, 1)
+    # "Have you been doing it for 3 years?": asked, not said
+    asked = bool(re.match(r"[^.!?\n,;]*\?", after)) or (
+        first is not None
+        and words[first] in HAVE
+        and (verb := _next(words, first, 1)) is not None
+        and words[verb] not in LASTED
+    )
+    # "I'll stay", "I've decided to stay", "I've booked a trip" for 2 years: a span ahead
+    planned = (
+        bool(FUTURE & set(words))
+        or (bool(words) and words[-1] in PLANS)
+        or any(
+            w == "to" and nxt.lower() not in TO_WHOM and not nxt[0].isupper()
+            for w, nxt in zip(words, cased[1:], strict=False)
+        )
+    )
+    if asked or planned:
+        return False
+    if match.group("dur_word").lower() == "since" or match.group("dur_span") == "past":
+        return True
+    return bool(re.match(r"\s+now\b(?!\s+that)", after, re.IGNORECASE)) or _perfect(words)
 
 
 def day_text(day: dt.date) -> str:
@@ -141,6 +267,9 @@ def _pin(match: re.Match[str], said: dt.date) -> str | None:
         year, month = str(said.year), month_text(said.year, said.month)
         grain = {"month": month, "year": year, "decade": year}.get(unit, today)
         return f"{g['vague_n']} {unit}s before {grain}"
+    if g["dur"]:
+        amount = _count(g, "dur")
+        return f"since {_before(*amount, said)}" if amount and _up_to_now(match) else None
     if g["lastwd"] or g["nextwd"]:
         wanted = WEEKDAYS[(g["lastwd"] or g["nextwd"]).split()[1]]
         if g["lastwd"]:
