@@ -31,6 +31,7 @@ from memoryos_cli.bench.metrics import mean, percentile
 from memoryos_cli.bench.perf import peak_rss_mb, synth_exchange
 from memoryos_cli.config import load_settings
 from memoryos_cli.embed import Embedder
+from memoryos_cli.embed.load import DEFAULT_EMBEDDER, embedder_named
 from memoryos_cli.errors import InvalidInputError
 from memoryos_cli.llm import LLM
 
@@ -84,10 +85,8 @@ def run_chat_bench(
     root = home or Path(tempfile.mkdtemp(prefix="memoryos-chatbench-"))
     settings = load_settings(root, model=model, max_answer_tokens=answer_tokens)
     if embedder is None:
-        from memoryos_cli.embed.sentence import SentenceTransformerEmbedder
-
-        embedder = SentenceTransformerEmbedder(settings.embedder)
-        embedder.warm()
+        embedder = embedder_named(settings.embedder or DEFAULT_EMBEDDER, settings)
+        embedder.embed(["warm up"])
     try:
         mem = _prefilled(settings, root / "normal", llm, embedder, stored, queued, say)
         say("loading the model")

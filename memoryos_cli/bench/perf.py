@@ -28,7 +28,9 @@ import numpy as np
 from memoryos_cli.api import NO_MODEL, Memoryos
 from memoryos_cli.bench.metrics import percentile
 from memoryos_cli.bench.primed import PrimedEmbedder
+from memoryos_cli.config import load_settings
 from memoryos_cli.embed import Embedder, normalize
+from memoryos_cli.embed.load import DEFAULT_EMBEDDER, embedder_named
 from memoryos_cli.errors import InvalidInputError
 from memoryos_cli.memory import retrieve
 from memoryos_cli.memory.text import page_text
@@ -199,7 +201,7 @@ def measure(size: int, embedder: Embedder, seed: int, say: Callable[[str], None]
             gets = timed(lambda q: mem.retrieve(q, k=10), queries[0])
             with mock.patch.object(retrieve, "BINARY_MIN_PAGES", sys.maxsize):
                 flat = timed(lambda q: mem.retrieve(q, k=10), queries[1])
-            embeds = timed(lambda q: embedder.embed([q]), queries[2])
+            embeds = timed(lambda q: embedder.embed_query([q]), queries[2])
             full, normal = commit_times(mem, "FULL"), commit_times(mem, "NORMAL")
             pages = mem.stats()["pages"]
             text_bytes = sum(len(page_text(u, a).encode()) for u, a in exchanges)
@@ -243,9 +245,8 @@ def run_perf(
         raise InvalidInputError("--pages needs positive page counts, e.g. --pages 1000 10000")
     say = progress or (lambda _msg: None)
     if embedder is None:
-        from memoryos_cli.embed.sentence import SentenceTransformerEmbedder
-
-        embedder = SentenceTransformerEmbedder()
+        settings = load_settings()
+        embedder = embedder_named(settings.embedder or DEFAULT_EMBEDDER, settings)
     embedder.embed(["warm up"])  # load the model before anything is timed
     results = [measure(size, embedder, seed, say) for size in sizes]
     return {

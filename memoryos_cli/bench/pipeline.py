@@ -177,7 +177,7 @@ def recall_for(method: str, mem: Memoryos, question: str, depth: int) -> Recall:
     if method == "no_memory":
         return empty
     if method == "hybrid":
-        qvec = mem.embedder.embed([question])[0]
+        qvec = mem.embedder.embed_query([question])[0]
         ids = hybrid(mem, question, qvec, depth)
         pages = {p.id: p for p in mem.pages(ids)}
         # One score for all, in rank order: the flat baseline's top-k pages fill the budget
@@ -225,7 +225,7 @@ def page_recall(run: PipelineRun, mem: Memoryos, questions: list[Question]) -> N
     dia_ids = {p.id: p.meta.get("dia_ids", []) for p in mem.pages()}
     if not questions:
         return
-    qvecs = mem.embedder.embed([q.text for q in questions])
+    qvecs = mem.embedder.embed_query([q.text for q in questions])
     for q, qvec in zip(questions, qvecs, strict=True):
         for name in RECALL_METHODS:
             ranked = METHODS[name](mem, q.text, qvec, max(RECALL_AT))
@@ -380,10 +380,6 @@ def run_pipeline(
     chosen = select_questions(pool, questions, seed)
     if not chosen:
         raise InvalidInputError(f"{data}: no scored questions in the sessions played")
-    if embedder is None:
-        from memoryos_cli.embed.sentence import SentenceTransformerEmbedder
-
-        embedder = SentenceTransformerEmbedder()
     run = PipelineRun()
     counting: CountingLLM | None = CountingLLM(llm) if llm is not None else None
     for conv in conversations:

@@ -4,12 +4,17 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from memoryos_cli.catalog import TEXT_MODELS, get_text_model, text_model_folder
+from memoryos_cli.catalog import (
+    DEFAULT_EMBEDDER,
+    DEFAULT_RERANKER,
+    TEXT_MODELS,
+    get_text_model,
+    text_model_folder,
+)
 from memoryos_cli.config import Settings
 from memoryos_cli.embed import Embedder, Reranker
 
-DEFAULT_EMBEDDER = "bge-small-en-v1.5"
-DEFAULT_RERANKER = "ms-marco-minilm-l12"
+__all__ = ["DEFAULT_EMBEDDER", "DEFAULT_RERANKER", "embedder_named", "reranker_for"]
 NO_RERANKER = "none"
 
 

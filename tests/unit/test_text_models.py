@@ -16,7 +16,6 @@ from text_model_support import FakeSite, fake_site, flip_a_byte
 from memoryos_cli import catalog
 from memoryos_cli.cli.env import Env
 from memoryos_cli.config import Settings, load_settings
-from memoryos_cli.embed import load
 from memoryos_cli.errors import ModelError, NotFoundError
 
 FIX = "run `memoryos models install fake-reranker`"
@@ -256,10 +255,6 @@ def test_the_text_model_catalogue() -> None:
         assert all(len(sha) == 64 for sha in entry.files.values())
     readme = (Path(__file__).parents[2] / "models" / "README.md").read_text(encoding="utf-8")
     assert all(name in readme for name in catalog.TEXT_MODELS)
-    assert (catalog.DEFAULT_EMBEDDER, catalog.DEFAULT_RERANKER) == (
-        load.DEFAULT_EMBEDDER,
-        load.DEFAULT_RERANKER,
-    )
     assert Settings(home=Path()).reranker == catalog.DEFAULT_RERANKER
     assert catalog.get_text_model(catalog.DEFAULT_EMBEDDER, "embedder").kind == "embedder"
     assert catalog.get_text_model(catalog.DEFAULT_RERANKER, "reranker").kind == "reranker"
