@@ -55,10 +55,11 @@ VAGUE = ("a few", "several", "many")
 # Hedges before a count stay in the words; the pin is the count's: "for almost 3 years
 # (since 2020)".
 _ABOUT = r"(?:about|around|almost|nearly|over|more than|roughly|at least|just over|just under)"
-WEEKDAYS = {name.lower(): i for i, name in enumerate(calendar.day_name)}
+WEEKDAYS = {name[:3].lower(): i for i, name in enumerate(calendar.day_name)}
 _COUNT = r"(?:\d{1,2}|" + "|".join(sorted(map(re.escape, NUMBERS), key=len, reverse=True)) + ")"
 _UNIT = r"(?:decade|day|weekend|week|month|year)"
-_WEEKDAY = "(" + "|".join(WEEKDAYS) + ")"
+# Short names as people type them ("last Tues"), capitalised only: "last sun" is weather.
+_WEEKDAY = "(?:" + "|".join(calendar.day_name) + r"|(?-i:Mon|Tues?|Weds?|Thu(?:rs?)?|Fri|Sat|Sun))"
 
 
 def _amount(name: str) -> str:
@@ -83,9 +84,10 @@ PHRASES = re.compile(
     + r" )?"
     + _amount("dur")
     + r")(?!(?: and a half)? ago\b)"
-    r"|(?P<lastwd>last " + _WEEKDAY + r")"
-    r"|(?P<nextwd>next " + _WEEKDAY + r")"
-    r"|(?P<rel>(?:last|this|next) (?:weekend|week|month|year))"
+    # "the last Friday of the month", "the last year of college": no day before this one
+    r"|(?<!\bthe )(?P<lastwd>last " + _WEEKDAY + r")"
+    r"|(?<!\bthe )(?P<nextwd>next " + _WEEKDAY + r")"
+    r"|(?<!\bthe )(?P<rel>(?:last|this|next) (?:weekend|week|month|year))"
     r"|(?P<day>yesterday|today|tonight|tomorrow|this morning|this afternoon|this evening)"
     r")\b(?!\s*\()",
     re.IGNORECASE,
@@ -271,7 +273,7 @@ def _pin(match: re.Match[str], said: dt.date) -> str | None:
         amount = _count(g, "dur")
         return f"since {_before(*amount, said)}" if amount and _up_to_now(match) else None
     if g["lastwd"] or g["nextwd"]:
-        wanted = WEEKDAYS[(g["lastwd"] or g["nextwd"]).split()[1]]
+        wanted = WEEKDAYS[(g["lastwd"] or g["nextwd"]).split()[1][:3]]
         if g["lastwd"]:
             back = (said.weekday() - wanted) % 7 or 7
             return day_text(said - dt.timedelta(days=back))

@@ -32,6 +32,7 @@ JANUARY = noon(2024, 1, 3)
 LEAP_MARCH = noon(2024, 3, 1)  # the day after 29 February 2024
 FRIDAY_9_JUNE = noon(2023, 6, 9)
 JUNE_2022 = noon(2022, 6, 1)
+THURSDAY_20_JULY = noon(2023, 7, 20)
 
 CASES = [
     # the day itself, and one day either side (a month, a year, a leap day away)
@@ -201,6 +202,15 @@ CASES = [
     (MONDAY, "next Tuesday", "next Tuesday (9 May 2023)"),
     (TUESDAY_2_MAY, "Last Friday we met.", "Last Friday (28 April 2023) we met."),
     (NEW_YEARS_EVE, "next Monday", "next Monday (1 January 2024)"),
+    (MONDAY, "last Fri", "last Fri (5 May 2023)"),
+    (THURSDAY_20_JULY, "I joined last Tues.", "I joined last Tues (18 July 2023)."),
+    (MONDAY, "next Weds", "next Weds (10 May 2023)"),
+    (MONDAY, "Enjoying some last sun rays", "Enjoying some last sun rays"),
+    (
+        MONDAY,
+        "the last Friday of May, the next Sunday off",
+        "the last Friday of May, the next Sunday off",
+    ),
     # weeks and weekends, around the day
     (MONDAY, "last week I spoke", "last week (the week before 8 May 2023) I spoke"),
     (
@@ -225,6 +235,8 @@ CASES = [
     (MONDAY, "this year", "this year (2023)"),
     (MONDAY, "next year", "next year (2024)"),
     (JANUARY, "last year", "last year (2023)"),
+    # "the last ..." is a last one of something, not the one before the day
+    (MONDAY, "the last year of college, the next week", "the last year of college, the next week"),
     # ambiguous ("on Friday": past or next? "in May": which year?) or pinned already: as said
     (MONDAY, "on Friday, in May, I may go", "on Friday, in May, I may go"),
     (MONDAY + 50 * 86400, "went yesterday (7 May 2023).", "went yesterday (7 May 2023)."),
