@@ -13,6 +13,7 @@ from memoryos_cli.embed.hashing import HashingEmbedder
 from memoryos_cli.llm import Message, approx_tokens
 from memoryos_cli.llm.fake import ScriptedLLM
 from memoryos_cli.memory.context import message_tokens, shorten
+from memoryos_cli.memory.records import Page, RecallItem
 
 # About 36 KB, as pasted by the user who found the crash.
 LONG = " ".join(
@@ -116,6 +117,48 @@ def test_pages_come_first_and_facts_fill_the_room_they_leave() -> None:
     )
     # Room for four lines: the three pages, best first, then the best fact.
     assert [i.ref for i in built.recalled] == ["p1", "p2", "p3", "k0"]
+
+
+def judged(ref: str, relevance: float | None, *, page: bool) -> RecallItem:
+    """A recalled page or fact whose fused score is 1.0 and judge's score `relevance`."""
+    if not page:
+        return RecallItem(ref, "knowledge", ref, 1.0, 0.5, 0, relevance=relevance)
+    body = Page(int(ref[1:]), "q", "a", 0.0, "mid", None, {}, [], False)
+    return RecallItem(ref, "mid", ref, 1.0, 0.5, 0, page=body, relevance=relevance)
+
+
+@pytest.mark.parametrize(
+    ("pages", "facts", "order"),
+    [
+        # a fact the judge puts above every page comes first
+        ([("p1", 2.0), ("p2", 1.0)], [("kA", 3.0)], ["kA", "p1", "p2"]),
+        # between two pages: before the first page it beats
+        ([("p1", 2.0), ("p2", 0.0)], [("kA", 1.0)], ["p1", "kA", "p2"]),
+        # beaten by every page: no fact at all
+        ([("p1", 2.0), ("p2", 1.0)], [("kA", 0.5), ("kB", -3.0)], ["p1", "p2"]),
+        # a tie with the weakest page does not beat it
+        ([("p1", 2.0), ("p2", 1.0)], [("kA", 1.0)], ["p1", "p2"]),
+        # facts in the judge's order, not recall's
+        ([("p1", 0.0)], [("kA", 1.0), ("kB", 2.0)], ["kB", "kA", "p1"]),
+        # pages keep their own order (their score holds dates and context too)
+        ([("p1", 0.0), ("p2", 5.0)], [("kA", 1.0)], ["kA", "p1", "p2"]),
+        # no judge: pages first, facts in the room they leave
+        ([("p1", None), ("p2", None)], [("kA", None)], ["p1", "p2", "kA"]),
+        # no page to compare with: the facts
+        ([], [("kA", -1.0)], ["kA"]),
+    ],
+)
+def test_a_fact_enters_the_prompt_only_when_the_judge_puts_it_above_a_page(
+    pages: list[tuple[str, float | None]],
+    facts: list[tuple[str, float | None]],
+    order: list[str],
+) -> None:
+    from memoryos_cli.memory.context import judged_order
+
+    got = judged_order(
+        [judged(r, v, page=True) for r, v in pages], [judged(r, v, page=False) for r, v in facts]
+    )
+    assert [i.ref for i in got] == order
 
 
 def test_a_page_far_weaker_than_the_best_stays_out_of_the_prompt() -> None:
