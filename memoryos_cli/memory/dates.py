@@ -202,7 +202,10 @@ def _up_to_now(match: re.Match[str]) -> bool:
     )
     if asked or planned:
         return False
-    if match.group("dur_word").lower() == "since" or match.group("dur_span") == "past":
+    if (
+        match.group("dur_word").lower() == "since"
+        or (match.group("dur_span") or "").lower() == "past"
+    ):
         return True
     return bool(re.match(r"\s+now\b(?!\s+that)", after, re.IGNORECASE)) or _perfect(words)
 
