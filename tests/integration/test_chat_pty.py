@@ -1,4 +1,4 @@
-"""`memoryos chat` in a real pseudo-terminal with real llama.cpp (SmolLM2) and MiniLM:
+"""`memoryos chat` in a real pseudo-terminal with real llama.cpp (SmolLM2) and the default embedder:
 what is said in one run is recalled in the next."""
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ pytestmark = pytest.mark.integration
 
 
 def test_fact_from_one_chat_is_recalled_in_the_next(
-    home: Path, smol_model_path: Path, minilm
+    home: Path, smol_model_path: Path, default_embedder
 ) -> None:
     env = chat_env(
         home,
@@ -52,7 +52,7 @@ def test_fact_from_one_chat_is_recalled_in_the_next(
         ("Our team won the quiz night.", "Congratulations!"),
         ("I need new running shoes.", "Try them on first."),
     ]
-    with Memoryos(data_storage_path=home, llm_model="none", embedder=minilm) as mem:
+    with Memoryos(data_storage_path=home, llm_model="none", embedder=default_embedder) as mem:
         for user_input, response in later:
             mem.add_memory(user_input, response)
         pages = mem.pages()

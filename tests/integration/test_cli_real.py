@@ -1,4 +1,4 @@
-"""The CLI on the real all-MiniLM-L6-v2 embedder: add, search, export/import, reindex."""
+"""The CLI on the real default embedder (bge-small): add, search, export/import, reindex."""
 
 from __future__ import annotations
 
@@ -42,7 +42,7 @@ def test_real_embedder_end_to_end(
     assert max(data["short"], key=lambda i: i["similarity"])["ref"] == "p3"
     assert max(data["short"], key=lambda i: i["score"])["ref"] == "p3"
     stats = json.loads(run(env, "stats", "--json"))
-    assert stats["embedder"] == "all-MiniLM-L6-v2" and stats["pages"] == 3
+    assert stats["embedder"] == "bge-small-en-v1.5" and stats["pages"] == 3
 
     first = tmp_path / "me.json"
     run(env, "export", "-o", str(first))
@@ -57,7 +57,7 @@ def test_real_embedder_end_to_end(
     assert found["knowledge"][0]["text"] == "Is allergic to peanuts"
 
 
-def test_reindex_from_another_embedder_to_minilm(home: Path) -> None:
+def test_reindex_from_another_embedder_to_the_default(home: Path) -> None:
     with Memoryos("alice", "assistant", home, llm_model="none", embedder=HashingEmbedder()) as mem:
         mem.add_memory("I bake sourdough bread every Sunday.", "Lovely habit.")
         mem.add_memory("My sister Anna is getting married in June.", "How exciting!")
@@ -65,6 +65,8 @@ def test_reindex_from_another_embedder_to_minilm(home: Path) -> None:
     result = CliRunner().invoke(app, ["stats"], obj=env)
     assert "reindex" in str(result.exception)  # the mismatch says what to run
     out = run(env, "reindex")
-    assert out == "reindexed 2 pages, 0 segments and 0 facts with all-MiniLM-L6-v2 (384-d)\n"
+    assert out.endswith(
+        "reindexed 2 pages, 0 segments and 0 facts with bge-small-en-v1.5 (384-d)\n"
+    )
     data = json.loads(run(env, "search", "wedding of a sibling", "--json"))
     assert max(data["short"], key=lambda i: i["similarity"])["ref"] == "p2"

@@ -50,14 +50,14 @@ def chat_session(
 
 
 def test_a_first_chat_session_fills_profile_and_knowledge(
-    home: Path, qwen_small_path: Path, minilm
+    home: Path, qwen_small_path: Path, default_embedder
 ) -> None:
     # Sampled answers are part of what the exit analysis reads: a fixed seed keeps this
     # test's input the same run to run (one fresh clone learned only "family = Emma" here
     # and the next passed; the cause was not pinned down).
     env = chat_session(home, qwen_small_path, FIRST_SESSION, seed=7, answer_tokens=16)
 
-    with Memoryos(data_storage_path=home, llm_model="none", embedder=minilm) as mem:
+    with Memoryos(data_storage_path=home, llm_model="none", embedder=default_embedder) as mem:
         pages = {p.id: p for p in mem.pages()}
         assert len(pages) == 3 and all(p.analyzed for p in pages.values())
         profile, facts = mem.profile(), mem.knowledge("user")
@@ -98,13 +98,13 @@ WHO_SAYS_WHAT = [
 
 
 def test_a_first_sessions_facts_land_on_the_right_person(
-    home: Path, default_model_path: Path, minilm
+    home: Path, default_model_path: Path, default_embedder
 ) -> None:
     """The default model's analysis of a first chat session stores the user's name, job and
     city, the daughter's violin lessons, and the allergy as the user's, never Klara's
     (Qwen 1.5B stored "Klara ... and she's allergic to cats" in 3 runs of 3 before)."""
     chat_session(home, default_model_path, WHO_SAYS_WHAT, seed=3, answer_tokens=24)
-    with Memoryos(data_storage_path=home, llm_model="none", embedder=minilm) as mem:
+    with Memoryos(data_storage_path=home, llm_model="none", embedder=default_embedder) as mem:
         items = [f"{p.attribute} = {p.value}" for p in mem.profile()]
         items += [f.text for f in mem.knowledge("user")]
     said = " | ".join(items).lower()

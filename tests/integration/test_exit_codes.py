@@ -35,8 +35,10 @@ def test_a_failing_doctor_exits_non_zero(home: Path, tmp_path: Path) -> None:
     assert done.returncode == ExitCode.ERROR, done.stdout + done.stderr
 
 
-def test_a_declined_forget_exits_1_and_keeps_everything(home: Path, minilm: object) -> None:
-    with Memoryos(data_storage_path=home, llm_model="none", embedder=minilm) as mem:  # type: ignore[arg-type]
+def test_a_declined_forget_exits_1_and_keeps_everything(
+    home: Path, default_embedder: object
+) -> None:
+    with Memoryos(data_storage_path=home, llm_model="none", embedder=default_embedder) as mem:  # type: ignore[arg-type]
         mem.add_memory("I keep bees on the roof.", "Lovely.", 1_700_000_000)
     done = subprocess.run(
         [memoryos_command(), "forget", "p1"],
@@ -48,7 +50,7 @@ def test_a_declined_forget_exits_1_and_keeps_everything(home: Path, minilm: obje
     )
     assert "kept everything" in done.stdout
     assert done.returncode == 1, done.stdout + done.stderr
-    with Memoryos(data_storage_path=home, llm_model="none", embedder=minilm) as mem:  # type: ignore[arg-type]
+    with Memoryos(data_storage_path=home, llm_model="none", embedder=default_embedder) as mem:  # type: ignore[arg-type]
         assert [p.id for p in mem.pages()] == [1]
 
 

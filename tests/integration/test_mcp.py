@@ -1,4 +1,5 @@
-"""`memoryos mcp` as a client runs it: a subprocess on stdio, the real MiniLM, the real file."""
+"""`memoryos mcp` as a client runs it: a subprocess on stdio, the real default
+embedder, the real file."""
 
 from __future__ import annotations
 
