@@ -142,10 +142,7 @@ def reindex(
                 "UPDATE segments SET centroid = ? WHERE id = ?", (vectors.blob(centroid), sid)
             )
             vectors.upsert(conn, "segments_vec", int(sid), int(owner), centroid)
-        conn.execute("INSERT OR REPLACE INTO meta VALUES ('embedder', ?)", (embedder.name,))
-        conn.execute(
-            "INSERT OR REPLACE INTO meta VALUES ('embedding_dim', ?)", (str(embedder.dim),)
-        )
+        store.record_embedder(conn, embedder.name, embedder.dim)
     store.checkpoint()
     return {
         "embedder": embedder.name,

@@ -70,6 +70,7 @@ class Store:
         _make_private_file(self.path)
         self.driver = driver or choose_driver()
         self.lock = threading.RLock()
+        self._bound: str | None = None  # the embedder this process bound the file to
         try:
             self.conn: Any = self.driver.module.connect(
                 str(self.path), isolation_level=None, check_same_thread=False, timeout=30
@@ -161,6 +162,7 @@ class Store:
             try:
                 self.conn.execute("BEGIN IMMEDIATE")
                 try:
+                    self._check_still_bound()
                     yield self.conn
                     self.conn.execute("COMMIT")
                 except BaseException:
@@ -168,6 +170,20 @@ class Store:
                     raise
             except errors.OperationalError as exc:
                 raise StoreError(f"could not write {self.path} ({exc}); {_describe(exc)}") from exc
+
+    def _check_still_bound(self) -> None:
+        """Inside a write transaction: the file is still bound to the embedder this
+        process bound it to. A `memoryos reindex` run by another process meanwhile moved
+        it to other vectors (maybe of the same size): writing ours would mix the two."""
+        if self._bound is None:
+            return
+        rows = self.conn.execute("SELECT value FROM meta WHERE key = 'embedder'").fetchall()
+        now = str(rows[0][0]) if rows else None
+        if now != self._bound:
+            raise EmbedderMismatchError(
+                f"this memory was reindexed with embedder {now} while it was open with "
+                f"{self._bound}; nothing was written: start memoryos again"
+            )
 
     def _rollback(self) -> None:
         # SQLite may already have rolled back (e.g. SQLITE_FULL); a second ROLLBACK would
@@ -227,14 +243,20 @@ class Store:
 
     def bind_embedder(self, name: str, dim: int) -> None:
         """Record which embedder made the vectors; create the vec0 tables on first use."""
-        if self._embedder_matches(name, dim):
-            return
-        with self.transaction() as conn:
-            if self._embedder_matches(name, dim):  # another process bound it meanwhile
-                return
-            self.create_vector_tables(conn, dim)
-            conn.execute("INSERT OR REPLACE INTO meta VALUES ('embedder', ?)", (name,))
-            conn.execute("INSERT OR REPLACE INTO meta VALUES ('embedding_dim', ?)", (str(dim),))
+        if not self._embedder_matches(name, dim):
+            with self.transaction() as conn:
+                if not self._embedder_matches(name, dim):  # another process may have bound it
+                    self.create_vector_tables(conn, dim)
+                    self.record_embedder(conn, name, dim)
+        self._bound = name
+
+    def record_embedder(self, conn: Any, name: str, dim: int) -> None:
+        """Inside a write transaction: the file's vectors are now `name`'s (`dim`-d), and
+        this process writes with it from now on (reindex moves a bound store too)."""
+        conn.execute("INSERT OR REPLACE INTO meta VALUES ('embedder', ?)", (name,))
+        conn.execute("INSERT OR REPLACE INTO meta VALUES ('embedding_dim', ?)", (str(dim),))
+        if self._bound is not None:
+            self._bound = name
 
     def _embedder_matches(self, name: str, dim: int) -> bool:
         """True when bound to this embedder, False when unbound; a different one is an error."""

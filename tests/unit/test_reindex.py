@@ -199,3 +199,22 @@ def test_about(seconds: float, said: str) -> None:
     from memoryos_cli.cli.inspect import about
 
     assert about(seconds) == said
+
+
+def test_a_memory_open_during_a_reindex_writes_no_vector_of_the_old_embedder(home: Path) -> None:
+    """Both embedders are 64-d here, as MiniLM and bge are both 384-d: without the check,
+    the chat left open would add its old vectors to the new tables without an error."""
+    with Memoryos("alice", "assistant", home, llm_model="none", embedder=HashingEmbedder()) as mem:
+        mem.add_memory("I keep bees on the roof.", "Lovely.")
+        reindex(home, HashingEmbedder(name="hashing-other"))
+        before = snapshot(home)
+        with pytest.raises(EmbedderMismatchError, match="reindexed with embedder hashing-other"):
+            mem.add_memory("My sister lives in Oslo.", "Nice city.")
+        with pytest.raises(EmbedderMismatchError):
+            mem.remember("Is allergic to peanuts")
+        assert snapshot(home) == before
+    with Memoryos(
+        "alice", "assistant", home, llm_model="none", embedder=HashingEmbedder(name="hashing-other")
+    ) as mem:
+        mem.add_memory("My sister lives in Oslo.", "Nice city.")  # the new one writes
+        assert mem.stats()["pages"] == 2
