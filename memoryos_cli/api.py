@@ -136,6 +136,14 @@ class Memoryos:
         # the default fails with the one line that says to run `memoryos reindex`.
         return DEFAULT_EMBEDDER
 
+    def warm_text_models(self) -> None:
+        """Load the embedder and the relevance judge now (a first question then waits for
+        neither); a model that cannot load raises its one-line error."""
+        for model in (self.embedder, self.reranker):
+            warm = getattr(model, "warm", None)
+            if warm is not None:
+                warm()
+
     @property
     def reindex_hint(self) -> str | None:
         """One line for a store indexed with another embedder than today's default."""

@@ -258,16 +258,13 @@ def open_memory(settings: Settings, **kwargs: Any) -> Memoryos:
 
 
 def warm_in_background(memory: Memoryos) -> threading.Thread | None:
-    """Load the embedder on a daemon thread so `initialize` is answered at once."""
-    warm = getattr(memory.embedder, "warm", None)
-    if warm is None:
-        return None
+    """Load the embedder and reranker on a daemon thread: `initialize` is answered at once."""
 
     def run() -> None:
         try:
-            warm()
+            memory.warm_text_models()
         except MemoryosError as exc:  # the first tool call reports it as a tool error
-            log.warning("embedder not loaded: %s", exc)
+            log.warning("text models not loaded: %s", exc)
 
     thread = threading.Thread(target=run, name="memoryos-embedder-warm", daemon=True)
     thread.start()

@@ -71,9 +71,7 @@ class ChatSession:
 
         def load() -> None:
             try:
-                warm = getattr(self.mem.embedder, "warm", None)
-                if warm:
-                    warm()
+                self.mem.warm_text_models()
                 _ = self.mem.llm
             except BaseException as exc:  # noqa: BLE001 - reported when the user asks
                 self.load_error = exc
