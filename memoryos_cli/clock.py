@@ -1,11 +1,12 @@
-"""The user's time zone: instants are stored as epoch seconds, days are read in this zone.
+"""The user's clock: instants are stored as epoch seconds, read and shown in the user's zone.
 
 A message sent at 6 pm on Monday 8 May 2023 in California is 01:00 UTC on Tuesday: shown
 "[Tue 9 May 2023]" and with "yesterday" pinned to 8 May, it would date the memory a day
 late. Every place that shows a day or compares one (the prompt, relative dates, a date
 named in a query, the journal) gets the zone from `Settings.zone` as an argument, and reads
-an instant with `datetime.fromtimestamp(ts, zone)`; none falls back to UTC or to the
-machine's zone on its own.
+an instant with `local(ts, zone)` (or shows it with `when`, `day` or `iso`); none falls
+back to UTC or to the machine's zone on its own. Dates in words (relative times pinned,
+dates a query names) are `memory/dates.py`'s.
 """
 
 from __future__ import annotations
@@ -62,3 +63,25 @@ def zone_named(name: str) -> dt.tzinfo:
             f"unknown time zone {name!r}: use an IANA name such as Europe/Oslo or"
             ' America/Los_Angeles, or "" for the system\'s zone'
         ) from None
+
+
+def local(ts: float, zone: dt.tzinfo) -> dt.datetime:
+    """An instant as the user's clock reads it."""
+    return dt.datetime.fromtimestamp(ts, zone)
+
+
+def when(ts: float, zone: dt.tzinfo) -> str:
+    """An instant for people: "2023-05-08 18:00"."""
+    return local(ts, zone).strftime("%Y-%m-%d %H:%M")
+
+
+def day(ts: float, zone: dt.tzinfo) -> str:
+    """A date a model reads without arithmetic: "Mon 8 May 2023"."""
+    moment = local(ts, zone)
+    return f"{moment:%a} {moment.day} {moment:%B %Y}"
+
+
+def iso(ts: float, zone: dt.tzinfo) -> str:
+    """ISO 8601 with the zone's offset, to the second: the instant, and the day it was for
+    the user ("2023-05-08T18:00:00-07:00")."""
+    return local(ts, zone).isoformat(timespec="seconds")

@@ -18,6 +18,7 @@ from pydantic import Field
 
 from memoryos_cli import __version__
 from memoryos_cli.api import NO_MODEL, Memoryos
+from memoryos_cli.clock import iso
 from memoryos_cli.config import Settings
 from memoryos_cli.errors import MemoryosError
 from memoryos_cli.memory.records import Fact, ProfileItem, Recall
@@ -33,12 +34,6 @@ INSTRUCTIONS = (
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 JSON = "application/json"
-
-
-def iso(ts: float, zone: dt.tzinfo) -> str:
-    """Seconds since the epoch as ISO 8601 in `zone`, with its offset, to the second: the
-    instant, and the day it was for the user ("2023-05-08T18:00:00-07:00")."""
-    return dt.datetime.fromtimestamp(ts, zone).isoformat(timespec="seconds")
 
 
 def _stamped(item: dict[str, Any], zone: dt.tzinfo) -> dict[str, Any]:

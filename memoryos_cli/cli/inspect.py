@@ -19,8 +19,8 @@ from rich.table import Table
 from rich.text import Text
 
 from memoryos_cli.cli.env import get_env
+from memoryos_cli.clock import when
 from memoryos_cli.errors import InvalidInputError
-from memoryos_cli.llm.prompts import when
 
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print JSON instead of tables.")]
 BAR_WIDTH = 12

@@ -5,12 +5,10 @@ from __future__ import annotations
 import datetime as dt
 from typing import TYPE_CHECKING
 
+from memoryos_cli.clock import local
+
 if TYPE_CHECKING:  # the models are imported with the command, not at CLI start
     from memoryos_cli.memory.portable.format import ExportFile
-
-
-def _date(ts: float, zone: dt.tzinfo, fmt: str = "%Y-%m-%d %H:%M") -> str:
-    return dt.datetime.fromtimestamp(ts, zone).strftime(fmt)
 
 
 def _quote(text: str) -> str:
@@ -22,7 +20,7 @@ def render(export: ExportFile, zone: dt.tzinfo) -> str:
     out = [f"# memoryos journal: {export.user_id} with {export.assistant_id}", ""]
     out.append(
         f"{len(export.pages)} exchanges, exported"
-        f" {_date(export.exported_at or 0.0, zone, '%Y-%m-%d %H:%M %Z')}."
+        f" {local(export.exported_at or 0.0, zone):%Y-%m-%d %H:%M %Z}."
         f" Times are in {zone}."
     )
     active = [p for p in export.profile if p.superseded_by is None]
@@ -39,14 +37,14 @@ def render(export: ExportFile, zone: dt.tzinfo) -> str:
         ]
         if facts:
             out += ["", f"## {title}", ""]
-            out += [f"- {f.text} (k{f.id}, {_date(f.ts, zone, '%Y-%m-%d')})" for f in facts]
+            out += [f"- {f.text} (k{f.id}, {local(f.ts, zone):%Y-%m-%d})" for f in facts]
     day = None
     for page in sorted(export.pages, key=lambda p: (p.ts, p.id)):
-        this_day = _date(page.ts, zone, "%Y-%m-%d")
+        this_day = f"{local(page.ts, zone):%Y-%m-%d}"
         if this_day != day:
             day = this_day
             out += ["", f"## {day}"]
-        out += ["", f"### {_date(page.ts, zone, '%H:%M')} · p{page.id}", ""]
+        out += ["", f"### {local(page.ts, zone):%H:%M} · p{page.id}", ""]
         out += ["**User:**", "", _quote(page.user_input), ""]
         out += ["**Assistant:**", "", _quote(page.agent_response)]
     return "\n".join(out) + "\n"

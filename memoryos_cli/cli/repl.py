@@ -23,8 +23,8 @@ from rich.text import Text
 
 from memoryos_cli.api import Memoryos
 from memoryos_cli.cli.env import Env
+from memoryos_cli.clock import when
 from memoryos_cli.errors import MemoryosError
-from memoryos_cli.llm.prompts import when
 
 # A model call stops within milliseconds of a cancel (inside a prompt's evaluation too):
 # waiting longer than these means something is stuck.

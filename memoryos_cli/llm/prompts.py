@@ -4,12 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 
+from memoryos_cli.clock import day
 from memoryos_cli.llm import Message
-
-
-def when(ts: float, zone: dt.tzinfo) -> str:
-    """An instant as the user's clock read it: "2023-05-08 18:00"."""
-    return dt.datetime.fromtimestamp(ts, zone).strftime("%Y-%m-%d %H:%M")
 
 
 def quote(text: str) -> str:
@@ -95,12 +91,6 @@ Give dates: turn relative times into dates with the page's date ("yesterday" on 
 excerpts say: never guess. Skip greetings and small talk; leave a list empty when nothing \
 lasting was said.
 An example of the shape (invented people, not from these excerpts): {example}"""
-
-
-def day(ts: float, zone: dt.tzinfo) -> str:
-    """A date a model reads without arithmetic, in the user's zone: "Mon 8 May 2023"."""
-    moment = dt.datetime.fromtimestamp(ts, zone)
-    return f"{moment:%a} {moment.day} {moment:%B %Y}"
 
 
 def analysis_messages(
