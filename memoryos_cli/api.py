@@ -23,10 +23,11 @@ from memoryos_cli.memory import context as prompt_context
 from memoryos_cli.memory import forget as forgetting
 from memoryos_cli.memory import reindex as reindexing
 from memoryos_cli.memory.forget import ForgetPlan
+from memoryos_cli.memory.keywords import keywords
+from memoryos_cli.memory.page_text import page_text
 from memoryos_cli.memory.records import Fact, Page, ProfileItem, Recall, Segment
 from memoryos_cli.memory.retrieve import recall as run_recall
 from memoryos_cli.memory.scope import Scope
-from memoryos_cli.memory.text import keywords, page_text
 from memoryos_cli.store import Store, vectors
 from memoryos_cli.vector import Vector
 

@@ -28,7 +28,7 @@ import numpy as np
 
 from memoryos_cli.api import Memoryos
 from memoryos_cli.bench.locomo import Conversation
-from memoryos_cli.memory.text import stems, support
+from memoryos_cli.memory.support import stems, support
 
 STATES_SIMILARITY = 0.7
 SUPPORT_COVERAGE = 0.5

@@ -30,8 +30,8 @@ from memoryos_cli.embed.load import DEFAULT_EMBEDDER, embedder_named, reranker_f
 from memoryos_cli.errors import InvalidInputError
 from memoryos_cli.llm import LLM, Message, approx_tokens
 from memoryos_cli.memory.dates import pin_relative_dates
+from memoryos_cli.memory.page_text import page_text
 from memoryos_cli.memory.records import Page
-from memoryos_cli.memory.text import page_text
 
 MODES = ("retrieval", "qa")
 RECALL_AT = (5, 10, 20)

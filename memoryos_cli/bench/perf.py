@@ -33,7 +33,7 @@ from memoryos_cli.embed import Embedder, normalize
 from memoryos_cli.embed.load import DEFAULT_EMBEDDER, embedder_named
 from memoryos_cli.errors import InvalidInputError
 from memoryos_cli.memory import retrieve
-from memoryos_cli.memory.text import page_text
+from memoryos_cli.memory.page_text import page_text
 
 POOL = 4096
 SAMPLES = 100

@@ -23,9 +23,10 @@ from memoryos_cli.memory import pages as page_store
 from memoryos_cli.memory.analysis import Analysis, read_reply, reply_schema
 from memoryos_cli.memory.context import CountTokens, message_tokens, shorten
 from memoryos_cli.memory.dates import pin_relative_dates
+from memoryos_cli.memory.page_text import SPEAKER_TAG
 from memoryos_cli.memory.pages import logical_now
 from memoryos_cli.memory.scope import Scope
-from memoryos_cli.memory.text import SPEAKER_TAG, stems, support
+from memoryos_cli.memory.support import ROLES, stems, support
 
 # A batch this size is one call of ~1,000 prompt tokens; during a session a job is
 # queued only once a full batch waits, so consolidation stays under 0.1 calls per page.
@@ -168,8 +169,6 @@ def excerpt_room(llm: LLM, fixed: list[Message]) -> int:
 
 
 NAME_ATTRIBUTES = ("name", "user_name", "first_name", "full_name")
-# The two sides of every page: a fact's subject or a courtesy's addressee, never a claim.
-ROLES = frozenset({"user", "assistant"})
 
 
 def _user_name(profile: list[Any]) -> str:
@@ -187,10 +186,11 @@ def found_names(analysis: Analysis) -> list[str]:
 
 
 def fact_subjects(analysis: Analysis, profile: list[Any]) -> frozenset[str]:
-    """Who facts are about: the roles and the user's name, known or found in this batch.
-    They say whom a fact concerns, not what it claims, so they never count as its support."""
+    """Who facts are about besides the roles (which `stems` always leaves out): the words of
+    the user's name, known or found in this batch. They say whom a fact concerns, not what
+    it claims, so they never count as its support."""
     names = [_user_name(profile), *found_names(analysis)]
-    return ROLES | frozenset(w for n in names for w in re.findall(r"[a-z]+", n.lower()))
+    return frozenset(w for n in names for w in re.findall(r"[a-z]+", n.lower()))
 
 
 def drop_copied_example(analysis: Analysis, excerpts: str) -> None:
@@ -432,7 +432,7 @@ def drop_misattributed(
     def refiled(fact: tuple[str, list[int]], role: str) -> list[tuple[str, list[int]]]:
         """`fact`, filed under `role`, as an item of the other side (or nothing)."""
         turns = user if role == "assistant" else agent
-        if support(fact[0], " ".join(turns.get(p, "") for p in fact[1]), ROLES) < REFILE_SUPPORT:
+        if support(fact[0], " ".join(turns.get(p, "") for p in fact[1])) < REFILE_SUPPORT:
             return []  # half its words there: as likely invented as misfiled
         match = ROLE_SUBJECT.match(fact[0])
         if match is not None and match.group(1).lower() == role:

@@ -20,8 +20,9 @@ from dataclasses import dataclass
 
 from memoryos_cli.llm import Message, approx_tokens, prompts
 from memoryos_cli.memory.dates import pin_relative_dates
+from memoryos_cli.memory.page_text import SPEAKER_TAG, page_text
 from memoryos_cli.memory.records import Page, ProfileItem, Recall, RecallItem
-from memoryos_cli.memory.text import SPEAKER_TAG, page_text, stems
+from memoryos_cli.memory.support import stems
 
 MAX_PROFILE_LINES = 40
 # Weakly matching pages cost prompt time (~1 s per 100 tokens on a laptop CPU) and add

@@ -15,6 +15,9 @@ A span back is pinned at the grain of its unit, as LoCoMo answers it: "5 years a
 "two months ago (March 2023)", "two weeks ago (2 weeks before 8 May 2023)". A span up to
 the day is pinned to its start, "I've had them for 3 years (since 2020)", only where the
 sentence says it lasted until then (see HAVE).
+
+Dates a query names outright ("on October 13, 2023", "in June") are read by `date_cues`,
+and TIME_WORDS are the words of dates and times, which a claim's support leaves out.
 """
 
 from __future__ import annotations
@@ -22,6 +25,9 @@ from __future__ import annotations
 import calendar
 import datetime as dt
 import re
+from dataclasses import dataclass
+
+from memoryos_cli.clock import local
 
 NUMBERS = {
     "a": 1,
@@ -301,3 +307,128 @@ def pin_relative_dates(text: str, ts: float, zone: dt.tzinfo) -> str:
         return f"{match.group(0)} ({pinned})" if pinned else match.group(0)
 
     return PHRASES.sub(annotate, text)
+
+
+# -- dates a query names -------------------------------------------------------------
+
+MONTHS = {
+    name: number
+    for number, names in enumerate(
+        [
+            ("january", "jan"),
+            ("february", "feb"),
+            ("march", "mar"),
+            ("april", "apr"),
+            ("may",),
+            ("june", "jun"),
+            ("july", "jul"),
+            ("august", "aug"),
+            ("september", "sep", "sept"),
+            ("october", "oct"),
+            ("november", "nov"),
+            ("december", "dec"),
+        ],
+        start=1,
+    )
+    for name in names
+}
+_MONTH = r"(" + "|".join(sorted(MONTHS, key=len, reverse=True)) + r")\.?"
+_DAY = r"(\d{1,2})(?:st|nd|rd|th)?"
+_FULL_MONTH = (
+    r"(" + "|".join(n for n in MONTHS if len(n) > 4 or n in ("may", "june", "july")) + r")"
+)
+_YEAR = r"((?:19|20)\d\d)"
+# Most specific first; a span taken by one pattern is not read again by a later one.
+DATE_PATTERNS = [
+    (re.compile(rf"\b{_DAY}\s+(?:of\s+)?{_MONTH},?\s+{_YEAR}\b", re.I), ("d", "m", "y")),
+    (re.compile(rf"\b{_MONTH}\s+{_DAY},?\s+{_YEAR}\b", re.I), ("m", "d", "y")),
+    (re.compile(r"\b((?:19|20)\d\d)-(\d\d)-(\d\d)\b"), ("y", "m", "d")),
+    (re.compile(rf"\b{_MONTH},?\s+{_YEAR}\b", re.I), ("m", "y")),
+    # a month alone only in full and after a preposition ("in June"), never "on Jan's"
+    (re.compile(rf"\b(?:in|during|since|of)\s+{_FULL_MONTH}\b(?!['’\s]*\d)", re.I), ("m",)),
+    (re.compile(rf"\b(?:in|during|since|of)\s+{_YEAR}\b", re.I), ("y",)),
+]
+
+
+@dataclass(frozen=True)
+class DateCue:
+    """A calendar date, month or year named in a text; None where it names none."""
+
+    year: int | None = None
+    month: int | None = None
+    day: int | None = None
+
+    def matches(self, ts: float, zone: dt.tzinfo) -> bool:
+        """Whether an instant falls on this date (or in this month or year) in `zone`."""
+        when = local(ts, zone)
+        return (
+            (self.year is None or when.year == self.year)
+            and (self.month is None or when.month == self.month)
+            and (self.day is None or when.day == self.day)
+        )
+
+
+def date_cues(text: str) -> list[DateCue]:
+    """Absolute dates a query names ("on October 13, 2023", "in June", "in 2022").
+
+    Relative ones ("last week") are left out: they count from when something was said,
+    which a question does not tell. A month named without a year matches it in any year.
+    """
+    cues: list[DateCue] = []
+    taken: list[tuple[int, int]] = []
+    for pattern, fields in DATE_PATTERNS:
+        for match in pattern.finditer(text):
+            start, end = match.span()
+            if any(start < b and a < end for a, b in taken):
+                continue
+            parts = dict(zip(fields, match.groups(), strict=True))
+            month = parts.get("m")
+            number = None if month is None else MONTHS.get(month.lower())
+            if month is not None and number is None:
+                number = int(month) if month.isdigit() and 1 <= int(month) <= 12 else None
+                if number is None:
+                    continue
+            day = int(parts["d"]) if "d" in parts else None
+            if day is not None and not 1 <= day <= 31:
+                continue
+            taken.append((start, end))
+            cues.append(DateCue(int(parts["y"]) if "y" in parts else None, number, day))
+    return list(dict.fromkeys(cues))
+
+
+# Words of dates and times: a date a writer computed never counts against a claim.
+TIME_WORDS = frozenset(
+    [
+        "january",
+        "february",
+        "march",
+        "april",
+        "may",
+        "june",
+        "july",
+        "august",
+        "september",
+        "october",
+        "november",
+        "december",
+        "monday",
+        "tuesday",
+        "wednesday",
+        "thursday",
+        "friday",
+        "saturday",
+        "sunday",
+        "yesterday",
+        "today",
+        "tomorrow",
+        "week",
+        "weeks",
+        "month",
+        "months",
+        "year",
+        "years",
+        "ago",
+        "last",
+        "next",
+    ]
+)

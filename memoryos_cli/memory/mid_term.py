@@ -13,9 +13,9 @@ from memoryos_cli.config import Settings
 from memoryos_cli.embed import Vector, normalize
 from memoryos_cli.memory import jobs
 from memoryos_cli.memory.heat import recency, segment_heat
+from memoryos_cli.memory.keywords import jaccard
 from memoryos_cli.memory.pages import logical_now
 from memoryos_cli.memory.records import PAGE_COLUMNS, Page, Segment
-from memoryos_cli.memory.text import jaccard
 from memoryos_cli.store import vectors
 
 SEGMENT_CANDIDATES = 8

@@ -19,7 +19,7 @@ import numpy as np
 from memoryos_cli.config import Settings
 from memoryos_cli.embed import Embedder, Vector, normalize
 from memoryos_cli.embed.load import DEFAULT_EMBEDDER, embedder_named
-from memoryos_cli.memory.text import page_text
+from memoryos_cli.memory.page_text import page_text
 from memoryos_cli.store import Store, vectors
 
 BATCH = 256

@@ -25,9 +25,11 @@ import numpy as np
 
 from memoryos_cli.embed import Reranker, Vector
 from memoryos_cli.memory import long_term, mid_term, short_term
+from memoryos_cli.memory.dates import date_cues
+from memoryos_cli.memory.fts import fts_query, phrase_query
+from memoryos_cli.memory.page_text import page_text
 from memoryos_cli.memory.records import PAGE_COLUMNS, Page, Recall, RecallItem
 from memoryos_cli.memory.scope import Scope
-from memoryos_cli.memory.text import date_cues, fts_query, page_text, phrase_query
 from memoryos_cli.store import vectors
 
 RRF_K = 60

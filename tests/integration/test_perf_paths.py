@@ -17,7 +17,7 @@ from memoryos_cli.embed.hashing import HashingEmbedder
 from memoryos_cli.errors import InvalidInputError, ModelError
 from memoryos_cli.llm.fake import ScriptedLLM
 from memoryos_cli.memory import retrieve
-from memoryos_cli.memory.text import page_text
+from memoryos_cli.memory.page_text import page_text
 from memoryos_cli.store import Store, vectors
 from memoryos_cli.store.migrations import MIGRATIONS
 

@@ -15,7 +15,7 @@ from memoryos_cli.api import Memoryos
 from memoryos_cli.cli.app import app
 from memoryos_cli.cli.env import Env
 from memoryos_cli.embed.load import DEFAULT_EMBEDDER
-from memoryos_cli.memory.text import page_text
+from memoryos_cli.memory.page_text import page_text
 from memoryos_cli.store import Store, vectors
 
 pytestmark = pytest.mark.integration

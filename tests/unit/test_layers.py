@@ -139,8 +139,8 @@ def test_front_ends_touch_no_internals() -> None:
 def test_the_check_sees_a_violation() -> None:
     assert not allowed(f"{ROOT}.cli.inspect", f"{ROOT}.store")
     assert not allowed(f"{ROOT}.cli.inspect", f"{ROOT}.memory.heat")
-    assert not allowed(f"{ROOT}.embed.hashing", f"{ROOT}.memory.text")
+    assert not allowed(f"{ROOT}.embed.hashing", f"{ROOT}.memory.keywords")
     assert not allowed(f"{ROOT}.store.vectors", f"{ROOT}.embed")
-    assert not allowed(f"{ROOT}.memory.text", f"{ROOT}.cli.env")
+    assert not allowed(f"{ROOT}.memory.keywords", f"{ROOT}.cli.env")
     assert not allowed(f"{ROOT}.llm.prompts", f"{ROOT}.api")
     assert allowed(f"{ROOT}.cli.inspect", f"{ROOT}.memory.records")

@@ -16,8 +16,8 @@ import pytest
 
 from memoryos_cli.api import Memoryos
 from memoryos_cli.memory import retrieve
+from memoryos_cli.memory.dates import DateCue, date_cues
 from memoryos_cli.memory.retrieve import Signals
-from memoryos_cli.memory.text import DateCue, date_cues
 from memoryos_cli.store import Store
 
 DAY = 86_400.0

@@ -22,7 +22,7 @@ from memoryos_cli.embed.hashing import HashingEmbedder
 from memoryos_cli.errors import InvalidInputError
 from memoryos_cli.llm import Message
 from memoryos_cli.llm.fake import ScriptedLLM
-from memoryos_cli.memory.text import date_cues
+from memoryos_cli.memory.dates import date_cues
 
 CALIFORNIA = "America/Los_Angeles"
 SIX_PM_MONDAY = "2023-05-08T18:00"  # a wall time in the user's zone, as add_memory reads it

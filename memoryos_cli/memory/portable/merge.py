@@ -17,9 +17,9 @@ import numpy as np
 
 from memoryos_cli.embed import Embedder, Vector, normalize
 from memoryos_cli.memory import long_term, mid_term, short_term
+from memoryos_cli.memory.page_text import page_text
 from memoryos_cli.memory.portable.format import ExportFile, FactRecord, ProfileRecord
 from memoryos_cli.memory.scope import Scope
-from memoryos_cli.memory.text import page_text
 from memoryos_cli.store import vectors
 
 Chained = TypeVar("Chained", ProfileRecord, FactRecord)
