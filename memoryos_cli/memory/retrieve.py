@@ -60,11 +60,14 @@ DATE_WEIGHT = 1.0
 # Without it, pages that only share a name with the query (in every page of a chat) get
 # full-strength noise, and neighbours lift whole blocks of such pages together.
 MIN_BM25 = 1e-4
-# The cross-encoder re-reads this many of the best-scored pages against the question:
-# it sees words and meaning together, where the fused score adds them from apart.
+# The cross-encoder (the relevance judge) re-reads the best-scored pages against the
+# question: it reads words and meaning together, where the fused score adds them from
+# apart. Its opinion, min-max over the pages it read, adds up to twice what one whole
+# list gives: a page it likes best overtakes one that only matched more words, while
+# dates, sessions and neighbours still count. Depth and weight were chosen on two LoCoMo
+# conversations and checked on two others (docs/benchmarks.md, "Relevance judge").
 RERANK_DEPTH = 20
-# What the judge's opinion adds to a page's score (min-max over the pages it read).
-RERANK_WEIGHT = 1.0
+RERANK_WEIGHT = 2.0
 
 
 @dataclass(frozen=True)
@@ -398,6 +401,11 @@ def judge_pages(judge: Reranker, query: str, pages: dict[int, Page]) -> dict[int
     return dict(zip(ids, judge.score(query, texts), strict=True))
 
 
+def judged_lift(relevance: dict[int, float]) -> dict[int, float]:
+    """What the judge's opinion adds to each page it read."""
+    return {pid: RERANK_WEIGHT * value for pid, value in minmax(relevance).items()}
+
+
 def judge_facts(judge: Reranker, query: str, facts: list[RecallItem]) -> list[RecallItem]:
     """The facts with the judge's score, best first (the same scale as the pages')."""
     scores = judge.score(query, [f.text for f in facts])
@@ -452,8 +460,8 @@ def recall(
     relevance: dict[int, float] = {}
     if judge is not None:
         relevance = judge_pages(judge, query, judged_pages)
-        for pid, lift in minmax(relevance).items():
-            page_scores[pid] += RERANK_WEIGHT * lift
+        for pid, lift in judged_lift(relevance).items():
+            page_scores[pid] += lift
         facts = judge_facts(judge, query, facts)
     with store.lock:
         conn = store.conn
