@@ -16,6 +16,8 @@ from typing import Annotated, Any, TypeVar
 
 from pydantic import BaseModel, Field, ValidationError, field_validator
 
+from memoryos_cli.words import tokens
+
 FACT_TEXT_MAX = 200
 # Upper bounds per list: they keep a small model from rambling under the grammar, and
 # a free reply is cut to the same counts.
@@ -46,16 +48,71 @@ class ProfileChange(BaseModel):
     _pages = field_validator("sources", mode="before")(_page_numbers)
 
 
+# Words that name a kind of attribute, not its value: a fact made of its subject and
+# these ("Maria is Maria's profession.") says nothing. Small models write such sentences
+# when they turn a profile into facts.
+ATTRIBUTE_NAMES = frozenset(
+    {"name", "names", "profession", "job", "occupation", "work", "career", "hobby", "hobbies",
+     "interest", "interests", "age", "gender", "location", "city", "hometown", "home",
+     "nationality", "family", "status", "relationship", "preference", "preferences",
+     "personality", "trait", "traits", "background", "role", "title", "identity", "detail",
+     "details", "information", "info", "thing", "things"}
+)  # fmt: skip
+LINKING_WORDS = frozenset(
+    {"is", "are", "was", "were", "be", "been", "the", "a", "an", "of", "and", "s", "his", "her",
+     "their", "its"}
+)  # fmt: skip
+
+
+def restates_its_subject(text: str) -> bool:
+    """True for a sentence that names its subject and attributes and nothing else."""
+    words = [w for w in tokens(text) if w not in ("the", "a", "an")]
+    if not words:
+        return True
+    subject = words[0].removesuffix("'s")
+    told = [
+        w
+        for w in words[1:]
+        if w.removesuffix("'s") != subject and w not in LINKING_WORDS | ATTRIBUTE_NAMES
+    ]
+    return not told
+
+
+def own_attribute_as_fact(text: str) -> str:
+    """ "Maria is Maria's hobbies of kickboxing and yoga." -> "Maria's hobbies: kickboxing
+    and yoga." A subject equated with its own attribute is attribute-value knowledge
+    written as a sentence; its value is kept, in the form that says what it is."""
+    first = text.split(" ", 1)[0]
+    head = f"{first} is {first}'s "
+    if not first or not text.lower().startswith(head.lower()):
+        return text
+    rest = text[len(head) :]
+    for joint in (" of ", ": ", " is ", " are "):
+        attribute, found, value = rest.partition(joint)
+        if found and attribute and len(attribute.split()) <= 3 and value.strip():
+            return f"{first}'s {attribute}: {value.strip()}"
+    return text
+
+
 class FactItem(BaseModel):
     """One self-contained sentence, with the pages it comes from.
 
     Corrections are not asked of the model: it is shown the profile, not the stored facts
-    (see `consolidate.analyse`); a fact said again merges in `long_term.add_fact`."""
+    (see `consolidate.analyse`); a fact said again merges in `long_term.add_fact`. A
+    sentence that only names its subject is refused here, as a malformed item is."""
 
     text: str = Field(min_length=4, max_length=FACT_TEXT_MAX)
     sources: list[int] = Field(default_factory=list, max_length=6)
 
     _pages = field_validator("sources", mode="before")(_page_numbers)
+
+    @field_validator("text")
+    @classmethod
+    def _tells_something(cls, text: str) -> str:
+        text = own_attribute_as_fact(text.strip())
+        if restates_its_subject(text):
+            raise ValueError("the fact only names its subject")
+        return text
 
 
 def _line(value: Any) -> dict[str, Any] | Any:

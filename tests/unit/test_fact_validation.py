@@ -1,0 +1,55 @@
+"""The reply model refuses a fact that only names its subject, and turns a subject
+equated with its own attribute into the attribute's value (issue: "Maria is Maria's
+profession." stored as a fact)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from memoryos_cli.memory.analysis import read_reply
+
+
+def stored(text: str) -> list[str]:
+    """The user facts `read_reply` keeps from a reply holding `text` and one good fact."""
+    reply = {
+        "user_facts": [f"1: {text}", "1: Maria teaches kickboxing on Tuesdays."],
+        "assistant_facts": [],
+        "profile": [],
+        "summary": "s",
+    }
+    return [t for t, _ in read_reply(json.dumps(reply), {1}).user_facts][:-1]
+
+
+@pytest.mark.parametrize(
+    ("said", "kept"),
+    [
+        # refused: subject and attribute names only
+        ("Maria is Maria's name.", []),
+        ("Maria is Maria's profession.", []),
+        ("John's hobbies are John's hobbies.", []),
+        ("Maria's job is her job", []),
+        ("The user is the user.", []),
+        # a subject equated with its own attribute: the value, said as what it is
+        (
+            "Maria is Maria's hobbies of kickboxing and aerial yoga.",
+            ["Maria's hobbies: kickboxing and aerial yoga."],
+        ),
+        ("John is John's profession: a nurse.", ["John's profession: a nurse."]),
+        ("Maria is Maria's job is teaching", ["Maria's job: teaching"]),
+        # kept as said: they tell something
+        ("Maria is a nurse.", ["Maria is a nurse."]),
+        ("Maria's name is short for Mariana.", ["Maria's name is short for Mariana."]),
+        ("John works from home on Fridays.", ["John works from home on Fridays."]),
+        (
+            "John found an emotional ride with the group.",
+            ["John found an emotional ride with the group."],
+        ),
+        ("Maria is Maria.", []),
+        ("Maria is Maria's sister's best friend.", ["Maria is Maria's sister's best friend."]),
+        ("Maria's family lives in Porto.", ["Maria's family lives in Porto."]),
+    ],
+)
+def test_a_fact_must_tell_more_than_its_subject(said: str, kept: list[str]) -> None:
+    assert stored(said) == kept
