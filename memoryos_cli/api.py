@@ -18,7 +18,16 @@ from memoryos_cli.embed.load import DEFAULT_EMBEDDER, embedder_named, reranker_f
 from memoryos_cli.errors import InvalidInputError, ModelError, NotFoundError
 from memoryos_cli.health import Check, run_checks
 from memoryos_cli.llm import LLM, approx_tokens
-from memoryos_cli.memory import consolidate, jobs, long_term, mid_term, pages, portable, short_term
+from memoryos_cli.memory import (
+    baselines,
+    consolidate,
+    jobs,
+    long_term,
+    mid_term,
+    pages,
+    portable,
+    short_term,
+)
 from memoryos_cli.memory import context as prompt_context
 from memoryos_cli.memory import forget as forgetting
 from memoryos_cli.memory import reindex as reindexing
@@ -26,6 +35,7 @@ from memoryos_cli.memory.forget import ForgetPlan
 from memoryos_cli.memory.keywords import keywords
 from memoryos_cli.memory.page_text import page_text
 from memoryos_cli.memory.records import Fact, Page, ProfileItem, Recall, Segment
+from memoryos_cli.memory.retrieve import Signals
 from memoryos_cli.memory.retrieve import recall as run_recall
 from memoryos_cli.memory.scope import Scope
 from memoryos_cli.store import Store, vectors
@@ -339,6 +349,12 @@ class Memoryos:
         with self.store.transaction() as conn:
             return consolidate.queue_pages(conn, self.scope.owner_id, min_pages=1)
 
+    def mark_digested(self, *, but_newest: int = 0, note: str = "loaded as digested") -> None:
+        """Record every page as analysed but the newest `but_newest`, and every job as done
+        with `note` (a history loaded as already digested: a bench's prefilled store)."""
+        with self.store.transaction() as conn:
+            consolidate.mark_digested(conn, self.scope.owner_id, but_newest, note)
+
     def new_session(self) -> None:
         """A fresh short-term memory (pages move to mid-term); long-term is unchanged."""
         self.end_session()
@@ -380,14 +396,38 @@ class Memoryos:
 
     # -- reading ------------------------------------------------------------------------
 
-    def retrieve(self, query: str, *, k: int | None = None, touch: bool = True) -> Recall:
-        """Recall for `query` across tiers; `touch=False` previews without heating segments."""
+    def retrieve(
+        self,
+        query: str,
+        *,
+        k: int | None = None,
+        touch: bool = True,
+        signals: Signals = Signals(),  # noqa: B008 - frozen, as recall's own default
+    ) -> Recall:
+        """Recall for `query` across tiers; `touch=False` previews without heating segments,
+        and `signals` turns page-ranking signals off (the benches' ablations)."""
         query = self._check_text("query", query)
         qvec = self._embedding.submit(lambda: self.embedder.embed_query([query])[0])
-        return run_recall(self.scope, query, qvec, pages_k=k, touch=touch)
+        return run_recall(self.scope, query, qvec, pages_k=k, touch=touch, signals=signals)
 
     def search(self, query: str, k: int | None = None) -> Recall:
         return self.retrieve(query, k=k, touch=False)
+
+    def search_pages(
+        self,
+        query: str,
+        *,
+        method: baselines.Method = "hybrid",
+        k: int = 10,
+        qvec: Vector | None = None,
+    ) -> list[int]:
+        """Ids of the pages best matching `query` by one flat index, best first: "bm25",
+        "dense" or both fused ("hybrid"), no tiers, heating nothing (the baselines the
+        benches compare recall with). `qvec`: the query's vector, when already embedded."""
+        query = self._check_text("query", query)
+        if qvec is None:
+            qvec = self.embedder.embed_query([query])[0]
+        return baselines.search_pages(self.scope, query, qvec, k, method)
 
     def profile(self, history: bool = False) -> list[ProfileItem]:
         with self.store.lock:
@@ -661,6 +701,15 @@ class Memoryos:
             return reindexing.reindex(store, embedder, progress, estimated)
         finally:
             store.close()
+
+    def time_commits(self, synchronous: str = "FULL", n: int = 20) -> list[float]:
+        """Seconds each of `n` one-row write transactions takes under PRAGMA synchronous
+        (`bench perf`: what a commit costs)."""
+        return self.store.time_commits(synchronous, n)
+
+    def checkpoint(self) -> None:
+        """Move the write-ahead log into the memory file (its size is then the file's)."""
+        self.store.checkpoint()
 
     def close(self) -> None:
         self._embedding.shutdown(wait=True)

@@ -137,13 +137,8 @@ def _prefilled(
         exchanges.append(
             {"user_input": user, "agent_response": agent, "timestamp": start + i * 3600}
         )
-    if exchanges:
-        ids = mem.add_memories(exchanges)
-    with mem.store.transaction() as conn:
-        conn.execute("UPDATE jobs SET state = 'done', error = 'bench: prefilled history'")
-        conn.execute("UPDATE pages SET analyzed = 1")
-        if queued:
-            conn.execute("UPDATE pages SET analyzed = 0 WHERE id >= ?", (ids[-queued],))
+    mem.add_memories(exchanges)
+    mem.mark_digested(but_newest=queued, note="bench: prefilled history")
     if queued:
         mem.end_session()  # their analysis queued
     return mem

@@ -1,8 +1,8 @@
 """The recall methods compared on the same pages with the same embedder.
 
-Each returns page ids, best first. The baselines read the same SQLite indexes memoryos
-keeps (pages_fts, pages_vec) through the helpers of memory/retrieve.py; `memoryos` goes
-through the public API and its tiers.
+Each returns page ids, best first. The baselines search the same SQLite indexes memoryos
+keeps (pages_fts, pages_vec) one at a time (`Memoryos.search_pages`); `memoryos` is
+`Memoryos.retrieve` with its tiers, and each ablation the same with one signal off.
 """
 
 from __future__ import annotations
@@ -12,8 +12,8 @@ from dataclasses import fields, replace
 
 from memoryos_cli.api import Memoryos
 from memoryos_cli.embed import Vector
-from memoryos_cli.memory import retrieve
 from memoryos_cli.memory.records import Recall, RecallItem
+from memoryos_cli.memory.retrieve import Signals
 
 Ranker = Callable[[Memoryos, str, Vector, int], list[int]]
 
@@ -25,24 +25,17 @@ def recency(mem: Memoryos, query: str, qvec: Vector, k: int) -> list[int]:
 
 def bm25(mem: Memoryos, query: str, qvec: Vector, k: int) -> list[int]:
     """FTS5 BM25 over all pages, nothing else."""
-    with mem.store.lock:
-        return retrieve.bm25(mem.store.conn, "pages_fts", mem.scope.owner_id, query, k)
+    return mem.search_pages(query, method="bm25", k=k, qvec=qvec)
 
 
 def dense(mem: Memoryos, query: str, qvec: Vector, k: int) -> list[int]:
     """Flat sqlite-vec KNN over all page vectors (plain dense RAG)."""
-    with mem.store.lock:
-        return [
-            i for i, _ in retrieve.dense(mem.store.conn, "pages_vec", mem.scope.owner_id, qvec, k)
-        ]
+    return mem.search_pages(query, method="dense", k=k, qvec=qvec)
 
 
 def hybrid(mem: Memoryos, query: str, qvec: Vector, k: int) -> list[int]:
     """BM25 and dense fused by reciprocal rank fusion, flat (no tiers)."""
-    depth = max(k, retrieve.CANDIDATES)
-    with mem.store.lock:
-        scores, _ = retrieve.hybrid(mem.store.conn, "pages", mem.scope.owner_id, query, qvec, depth)
-    return [i for i, _ in sorted(scores.items(), key=lambda kv: (-kv[1], -kv[0]))][:k]
+    return mem.search_pages(query, method="hybrid", k=k, qvec=qvec)
 
 
 def merged_pages(recall: Recall) -> list[RecallItem]:
@@ -59,16 +52,16 @@ def memoryos(mem: Memoryos, query: str, qvec: Vector, k: int) -> list[int]:
     return ids[:k]
 
 
-SIGNALS = tuple(f.name for f in fields(retrieve.Signals))
+SIGNALS = tuple(f.name for f in fields(Signals))
 
 
 def without(signal: str) -> Ranker:
     """memoryos with one page-ranking signal turned off (or all of them: "signals")."""
     off = dict.fromkeys(SIGNALS if signal == "signals" else (signal,), False)
-    signals = replace(retrieve.Signals(), **off)
+    signals = replace(Signals(), **off)
 
     def rank(mem: Memoryos, query: str, qvec: Vector, k: int) -> list[int]:
-        recall = retrieve.recall(mem.scope, query, qvec, pages_k=k, touch=False, signals=signals)
+        recall = mem.retrieve(query, k=k, touch=False, signals=signals)
         ids = [item.page.id for item in merged_pages(recall) if item.page is not None]
         return ids[:k]
 

@@ -149,23 +149,6 @@ def timed(call: Callable[[Any], object], args: list[Any]) -> list[float]:
     return took
 
 
-def commit_times(mem: Memoryos, synchronous: str, n: int = 20) -> list[float]:
-    """A one-row write transaction under `PRAGMA synchronous`: what a commit costs."""
-    conn = mem.store.conn
-    conn.execute(f"PRAGMA synchronous = {synchronous}")
-    try:
-
-        def write(i: int) -> None:
-            with mem.store.transaction() as tx:
-                tx.execute("INSERT OR REPLACE INTO meta VALUES ('bench_probe', ?)", (str(i),))
-
-        return timed(write, list(range(n)))
-    finally:
-        conn.execute("PRAGMA synchronous = FULL")
-        with mem.store.transaction() as tx:
-            tx.execute("DELETE FROM meta WHERE key = 'bench_probe'")
-
-
 def measure(size: int, embedder: Embedder, seed: int, say: Callable[[str], None]) -> dict[str, Any]:
     rng = random.Random(seed)
     nprng = np.random.default_rng(seed)
@@ -202,12 +185,12 @@ def measure(size: int, embedder: Embedder, seed: int, say: Callable[[str], None]
             with mock.patch.object(retrieve, "BINARY_MIN_PAGES", sys.maxsize):
                 flat = timed(lambda q: mem.retrieve(q, k=10), queries[1])
             embeds = timed(lambda q: embedder.embed_query([q]), queries[2])
-            full, normal = commit_times(mem, "FULL"), commit_times(mem, "NORMAL")
+            full, normal = mem.time_commits("FULL"), mem.time_commits("NORMAL")
             pages = mem.stats()["pages"]
             text_bytes = sum(len(page_text(u, a).encode()) for u, a in exchanges)
             vector_bytes = pages * 4 * embedder.dim
-            mem.store.checkpoint()
-            size_bytes = db_bytes(mem.store.path)
+            mem.checkpoint()
+            size_bytes = db_bytes(mem.settings.db_path)
         finally:
             mem.close()
     ms = lambda v: round(1000 * v, 2)  # noqa: E731

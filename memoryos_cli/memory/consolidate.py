@@ -86,6 +86,14 @@ def queue_pages(conn: Any, owner_id: int, *, min_pages: int | None = None) -> bo
     return jobs.enqueue(conn, owner_id, jobs.ANALYZE_PAGES, int(newest))
 
 
+def mark_digested(conn: Any, owner_id: int, but_newest: int, note: str) -> None:
+    """Every page of the owner analysed but the newest `but_newest`, every job done with
+    `note`: a history loaded as already digested (a session's end queues the rest)."""
+    jobs.mark_all_done(conn, owner_id, note)
+    newest = page_store.newest_ids(conn, owner_id, but_newest) if but_newest else []
+    page_store.mark_all_analyzed(conn, owner_id, but_from=newest[0] if newest else None)
+
+
 def run_pending(
     scope: Scope,
     llm: LLM,

@@ -176,3 +176,8 @@ def counts(conn: Any, owner_id: int) -> dict[str, int]:
         "SELECT state, COUNT(*) FROM jobs WHERE owner_id = ? GROUP BY state", (owner_id,)
     ).fetchall()
     return {str(r[0]): int(r[1]) for r in rows}
+
+
+def mark_all_done(conn: Any, owner_id: int, reason: str) -> None:
+    """Every job of the owner done, `reason` as its note (a history loaded as digested)."""
+    conn.execute("UPDATE jobs SET state = 'done', error = ? WHERE owner_id = ?", (reason, owner_id))

@@ -73,3 +73,13 @@ def count(conn: Any, owner_id: int, tier: str | None = None) -> int:
         sql += " AND tier = ?"
         params.append(tier)
     return int(conn.execute(sql, params).fetchone()[0])
+
+
+def mark_all_analyzed(conn: Any, owner_id: int, *, but_from: int | None = None) -> None:
+    """Record every page of the owner as read by consolidation, but those from id
+    `but_from` on (a history loaded as already digested)."""
+    conn.execute("UPDATE pages SET analyzed = 1 WHERE owner_id = ?", (owner_id,))
+    if but_from is not None:
+        conn.execute(
+            "UPDATE pages SET analyzed = 0 WHERE owner_id = ? AND id >= ?", (owner_id, but_from)
+        )

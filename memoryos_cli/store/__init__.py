@@ -312,6 +312,28 @@ class Store:
             busy = self.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()[0]
         return not busy
 
+    def time_commits(self, synchronous: str, n: int) -> list[float]:
+        """Seconds each of `n` one-row write transactions takes under `PRAGMA synchronous`
+        (FULL again afterwards, as `_configure` sets it): what a commit costs."""
+        if synchronous.upper() not in ("OFF", "NORMAL", "FULL", "EXTRA"):
+            raise ValueError(f"no synchronous mode {synchronous!r}")
+        took = []
+        with self.lock:
+            self.conn.execute(f"PRAGMA synchronous = {synchronous}")
+            try:
+                for i in range(n):
+                    start = time.perf_counter()
+                    with self.transaction() as conn:
+                        conn.execute(
+                            "INSERT OR REPLACE INTO meta VALUES ('bench_probe', ?)", (str(i),)
+                        )
+                    took.append(time.perf_counter() - start)
+            finally:
+                self.conn.execute("PRAGMA synchronous = FULL")
+                with self.transaction() as conn:
+                    conn.execute("DELETE FROM meta WHERE key = 'bench_probe'")
+        return took
+
     def integrity_check(self) -> str:
         return str(self.one("PRAGMA integrity_check")[0])
 
