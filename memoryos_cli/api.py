@@ -314,9 +314,7 @@ class Memoryos:
 
         with self.store.transaction() as conn:
             for user_input, agent_response, ts, meta, words in batch:
-                ids.append(
-                    short_term.insert_page(conn, owner, user_input, agent_response, ts, meta, words)
-                )
+                ids.append(pages.insert(conn, owner, user_input, agent_response, ts, meta, words))
                 self._spill_short_term(conn, self.settings.short_term_capacity, batch_vector)
             for page_id, vec in zip(ids, vecs.result(), strict=True):
                 vectors.upsert(conn, "pages_vec", page_id, owner, vec)
@@ -451,7 +449,7 @@ class Memoryos:
         with self.store.lock:
             if mid_term.segment_owner(self.store.conn, segment_id) != self.scope.owner_id:
                 raise NotFoundError(f"no segment s{segment_id} for this user")
-            return mid_term.segment_pages(self.store.conn, segment_id)
+            return pages.in_segment(self.store.conn, segment_id)
 
     def pages(self, ids: list[int] | None = None, limit: int | None = None) -> list[Page]:
         """Pages of this memory in id order: all of them, those in `ids`, or the newest `limit`."""

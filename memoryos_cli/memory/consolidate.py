@@ -14,7 +14,6 @@ from __future__ import annotations
 import json
 import re
 import threading
-import time
 from typing import Any
 
 from memoryos_cli.llm import LLM, Message, prompts
@@ -24,7 +23,7 @@ from memoryos_cli.memory.analysis import Analysis, read_reply, reply_schema
 from memoryos_cli.memory.context import CountTokens, message_tokens, shorten
 from memoryos_cli.memory.dates import pin_relative_dates
 from memoryos_cli.memory.page_text import SPEAKER_TAG
-from memoryos_cli.memory.pages import logical_now
+from memoryos_cli.memory.pages import Excerpt
 from memoryos_cli.memory.scope import Scope
 from memoryos_cli.memory.support import ROLES, stems, support
 
@@ -55,15 +54,6 @@ class PagesForgotten(Exception):
     and the job runs again over the pages left (forget wins every race)."""
 
 
-def unanalysed_ids(conn: Any, owner_id: int, up_to: int | None = None) -> list[int]:
-    sql = "SELECT id FROM pages WHERE owner_id = ? AND analyzed = 0"
-    params: list[Any] = [owner_id]
-    if up_to is not None:
-        sql += " AND id <= ?"
-        params.append(up_to)
-    return [int(r[0]) for r in conn.execute(sql + " ORDER BY id", params).fetchall()]
-
-
 def queue_pages(conn: Any, owner_id: int, *, min_pages: int | None = None) -> bool:
     """Queue analysis of the owner's unanalysed pages once `min_pages` of them wait
     (default: a full batch) beyond those an open job already covers.
@@ -71,19 +61,11 @@ def queue_pages(conn: Any, owner_id: int, *, min_pages: int | None = None) -> bo
     The job's target is the newest page id it covers; page ids are unique across owners,
     so one open job per target is also one per owner and batch.
     """
-    covered = conn.execute(
-        "SELECT MAX(target_id) FROM jobs WHERE owner_id = ? AND kind = ?"
-        " AND state IN ('pending', 'running')",
-        (owner_id, jobs.ANALYZE_PAGES),
-    ).fetchone()[0]
-    # Counted in SQL over the pages_unanalysed index: this runs on every add_memory.
-    waiting, newest = conn.execute(
-        "SELECT COUNT(*), MAX(id) FROM pages WHERE owner_id = ? AND analyzed = 0 AND id > ?",
-        (owner_id, covered or 0),
-    ).fetchone()
-    if not waiting or waiting < (min_pages or PAGES_PER_CALL):
+    covered = jobs.newest_open_target(conn, owner_id, jobs.ANALYZE_PAGES)
+    waiting, newest = page_store.unanalysed_after(conn, owner_id, covered or 0)
+    if newest is None or waiting < (min_pages or PAGES_PER_CALL):
         return False
-    return jobs.enqueue(conn, owner_id, jobs.ANALYZE_PAGES, int(newest))
+    return jobs.enqueue(conn, owner_id, jobs.ANALYZE_PAGES, newest)
 
 
 def mark_digested(conn: Any, owner_id: int, but_newest: int, note: str) -> None:
@@ -140,7 +122,7 @@ def run_pending(
 
 def _batch(
     conn: Any, owner_id: int, job: jobs.Job, room: int, count_tokens: CountTokens
-) -> list[tuple[int, float, str, str]]:
+) -> list[Excerpt]:
     """The unanalysed pages a job covers, oldest first, at most one call's worth.
 
     The call must fit the model's context whatever was said or pasted: pages are counted
@@ -148,23 +130,18 @@ def _batch(
     side of a page is cut (in the prompt only), and the batch ends once `room` is full.
     """
     if job.kind == jobs.ANALYZE_PAGES:
-        where, param = "owner_id = ? AND id <= ?", [owner_id, job.target_id]
+        found = page_store.unanalysed_up_to(conn, owner_id, job.target_id, PAGES_PER_CALL)
     else:
-        where, param = "segment_id = ?", [job.target_id]
-    rows = conn.execute(
-        f"SELECT id, ts, user_input, agent_response FROM pages WHERE {where} AND analyzed = 0"
-        " ORDER BY id LIMIT ?",
-        (*param, PAGES_PER_CALL),
-    ).fetchall()
+        found = page_store.unanalysed_in_segment(conn, job.target_id, PAGES_PER_CALL)
     side = max(SHORTEST_SIDE_TOKENS, min(EXCERPT_SIDE_TOKENS, (room - PAGE_OVERHEAD) // 2))
-    batch: list[tuple[int, float, str, str]] = []
+    batch: list[Excerpt] = []
     used = 0
-    for r in rows:
-        user, agent = (shorten(t, side, count_tokens) for t in (r[2], r[3]))
+    for pid, ts, said, answer in found:
+        user, agent = (shorten(t, side, count_tokens) for t in (said, answer))
         cost = count_tokens(user) + count_tokens(agent) + PAGE_OVERHEAD
         if batch and used + cost > room:
             break
-        batch.append((int(r[0]), float(r[1]), user, agent))
+        batch.append((pid, ts, user, agent))
         used += cost
     return batch
 
@@ -632,7 +609,9 @@ def analyse(scope: Scope, llm: LLM, job: jobs.Job, cancel: threading.Event | Non
             )
             page_store.mark_analyzed(conn, sorted(page_ids))
             jobs.finish(conn, job)
-            if job.kind == jobs.ANALYZE_PAGES and unanalysed_ids(conn, owner, job.target_id):
+            if job.kind == jobs.ANALYZE_PAGES and page_store.unanalysed_ids(
+                conn, owner, job.target_id
+            ):
                 # More than one call's worth was queued: the next batch goes back in line.
                 jobs.enqueue(conn, owner, jobs.ANALYZE_PAGES, job.target_id)
     if forgotten:
@@ -658,25 +637,5 @@ def apply_analysis(
     for (kind, (text, sources)), vec in zip(kinds, vecs, strict=True):
         ts = max(page_ts.get(s, 0.0) for s in sources)
         long_term.add_fact(conn, owner_id, kind, text, vec, sources, ts, capacity=capacity)
-    if segment_id is None:
-        return  # a batch of recent pages: no segment to summarize or cool down
-    if analysis.summary:
-        conn.execute(
-            "UPDATE segments SET summary = ?, summary_source = 'llm', updated_at = ? WHERE id = ?",
-            (analysis.summary, time.time(), segment_id),
-        )
-    if analysis.keywords:
-        seg = mid_term.get_segment(conn, segment_id)
-        if seg is not None:
-            merged = list(dict.fromkeys(analysis.keywords + seg.keywords))[
-                : mid_term.SEGMENT_KEYWORDS
-            ]
-            conn.execute(
-                "UPDATE segments SET keywords_json = ? WHERE id = ?",
-                (json.dumps(merged), segment_id),
-            )
-    # Heat resets after analysis, as in MemoryOS.
-    conn.execute(
-        "UPDATE segments SET n_visit = 0, l_interaction = 0, last_visit_ts = ? WHERE id = ?",
-        (logical_now(conn, owner_id), segment_id),
-    )
+    if segment_id is not None:  # a batch of recent pages has no segment to summarize
+        mid_term.analysed(conn, owner_id, segment_id, analysis.summary, analysis.keywords)

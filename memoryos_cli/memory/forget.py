@@ -31,16 +31,13 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
-from memoryos_cli.embed import normalize
 from memoryos_cli.errors import InvalidInputError, MemoryosError, NotFoundError
-from memoryos_cli.memory import input_history, mid_term
+from memoryos_cli.memory import input_history, jobs, long_term, mid_term
+from memoryos_cli.memory import pages as page_store
+from memoryos_cli.memory.long_term import Item
 from memoryos_cli.memory.scope import Scope
-from memoryos_cli.store import vectors
 
 KINDS = {"p": "page", "k": "fact", "u": "profile item", "s": "segment"}
-TABLES = {"p": "pages", "k": "knowledge", "u": "profile_items", "s": "segments"}
 WHAT_CHARS = 400
 
 
@@ -103,10 +100,6 @@ def _clip(text: str) -> str:
     return text if len(text) <= WHAT_CHARS else text[: WHAT_CHARS - 1] + "…"
 
 
-def _ids(conn: Any, sql: str, params: Iterable[Any]) -> list[int]:
-    return [int(r[0]) for r in conn.execute(sql, tuple(params)).fetchall()]
-
-
 @dataclass
 class _Derived:
     gone: set[int]
@@ -115,16 +108,11 @@ class _Derived:
     text: dict[int, str]
 
 
-def _derived(
-    conn: Any, table: str, text_sql: str, owner_id: int, pages: set[int], chosen: set[int]
-) -> _Derived:
+def _derived(conn: Any, item: Item, owner_id: int, pages: set[int], chosen: set[int]) -> _Derived:
     """Facts or profile items of the owner: which go (chosen, or learned only from `pages`),
     which stay citing fewer pages, and which older versions move up to replace one that goes.
     """
-    rows = conn.execute(
-        f"SELECT id, source_page_ids, superseded_by, {text_sql} FROM {table} WHERE owner_id = ?",
-        (owner_id,),
-    ).fetchall()
+    rows = long_term.provenance(conn, owner_id, item)
     gone, kept = set(chosen), {}
     for row_id, sources_json, _, _ in rows:
         sources = set(json.loads(sources_json))
@@ -162,21 +150,17 @@ def _plan(
 ) -> ForgetPlan:
     """Close the chosen items over what derives from them (see the module's rules)."""
     segment_set = set(segments)
-    segment_of = {
-        int(r[0]): r[1]
-        for r in conn.execute("SELECT id, segment_id FROM pages WHERE owner_id = ?", (owner_id,))
-    }
+    segment_of = page_store.segments_of(conn, owner_id)
     page_set = set(pages) | {p for p, sid in segment_of.items() if sid in segment_set}
-    fact = _derived(conn, "knowledge", "text", owner_id, page_set, set(facts))
-    profile_sql = "attribute || ': ' || value"
-    profile = _derived(conn, "profile_items", profile_sql, owner_id, page_set, set(profile_items))
+    fact = _derived(conn, "fact", owner_id, page_set, set(facts))
+    profile = _derived(conn, "profile", owner_id, page_set, set(profile_items))
     size: Counter[int] = Counter()
     left: Counter[int] = Counter()
     for page_id, segment_id in segment_of.items():
         if segment_id is not None:
             size[int(segment_id)] += 1
             left[int(segment_id)] += page_id not in page_set
-    touched = {int(segment_of[p]) for p in page_set if segment_of[p] is not None}
+    touched = {sid for p in page_set if (sid := segment_of[p]) is not None}
     touched |= set(rebuild)
     segment_set |= {s for s in touched if not left[s]}
     rebuilt = touched - segment_set
@@ -208,14 +192,8 @@ def _plan(
 
 def _page_texts(conn: Any, pages: set[int]) -> dict[int, str]:
     """The start of each page's exchange, for the plan's rows (not every page's whole text)."""
-    ids, out = sorted(pages), {}
-    columns = f"id, substr(user_input, 1, {WHAT_CHARS}), substr(agent_response, 1, {WHAT_CHARS})"
-    for at in range(0, len(ids), 500):
-        chunk = ids[at : at + 500]
-        marks = ",".join("?" * len(chunk))
-        for row in conn.execute(f"SELECT {columns} FROM pages WHERE id IN ({marks})", chunk):
-            out[int(row[0])] = f"{row[1]} / {row[2]}"
-    return out
+    opened = page_store.openings(conn, sorted(pages), WHAT_CHARS)
+    return {pid: f"{user} / {answer}" for pid, (user, answer) in opened.items()}
 
 
 def _changes(
@@ -247,10 +225,13 @@ def _changes(
 def plan_ref(conn: Any, owner_id: int, ref: str, *, history_path: Path) -> ForgetPlan:
     """What forgetting one item (p12, k3, u4, s5) changes."""
     kind, num = parse_ref(ref)
-    found = conn.execute(
-        f"SELECT 1 FROM {TABLES[kind]} WHERE id = ? AND owner_id = ?", (num, owner_id)
-    ).fetchone()
-    if found is None:
+    if kind == "p":
+        found = bool(page_store.existing_ids(conn, owner_id, [num]))
+    elif kind == "s":
+        found = mid_term.segment_owner(conn, num) == owner_id
+    else:
+        found = num in long_term.ids_of(conn, owner_id, "fact" if kind == "k" else "profile")
+    if not found:
         raise NotFoundError(f"no {KINDS[kind]} {kind}{num} in this memory")
     if kind == "p":
         return _plan(conn, owner_id, history_path=history_path, pages=[num])
@@ -267,38 +248,28 @@ def plan_matching(conn: Any, owner_id: int, text: str, *, history_path: Path) ->
     if len(needle) < 2:
         raise InvalidInputError("--match needs at least 2 characters")
     like = "%" + needle.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-
-    def matching(table: str, *columns: str) -> list[int]:
-        cond = " OR ".join(f"{c} LIKE ? ESCAPE '\\'" for c in columns)
-        sql = f"SELECT id FROM {table} WHERE owner_id = ? AND ({cond})"
-        return _ids(conn, sql, [owner_id, *[like] * len(columns)])
-
     return _plan(
         conn,
         owner_id,
         history_path=history_path,
-        pages=matching("pages", "user_input", "agent_response"),
-        facts=matching("knowledge", "text"),
-        profile_items=matching("profile_items", "attribute", "value"),
-        rebuild=matching("segments", "summary", "keywords_json"),
+        pages=page_store.ids_of(conn, owner_id, like=like),
+        facts=long_term.ids_of(conn, owner_id, "fact", like=like),
+        profile_items=long_term.ids_of(conn, owner_id, "profile", like=like),
+        rebuild=mid_term.ids_of(conn, owner_id, like=like),
         history_match=needle,
     )
 
 
 def plan_all(conn: Any, owner_id: int, *, history_path: Path) -> ForgetPlan:
     """What forgetting everything of this user/assistant pair changes."""
-
-    def every(table: str) -> list[int]:
-        return _ids(conn, f"SELECT id FROM {table} WHERE owner_id = ?", [owner_id])
-
     return _plan(
         conn,
         owner_id,
         history_path=history_path,
-        pages=every("pages"),
-        facts=every("knowledge"),
-        profile_items=every("profile_items"),
-        segments=every("segments"),
+        pages=page_store.ids_of(conn, owner_id),
+        facts=long_term.ids_of(conn, owner_id, "fact"),
+        profile_items=long_term.ids_of(conn, owner_id, "profile"),
+        segments=mid_term.ids_of(conn, owner_id),
         everything=True,
     )
 
@@ -306,44 +277,12 @@ def plan_all(conn: Any, owner_id: int, *, history_path: Path) -> ForgetPlan:
 # -- executing -------------------------------------------------------------------------
 
 
-def _rebuild_segment(conn: Any, owner_id: int, sid: int) -> None:
-    """After losing pages (or its summary): new centroid, keywords and a keyword summary."""
-    remaining = _ids(conn, "SELECT id FROM pages WHERE segment_id = ?", [sid])
-    vecs = list(vectors.get(conn, "pages_vec", remaining).values())
-    centroid = normalize(np.mean(np.stack(vecs), axis=0)[np.newaxis, :])[0]
-    conn.execute(
-        "UPDATE segments SET centroid = ?, page_count = ?, summary_source = 'keywords'"
-        " WHERE id = ?",
-        (vectors.blob(centroid), len(remaining), sid),
-    )
-    vectors.upsert(conn, "segments_vec", sid, owner_id, centroid)
-    mid_term.refresh_keywords(conn, sid)
-
-
-def _delete(conn: Any, table: str, ids: tuple[int, ...], vec_table: str | None = None) -> None:
-    for row_id in ids:
-        if vec_table is not None:
-            vectors.erase(conn, vec_table, row_id)
-        conn.execute(f"DELETE FROM {table} WHERE id = ?", (row_id,))
-
-
 def _erase_owner(conn: Any, owner: int) -> None:
     """Every row of one owner, vectors and centroids overwritten first."""
-    for table, vec_table in (
-        ("pages", "pages_vec"),
-        ("knowledge", "knowledge_vec"),
-        ("segments", "segments_vec"),
-    ):
-        for row_id in _ids(conn, f"SELECT id FROM {table} WHERE owner_id = ?", [owner]):
-            vectors.erase(conn, vec_table, row_id)
-    conn.execute("UPDATE knowledge SET superseded_by = NULL WHERE owner_id = ?", (owner,))
-    conn.execute("UPDATE profile_items SET superseded_by = NULL WHERE owner_id = ?", (owner,))
-    conn.execute("UPDATE pages SET segment_id = NULL WHERE owner_id = ?", (owner,))
-    conn.execute(
-        "UPDATE segments SET centroid = zeroblob(length(centroid)) WHERE owner_id = ?", (owner,)
-    )
-    for table in ("pages", "knowledge", "segments", "jobs", "profile_items"):
-        conn.execute(f"DELETE FROM {table} WHERE owner_id = ?", (owner,))
+    page_store.erase_owner(conn, owner)
+    long_term.erase_owner(conn, owner)
+    mid_term.erase_owner(conn, owner)
+    jobs.erase_owner(conn, owner)
 
 
 def execute(conn: Any, owner_id: int, plan: ForgetPlan) -> None:
@@ -351,23 +290,22 @@ def execute(conn: Any, owner_id: int, plan: ForgetPlan) -> None:
     if plan.everything:
         _erase_owner(conn, owner_id)
         return
-    for table, links, sources in (
-        ("knowledge", plan.fact_links, plan.fact_sources),
-        ("profile_items", plan.profile_links, plan.profile_sources),
+    item: Item
+    for item, links, sources in (
+        ("fact", plan.fact_links, plan.fact_sources),
+        ("profile", plan.profile_links, plan.profile_sources),
     ):
         for row_id, successor in links:
-            conn.execute(f"UPDATE {table} SET superseded_by = ? WHERE id = ?", (successor, row_id))
+            long_term.supersede(conn, item, row_id, successor)
         for row_id, left in sources:
-            conn.execute(
-                f"UPDATE {table} SET source_page_ids = ? WHERE id = ?", (json.dumps(left), row_id)
-            )
-    _delete(conn, "knowledge", plan.facts, "knowledge_vec")
-    _delete(conn, "profile_items", plan.profile_items)
-    _delete(conn, "pages", plan.pages, "pages_vec")
+            long_term.cite(conn, item, row_id, left)
+    long_term.delete(conn, "fact", plan.facts)
+    long_term.delete(conn, "profile", plan.profile_items)
+    page_store.delete(conn, plan.pages)
     for sid in plan.segments:
         mid_term.delete_segment(conn, sid)
     for sid in plan.rebuilt_segments:
-        _rebuild_segment(conn, owner_id, sid)
+        mid_term.rebuild(conn, owner_id, sid)
 
 
 @contextmanager

@@ -4,6 +4,8 @@ A job is claimed by one process, run outside any transaction, and finished in th
 transaction that applies its result. A claim names its process by host, pid and the
 time the process started, so a claim whose process died is reclaimed even when the
 pid has since been reused by another process.
+
+This module owns the `jobs` table.
 """
 
 from __future__ import annotations
@@ -16,6 +18,8 @@ from collections.abc import Collection
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from memoryos_cli.store import tables
 
 ANALYZE_SEGMENT = "analyze_segment"
 ANALYZE_PAGES = "analyze_pages"  # target: the newest page id of the batch
@@ -72,6 +76,35 @@ def enqueue(conn: Any, owner_id: int, kind: str, target_id: int) -> bool:
         (owner_id, kind, target_id, now, now),
     )
     return bool(cur.rowcount)
+
+
+def is_open(conn: Any, kind: str, target_id: int) -> bool:
+    """Whether a job of `kind` about `target_id` waits or runs."""
+    found = conn.execute(
+        "SELECT 1 FROM jobs WHERE kind = ? AND target_id = ? AND state IN ('pending', 'running')",
+        (kind, target_id),
+    ).fetchone()
+    return found is not None
+
+
+def newest_open_target(conn: Any, owner_id: int, kind: str) -> int | None:
+    """The highest target of the owner's open jobs of `kind` (for ANALYZE_PAGES: the newest
+    page already covered)."""
+    row = conn.execute(
+        "SELECT MAX(target_id) FROM jobs WHERE owner_id = ? AND kind = ?"
+        " AND state IN ('pending', 'running')",
+        (owner_id, kind),
+    ).fetchone()
+    return None if row[0] is None else int(row[0])
+
+
+def close_open(conn: Any, kind: str, target_id: int, reason: str) -> None:
+    """Mark the open jobs of `kind` about `target_id` done without running them."""
+    conn.execute(
+        "UPDATE jobs SET state = 'done', error = ?"
+        " WHERE kind = ? AND target_id = ? AND state IN ('pending', 'running')",
+        (reason, kind, target_id),
+    )
 
 
 def _claim_is_dead(claimed_by: str | None, claimed_at: float | None) -> bool:
@@ -181,3 +214,29 @@ def counts(conn: Any, owner_id: int) -> dict[str, int]:
 def mark_all_done(conn: Any, owner_id: int, reason: str) -> None:
     """Every job of the owner done, `reason` as its note (a history loaded as digested)."""
     conn.execute("UPDATE jobs SET state = 'done', error = ? WHERE owner_id = ?", (reason, owner_id))
+
+
+# -- export, import, erasure -----------------------------------------------------------
+
+EXPORT_COLUMNS = "id, kind, target_id, state, attempts, error, created_at, updated_at"
+
+
+def export_rows(conn: Any, owner_id: int) -> list[Any]:
+    """The owner's jobs as stored, in id order (EXPORT_COLUMNS)."""
+    return conn.execute(
+        f"SELECT {EXPORT_COLUMNS} FROM jobs WHERE owner_id = ? ORDER BY id", (owner_id,)
+    ).fetchall()
+
+
+def is_empty(conn: Any) -> bool:
+    """Whether the file holds no job of anyone (an import may then keep its ids)."""
+    return tables.is_empty(conn, "jobs")
+
+
+def restore(conn: Any, row: dict[str, Any]) -> int:
+    """Write an imported job as it is given (its id kept when it has one); its id."""
+    return tables.insert(conn, "jobs", row)
+
+
+def erase_owner(conn: Any, owner_id: int) -> None:
+    tables.erase_owner(conn, "jobs", owner_id)

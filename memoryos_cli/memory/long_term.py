@@ -3,6 +3,10 @@
 A new profile value for an attribute supersedes the old one; `add_fact` can link the
 facts a new one supersedes. Superseded rows stay as history, linked by `superseded_by`.
 An identical (or near-identical) fact only gains evidence.
+
+This module owns the `profile_items` and `knowledge` tables and knowledge's indexes
+(knowledge_fts, knowledge_vec). Erasure and import reach both tables alike: their
+functions take which, as an `Item`.
 """
 
 from __future__ import annotations
@@ -10,11 +14,12 @@ from __future__ import annotations
 import json
 import re
 import time
-from typing import Any
+from collections.abc import Iterable
+from typing import Any, Literal
 
 from memoryos_cli.embed import Vector
 from memoryos_cli.memory.records import Fact, ProfileItem
-from memoryos_cli.store import vectors
+from memoryos_cli.store import tables, vectors
 
 DUPLICATE_SIMILARITY = 0.95
 PROFILE_COLUMNS = (
@@ -23,6 +28,8 @@ PROFILE_COLUMNS = (
 FACT_COLUMNS = (
     "id, kind, text, evidence_count, source_page_ids, ts, updated_at, superseded_by, archived"
 )
+Item = Literal["fact", "profile"]
+TABLES: dict[Item, str] = {"fact": "knowledge", "profile": "profile_items"}
 
 
 # Words a model puts before an attribute that name the list, not the attribute: echoing
@@ -191,11 +198,11 @@ def add_fact(
             " WHERE id = ? AND owner_id = ? AND superseded_by IS NULL AND id != ?",
             (new_id, now, old, owner_id, new_id),
         )
-    _enforce_capacity(conn, owner_id, kind, capacity)
+    enforce_capacity(conn, owner_id, kind, capacity)
     return new_id
 
 
-def _enforce_capacity(conn: Any, owner_id: int, kind: str, capacity: int) -> None:
+def enforce_capacity(conn: Any, owner_id: int, kind: str, capacity: int) -> None:
     """Keep at most `capacity` active facts per kind: the least recently updated retire."""
     conn.execute(
         "UPDATE knowledge SET archived = 1 WHERE id IN ("
@@ -203,3 +210,103 @@ def _enforce_capacity(conn: Any, owner_id: int, kind: str, capacity: int) -> Non
         " AND archived = 0 ORDER BY updated_at DESC, id DESC LIMIT -1 OFFSET ?)",
         (owner_id, kind, capacity),
     )
+
+
+def one_current_value(conn: Any, owner_id: int) -> None:
+    """After a merge, each profile attribute has one current value: the latest one."""
+    found = conn.execute(
+        "SELECT id, attribute FROM profile_items WHERE owner_id = ? AND superseded_by IS NULL"
+        " ORDER BY attribute, ts DESC, updated_at DESC, id DESC",
+        (owner_id,),
+    ).fetchall()
+    latest: dict[str, int] = {}
+    for item_id, attr in found:
+        if attr in latest:
+            supersede(conn, "profile", item_id, latest[attr])
+        else:
+            latest[attr] = int(item_id)
+
+
+# -- both tables: erasure, export, import ----------------------------------------------
+
+
+def ids_of(conn: Any, owner_id: int, item: Item, *, like: str | None = None) -> list[int]:
+    """The ids of the owner's facts or profile items, history included; with `like`, of
+    those whose text (attribute or value) is LIKE it."""
+    columns = ("text",) if item == "fact" else ("attribute", "value")
+    return tables.ids(conn, TABLES[item], owner_id, like=like, columns=columns)
+
+
+def provenance(conn: Any, owner_id: int, item: Item) -> list[Any]:
+    """(id, source page ids as JSON, superseded_by, text) of each of the owner's facts or
+    profile items ("attribute: value"), history included."""
+    text = "text" if item == "fact" else "attribute || ': ' || value"
+    return conn.execute(
+        f"SELECT id, source_page_ids, superseded_by, {text} FROM {TABLES[item]} WHERE owner_id = ?",
+        (owner_id,),
+    ).fetchall()
+
+
+def supersede(conn: Any, item: Item, item_id: int, successor: int | None) -> None:
+    """Link an item to the version that replaced it (None: it is current)."""
+    conn.execute(f"UPDATE {TABLES[item]} SET superseded_by = ? WHERE id = ?", (successor, item_id))
+
+
+def cite(conn: Any, item: Item, item_id: int, sources: Iterable[int]) -> None:
+    """The pages an item was learned from, in place of those it cited."""
+    conn.execute(
+        f"UPDATE {TABLES[item]} SET source_page_ids = ? WHERE id = ?",
+        (json.dumps(list(sources)), item_id),
+    )
+
+
+def delete(conn: Any, item: Item, ids: Iterable[int]) -> None:
+    """Erase facts (their vectors first) or profile items."""
+    tables.delete(conn, TABLES[item], ids, "knowledge_vec" if item == "fact" else None)
+
+
+def erase_owner(conn: Any, owner_id: int) -> None:
+    """Every fact and profile item of one owner, fact vectors first."""
+    conn.execute("UPDATE knowledge SET superseded_by = NULL WHERE owner_id = ?", (owner_id,))
+    conn.execute("UPDATE profile_items SET superseded_by = NULL WHERE owner_id = ?", (owner_id,))
+    tables.erase_owner(conn, "knowledge", owner_id, "knowledge_vec")
+    tables.erase_owner(conn, "profile_items", owner_id)
+
+
+def fact_texts(conn: Any) -> list[tuple[int, int, str]]:
+    """Every fact of every owner, in id order: (id, owner, text)."""
+    return conn.execute("SELECT id, owner_id, text FROM knowledge ORDER BY id").fetchall()
+
+
+def export_rows(conn: Any, owner_id: int, item: Item) -> list[Any]:
+    """The owner's facts (FACT_COLUMNS) or profile items (PROFILE_COLUMNS), created_at
+    last, in id order."""
+    columns = FACT_COLUMNS if item == "fact" else PROFILE_COLUMNS
+    return conn.execute(
+        f"SELECT {columns}, created_at FROM {TABLES[item]} WHERE owner_id = ? ORDER BY id",
+        (owner_id,),
+    ).fetchall()
+
+
+def keys(conn: Any, owner_id: int, item: Item) -> dict[tuple[str, str, float], int]:
+    """The owner's items by what makes one the same: (kind, text, ts) for a fact,
+    (attribute, value, ts) for a profile item."""
+    columns = "id, kind, text, ts" if item == "fact" else "id, attribute, value, ts"
+    found = conn.execute(
+        f"SELECT {columns} FROM {TABLES[item]} WHERE owner_id = ?", (owner_id,)
+    ).fetchall()
+    return {(r[1], r[2], float(r[3])): int(r[0]) for r in found}
+
+
+def is_empty(conn: Any, item: Item) -> bool:
+    """Whether the file holds no such item of anyone (an import may then keep its ids)."""
+    return tables.is_empty(conn, TABLES[item])
+
+
+def restore(conn: Any, item: Item, row: dict[str, Any], vec: Vector | None = None) -> int:
+    """Write an imported fact (with its vector) or profile item as it is given (its id kept
+    when it has one); its id."""
+    new_id = tables.insert(conn, TABLES[item], row)
+    if vec is not None:
+        vectors.upsert(conn, "knowledge_vec", new_id, row["owner_id"], vec)
+    return new_id

@@ -1,4 +1,7 @@
-"""Mid-term memory: topic segments of pages, with heat and LFU eviction (MemoryOS)."""
+"""Mid-term memory: topic segments of pages, with heat and LFU eviction (MemoryOS).
+
+This module owns the `segments` table and its indexes (segments_fts, segments_vec).
+"""
 
 from __future__ import annotations
 
@@ -12,11 +15,12 @@ import numpy as np
 from memoryos_cli.config import Settings
 from memoryos_cli.embed import Vector, normalize
 from memoryos_cli.memory import jobs
+from memoryos_cli.memory import pages as page_store
 from memoryos_cli.memory.heat import recency, segment_heat
 from memoryos_cli.memory.keywords import jaccard
 from memoryos_cli.memory.pages import logical_now
-from memoryos_cli.memory.records import PAGE_COLUMNS, Page, Segment
-from memoryos_cli.store import vectors
+from memoryos_cli.memory.records import Page, Segment
+from memoryos_cli.store import tables, vectors
 
 SEGMENT_CANDIDATES = 8
 SEGMENT_KEYWORDS = 24
@@ -88,7 +92,7 @@ def place_page(conn: Any, owner_id: int, page: Page, vec: Vector, *, settings: S
         sid = _create_segment(conn, owner_id, page, vec, now)
     else:
         _join_segment(conn, owner_id, sid, vec, max(now, page.ts))
-    conn.execute("UPDATE pages SET tier = 'mid', segment_id = ? WHERE id = ?", (sid, page.id))
+    page_store.move_to_segment(conn, page.id, sid)
     refresh_keywords(conn, sid)
     maybe_enqueue_analysis(conn, owner_id, sid, now, settings=settings)
     evict_lfu(conn, owner_id, capacity=settings.mid_term_capacity)
@@ -136,12 +140,8 @@ def refresh_keywords(conn: Any, sid: int) -> None:
     (all pages: 13 ms per add_memory at 8k pages in 5 segments, quadratic fill time).
     """
     counts: Counter[str] = Counter()
-    for (kw_json,) in conn.execute(
-        "SELECT keywords_json FROM (SELECT id, keywords_json FROM pages WHERE segment_id = ?"
-        " ORDER BY id DESC LIMIT ?) ORDER BY id",
-        (sid, KEYWORD_PAGES),
-    ):
-        counts.update(json.loads(kw_json))
+    for words in page_store.segment_keywords(conn, sid, KEYWORD_PAGES):
+        counts.update(words)
     words = [w for w, _ in counts.most_common(SEGMENT_KEYWORDS)]
     source = conn.execute("SELECT summary_source FROM segments WHERE id = ?", (sid,)).fetchone()[0]
     if source == "llm":
@@ -188,10 +188,7 @@ def maybe_enqueue_analysis(
     seg = get_segment(conn, sid)
     if seg is None or heat_of(seg, now, settings) < settings.mid_term_heat_threshold:
         return False
-    unanalysed = conn.execute(
-        "SELECT 1 FROM pages WHERE segment_id = ? AND analyzed = 0 LIMIT 1", (sid,)
-    ).fetchone()
-    if unanalysed is None:
+    if not page_store.segment_has_unanalysed(conn, sid):
         return False
     return jobs.enqueue(conn, owner_id, jobs.ANALYZE_SEGMENT, sid)
 
@@ -219,38 +216,103 @@ def evict_lfu(conn: Any, owner_id: int, *, capacity: int) -> list[int]:
         (owner_id, excess),
     ).fetchall()
     for (sid,) in rows:
-        waiting = conn.execute(
-            "SELECT MAX(id) FROM pages WHERE segment_id = ? AND analyzed = 0", (sid,)
-        ).fetchone()[0]
-        queued = conn.execute(
-            "SELECT 1 FROM jobs WHERE kind = ? AND target_id = ?"
-            " AND state IN ('pending', 'running')",
-            (jobs.ANALYZE_SEGMENT, sid),
-        ).fetchone()
-        conn.execute(
-            "UPDATE pages SET tier = 'archive', segment_id = NULL WHERE segment_id = ?", (sid,)
-        )
+        waiting = page_store.newest_unanalysed_in_segment(conn, sid)
+        queued = jobs.is_open(conn, jobs.ANALYZE_SEGMENT, sid)
+        page_store.archive_segment(conn, sid)
         delete_segment(conn, int(sid))
-        if queued is not None and waiting is not None:
+        if queued and waiting is not None:
             # The segment's analysis still has to run: it moves to its pages, which stay.
-            jobs.enqueue(conn, owner_id, jobs.ANALYZE_PAGES, int(waiting))
+            jobs.enqueue(conn, owner_id, jobs.ANALYZE_PAGES, waiting)
         evicted.append(int(sid))
     return evicted
 
 
 def delete_segment(conn: Any, sid: int) -> None:
-    conn.execute(
-        "UPDATE jobs SET state = 'done', error = 'segment removed'"
-        " WHERE kind = ? AND target_id = ? AND state IN ('pending', 'running')",
-        (jobs.ANALYZE_SEGMENT, sid),
-    )
+    jobs.close_open(conn, jobs.ANALYZE_SEGMENT, sid, "segment removed")
     vectors.erase(conn, "segments_vec", sid)
     conn.execute("UPDATE segments SET centroid = zeroblob(length(centroid)) WHERE id = ?", (sid,))
     conn.execute("DELETE FROM segments WHERE id = ?", (sid,))
 
 
-def segment_pages(conn: Any, sid: int) -> list[Page]:
-    rows = conn.execute(
-        f"SELECT {PAGE_COLUMNS} FROM pages WHERE segment_id = ? ORDER BY id", (sid,)
+def analysed(conn: Any, owner_id: int, sid: int, summary: str, keywords: list[str]) -> None:
+    """What an analysis changes in its segment: the model's summary, its keywords first,
+    and the heat reset, as in MemoryOS."""
+    if summary:
+        conn.execute(
+            "UPDATE segments SET summary = ?, summary_source = 'llm', updated_at = ? WHERE id = ?",
+            (summary, time.time(), sid),
+        )
+    if keywords:
+        seg = get_segment(conn, sid)
+        if seg is not None:
+            merged = list(dict.fromkeys(keywords + seg.keywords))[:SEGMENT_KEYWORDS]
+            conn.execute(
+                "UPDATE segments SET keywords_json = ? WHERE id = ?", (json.dumps(merged), sid)
+            )
+    conn.execute(
+        "UPDATE segments SET n_visit = 0, l_interaction = 0, last_visit_ts = ? WHERE id = ?",
+        (logical_now(conn, owner_id), sid),
+    )
+
+
+def rebuild(conn: Any, owner_id: int, sid: int) -> None:
+    """After losing pages (or its summary): new centroid, keywords and a keyword summary."""
+    remaining = page_store.ids_in_segment(conn, sid)
+    vecs = list(vectors.get(conn, "pages_vec", remaining).values())
+    centroid = normalize(np.mean(np.stack(vecs), axis=0)[np.newaxis, :])[0]
+    conn.execute(
+        "UPDATE segments SET centroid = ?, page_count = ?, summary_source = 'keywords'"
+        " WHERE id = ?",
+        (vectors.blob(centroid), len(remaining), sid),
+    )
+    vectors.upsert(conn, "segments_vec", sid, owner_id, centroid)
+    refresh_keywords(conn, sid)
+
+
+def ids_of(conn: Any, owner_id: int, *, like: str | None = None) -> list[int]:
+    """The ids of the owner's segments; with `like`, of those whose summary or keywords
+    are LIKE it."""
+    return tables.ids(conn, "segments", owner_id, like=like, columns=("summary", "keywords_json"))
+
+
+# -- reindex, export, import, erasure --------------------------------------------------
+
+
+def summaries(conn: Any) -> list[tuple[int, int, str]]:
+    """Every segment of every owner, in id order: (id, owner, summary)."""
+    return conn.execute("SELECT id, owner_id, summary FROM segments ORDER BY id").fetchall()
+
+
+def set_centroid(conn: Any, owner_id: int, sid: int, centroid: Vector) -> None:
+    conn.execute("UPDATE segments SET centroid = ? WHERE id = ?", (vectors.blob(centroid), sid))
+    vectors.upsert(conn, "segments_vec", sid, owner_id, centroid)
+
+
+def export_rows(conn: Any, owner_id: int) -> list[Any]:
+    """The owner's segments in id order: SEGMENT_COLUMNS, created_at, updated_at, centroid."""
+    return conn.execute(
+        f"SELECT {SEGMENT_COLUMNS}, created_at, updated_at, centroid FROM segments"
+        " WHERE owner_id = ? ORDER BY id",
+        (owner_id,),
     ).fetchall()
-    return [Page.from_row(r) for r in rows]
+
+
+def is_empty(conn: Any) -> bool:
+    """Whether the file holds no segment of anyone (an import may then keep its ids)."""
+    return tables.is_empty(conn, "segments")
+
+
+def restore(conn: Any, row: dict[str, Any], centroid: Vector) -> int:
+    """Write an imported segment as it is given (its id kept when it has one) and its
+    centroid's vector; its id."""
+    sid = tables.insert(conn, "segments", row)
+    vectors.upsert(conn, "segments_vec", sid, row["owner_id"], centroid)
+    return sid
+
+
+def erase_owner(conn: Any, owner_id: int) -> None:
+    """Every segment of one owner, centroids and vectors overwritten first."""
+    conn.execute(
+        "UPDATE segments SET centroid = zeroblob(length(centroid)) WHERE owner_id = ?", (owner_id,)
+    )
+    tables.erase_owner(conn, "segments", owner_id, "segments_vec")

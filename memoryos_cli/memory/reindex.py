@@ -19,6 +19,8 @@ import numpy as np
 from memoryos_cli.config import Settings
 from memoryos_cli.embed import Embedder, Vector, normalize
 from memoryos_cli.embed.load import DEFAULT_EMBEDDER, embedder_named
+from memoryos_cli.memory import long_term, mid_term
+from memoryos_cli.memory import pages as page_store
 from memoryos_cli.memory.page_text import page_text
 from memoryos_cli.store import Store, vectors
 
@@ -82,16 +84,6 @@ def _timed_sample(
     return per_text * (len(todo) - len(sample))
 
 
-def _page_rows(conn: Any) -> list[Any]:
-    return conn.execute(
-        "SELECT id, owner_id, user_input, agent_response, segment_id FROM pages ORDER BY id"
-    ).fetchall()
-
-
-def _fact_rows(conn: Any) -> list[Any]:
-    return conn.execute("SELECT id, owner_id, text FROM knowledge ORDER BY id").fetchall()
-
-
 def _texts(pages: list[Any], facts: list[Any]) -> list[tuple[Key, str]]:
     return [(("p", int(r[0])), page_text(r[2], r[3])) for r in pages] + [
         (("k", int(r[0])), r[2]) for r in facts
@@ -110,7 +102,7 @@ def reindex(
     `estimated` hears, before the bulk of the work, how long it should take.
     """
     with store.lock:
-        pages, facts = _page_rows(store.conn), _fact_rows(store.conn)
+        pages, facts = page_store.texts(store.conn), long_term.fact_texts(store.conn)
     todo = _texts(pages, facts)
     tally = _Tally(len(todo), progress)
     cache: dict[Key, Vector] = {}
@@ -120,7 +112,7 @@ def reindex(
     cache.update(_embed(embedder, [t for t in todo if t[0] not in cache], tally))
     with store.transaction() as conn:
         # Rows written since the first read are embedded here, under the write lock.
-        pages, facts = _page_rows(conn), _fact_rows(conn)
+        pages, facts = page_store.texts(conn), long_term.fact_texts(conn)
         late = [t for t in _texts(pages, facts) if t[0] not in cache]
         tally.total += len(late)
         cache.update(_embed(embedder, late, tally))
@@ -134,14 +126,11 @@ def reindex(
                 members.setdefault(int(sid), []).append(vec)
         for fid, owner, _ in facts:
             vectors.upsert(conn, "knowledge_vec", int(fid), int(owner), cache[("k", int(fid))])
-        segments = conn.execute("SELECT id, owner_id, summary FROM segments ORDER BY id").fetchall()
+        segments = mid_term.summaries(conn)
         for sid, owner, summary in segments:
             vecs = members.get(int(sid)) or list(embedder.embed([summary]))
             centroid = normalize(np.mean(np.stack(vecs), axis=0)[np.newaxis, :])[0]
-            conn.execute(
-                "UPDATE segments SET centroid = ? WHERE id = ?", (vectors.blob(centroid), sid)
-            )
-            vectors.upsert(conn, "segments_vec", int(sid), int(owner), centroid)
+            mid_term.set_centroid(conn, int(owner), int(sid), centroid)
         store.record_embedder(conn, embedder.name, embedder.dim)
     store.checkpoint()
     return {

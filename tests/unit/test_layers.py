@@ -24,14 +24,20 @@ The rule: a module imports its own unit and the units below it, never above. In 
 Besides, cli, mcp_server and bench touch no private attribute of another object and never
 reach through `Memoryos` into its store, connection or scope: the benches measure recall
 through the same facade as every other front end (`search_pages` for the baselines).
+
+One owner per table: SQL that names a table (FROM, INTO, UPDATE or JOIN it, in a string)
+stands only in the module that owns it (OWNERS); others call that module's functions.
+The store (connection, migrations, row and vector helpers) may name any table.
 """
 
 from __future__ import annotations
 
 import ast
+import re
 from pathlib import Path
 
 import memoryos_cli
+from memoryos_cli.store import VECTOR_TABLES
 
 PACKAGE = Path(memoryos_cli.__file__).parent
 ROOT = "memoryos_cli"
@@ -158,3 +164,104 @@ def test_the_check_sees_a_violation() -> None:
     assert reaches_inside("with mem.store.lock:\n    mem.store.conn.execute('x')")
     assert reaches_inside("mem._llm.cancel()")
     assert not reaches_inside("self._lock = None\nmem.settings.zone")
+
+
+# -- one owner per table -------------------------------------------------------------------
+
+# Each table, with the FTS and vector indexes built on it, by the module that owns it.
+OWNERS = {
+    "memory.pages": {"pages", "pages_fts", "pages_vec", "pages_bin", "sessions", "sessions_fts"},
+    "memory.mid_term": {"segments", "segments_fts", "segments_vec"},
+    "memory.long_term": {"profile_items", "knowledge", "knowledge_fts", "knowledge_vec"},
+    "memory.jobs": {"jobs"},
+    "store": {"owners", "meta", "schema_migrations"},
+}
+OWNER_OF = {table: f"{ROOT}.{owner}" for owner, tables in OWNERS.items() for table in tables}
+# Modules that read several owners' tables in one query or one place, each with why.
+SHARED_READERS = {
+    f"{ROOT}.memory.retrieve": "recall reads every index in one place",
+}
+# FROM, INTO, UPDATE or JOIN a table: named (any case), or a placeholder ("{") that may
+# name any (after the keyword in capitals: "from {path}" is prose).
+SQL_TABLE = re.compile(r"\b(?:FROM|INTO|UPDATE|JOIN)\s+([a-z_][a-z0-9_]*)\b", re.IGNORECASE)
+SQL_PLACEHOLDER = re.compile(r"\b(?:FROM|INTO|UPDATE|JOIN)\s+\{")
+
+
+def sql_tables(source: str) -> list[tuple[int, str]]:
+    """(line, table) for each table that SQL in the source's strings names, docstrings
+    aside; "{" where an f-string's placeholder stands for it."""
+    tree = ast.parse(source)
+    docstrings = {
+        id(node.body[0].value)
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Module | ast.ClassDef | ast.FunctionDef | ast.AsyncFunctionDef)
+        and node.body
+        and isinstance(node.body[0], ast.Expr)
+        and isinstance(node.body[0].value, ast.Constant)
+    }
+    # An f-string's literal parts are read with it, placeholders in place.
+    fstrings = [node for node in ast.walk(tree) if isinstance(node, ast.JoinedStr)]
+    skip = docstrings | {id(part) for node in fstrings for part in node.values}
+    found = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.JoinedStr):
+            parts = [v.value if isinstance(v, ast.Constant) else "{" for v in node.values]
+            text = "".join(str(p) for p in parts)
+        elif isinstance(node, ast.Constant) and isinstance(node.value, str):
+            if id(node) in skip:
+                continue
+            text = node.value
+        else:
+            continue
+        found += [(node.lineno, "{") for _ in SQL_PLACEHOLDER.finditer(text)]
+        found += [
+            (node.lineno, name)
+            for match in SQL_TABLE.finditer(text)
+            if (name := match.group(1).lower()) in OWNER_OF
+        ]
+    return found
+
+
+def misplaced(module: str, table: str) -> bool:
+    """Whether SQL naming `table` ("{": any table) may not stand in `module`."""
+    if unit(module) == "store" or module in SHARED_READERS:
+        return False
+    if table == "{":  # only an owner builds SQL for a table it picks (its own)
+        return module not in OWNER_OF.values()
+    return OWNER_OF[table] != module
+
+
+def test_every_table_has_one_owner() -> None:
+    store = PACKAGE / "store"
+    created = set(VECTOR_TABLES)
+    for path in store.glob("*.py"):
+        created |= set(
+            re.findall(
+                r"CREATE (?:VIRTUAL )?TABLE (?:IF NOT EXISTS )?([a-z_]\w*)", path.read_text()
+            )
+        )
+    assert created == set(OWNER_OF), f"give these tables an owner: {created ^ set(OWNER_OF)}"
+
+
+def test_sql_names_a_table_only_in_its_owner() -> None:
+    violations = [
+        f"{path.relative_to(PACKAGE.parent)}:{line}: {'a table' if table == '{' else table}"
+        f" belongs to {OWNER_OF.get(table, 'its owner')}"
+        for module, path in modules().items()
+        for line, table in sql_tables(path.read_text(encoding="utf-8"))
+        if misplaced(module, table)
+    ]
+    assert not violations, "SQL outside its table's owner:\n" + "\n".join(violations)
+
+
+def test_the_owner_check_sees_a_violation() -> None:
+    consolidate = f"{ROOT}.memory.consolidate"
+    raw = "conn.execute(\"UPDATE jobs SET state = 'done' WHERE id = ?\", (1,))"
+    assert [(misplaced(consolidate, t)) for _, t in sql_tables(raw)] == [True]
+    joined = 'conn.execute(f"SELECT p.id FROM pages p JOIN {table} t ON t.id = p.segment_id")'
+    assert sorted(t for _, t in sql_tables(joined)) == ["pages", "{"]
+    assert all(misplaced(consolidate, t) for _, t in sql_tables(joined))
+    assert not sql_tables('f"cannot load embedder from {path}"')
+    assert not misplaced(f"{ROOT}.memory.jobs", "jobs")
+    assert not misplaced(f"{ROOT}.store.migrations", "jobs")
+    assert not sql_tables('def f():\n    """Facts learned from pages that stay."""\n')

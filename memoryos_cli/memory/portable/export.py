@@ -8,7 +8,9 @@ from dataclasses import asdict
 from typing import Any
 
 from memoryos_cli.config import MACHINE_LOCAL, Settings
+from memoryos_cli.memory import jobs as job_queue
 from memoryos_cli.memory import long_term, mid_term
+from memoryos_cli.memory import pages as page_store
 from memoryos_cli.memory.heat import recency
 from memoryos_cli.memory.pages import logical_now
 from memoryos_cli.memory.portable.format import (
@@ -43,11 +45,7 @@ def _pages(conn: Any, owner: int) -> list[PageRecord]:
             analyzed=bool(r[8]),
             created_at=float(r[9]),
         )
-        for r in conn.execute(
-            "SELECT id, user_input, agent_response, ts, tier, segment_id, meta_json,"
-            " keywords_json, analyzed, created_at FROM pages WHERE owner_id = ? ORDER BY id",
-            (owner,),
-        )
+        for r in page_store.export_rows(conn, owner)
     ]
 
 
@@ -56,11 +54,7 @@ def _segments(
 ) -> list[SegmentRecord]:
     now = logical_now(conn, owner)
     out = []
-    for r in conn.execute(
-        f"SELECT {mid_term.SEGMENT_COLUMNS}, created_at, updated_at, centroid FROM segments"
-        " WHERE owner_id = ? ORDER BY id",
-        (owner,),
-    ):
+    for r in mid_term.export_rows(conn, owner):
         seg = mid_term.segment_from_row(r)
         fields = {k: v for k, v in asdict(seg).items() if k not in ("heat", "recency")}
         out.append(
@@ -81,22 +75,14 @@ def _profile(conn: Any, owner: int) -> list[ProfileRecord]:
         ProfileRecord.model_construct(
             **asdict(long_term.profile_from_row(r)), created_at=float(r[8])
         )
-        for r in conn.execute(
-            f"SELECT {long_term.PROFILE_COLUMNS}, created_at FROM profile_items"
-            " WHERE owner_id = ? ORDER BY id",
-            (owner,),
-        )
+        for r in long_term.export_rows(conn, owner, "profile")
     ]
 
 
 def _knowledge(conn: Any, owner: int) -> list[FactRecord]:
     return [
         FactRecord.model_construct(**asdict(long_term.fact_from_row(r)), created_at=float(r[9]))
-        for r in conn.execute(
-            f"SELECT {long_term.FACT_COLUMNS}, created_at FROM knowledge"
-            " WHERE owner_id = ? ORDER BY id",
-            (owner,),
-        )
+        for r in long_term.export_rows(conn, owner, "fact")
     ]
 
 
@@ -112,11 +98,7 @@ def _jobs(conn: Any, owner: int) -> list[JobRecord]:
             created_at=float(r[6]),
             updated_at=float(r[7]),
         )
-        for r in conn.execute(
-            "SELECT id, kind, target_id, state, attempts, error, created_at, updated_at"
-            " FROM jobs WHERE owner_id = ? ORDER BY id",
-            (owner,),
-        )
+        for r in job_queue.export_rows(conn, owner)
     ]
 
 

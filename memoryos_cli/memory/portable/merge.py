@@ -16,7 +16,10 @@ from typing import Any, TypeVar
 import numpy as np
 
 from memoryos_cli.embed import Embedder, Vector, normalize
+from memoryos_cli.memory import jobs as job_queue
 from memoryos_cli.memory import long_term, mid_term, short_term
+from memoryos_cli.memory import pages as page_store
+from memoryos_cli.memory.long_term import Item
 from memoryos_cli.memory.page_text import page_text
 from memoryos_cli.memory.portable.format import ExportFile, FactRecord, ProfileRecord
 from memoryos_cli.memory.scope import Scope
@@ -53,29 +56,16 @@ def _vectors(
     return got
 
 
-def _empty(conn: Any, table: str) -> bool:
-    return conn.execute(f"SELECT 1 FROM {table} LIMIT 1").fetchone() is None
-
-
-def _insert(conn: Any, table: str, row: dict[str, Any], keep_id: bool) -> int:
-    row = dict(row) if keep_id else {k: v for k, v in row.items() if k != "id"}
-    cols = ", ".join(row)
-    cur = conn.execute(
-        f"INSERT INTO {table}({cols}) VALUES ({', '.join('?' * len(row))})", list(row.values())
-    )
-    return int(row["id"]) if keep_id else int(cur.lastrowid)
+def _row(row: dict[str, Any], keep_id: bool) -> dict[str, Any]:
+    """A row to write: with its id from the file, or without (a new one is given)."""
+    return dict(row) if keep_id else {k: v for k, v in row.items() if k != "id"}
 
 
 def _import_pages(
     conn: Any, owner: int, export: ExportFile, vecs: dict[int, Vector]
 ) -> tuple[dict[int, int], set[int]]:
-    keep = _empty(conn, "pages")
-    existing = {
-        (float(r[1]), r[2], r[3]): int(r[0])
-        for r in conn.execute(
-            "SELECT id, ts, user_input, agent_response FROM pages WHERE owner_id = ?", (owner,)
-        )
-    }
+    keep = page_store.is_empty(conn)
+    existing = page_store.keys(conn, owner)
     ids: dict[int, int] = {}
     new: set[int] = set()
     for p in export.pages:
@@ -90,8 +80,7 @@ def _import_pages(
             "keywords_json": json.dumps(p.keywords), "tier": p.tier, "segment_id": None,
             "analyzed": int(p.analyzed), "created_at": p.created_at,
         }  # fmt: skip
-        new_id = _insert(conn, "pages", row, keep)
-        vectors.upsert(conn, "pages_vec", new_id, owner, vecs[p.id])
+        new_id = page_store.restore(conn, _row(row, keep), vecs[p.id])
         existing[key] = ids[p.id] = new_id
         new.add(p.id)
     return ids, new
@@ -108,7 +97,7 @@ def _import_segments(
 ) -> dict[int, int]:
     """Segments holding at least one new page; their new pages join them (`same`: the
     file's embedder is ours, so a whole segment keeps its centroid)."""
-    keep = _empty(conn, "segments")
+    keep = mid_term.is_empty(conn)
     ids: dict[int, int] = {}
     for s in export.segments:
         members = [p for p in export.pages if p.segment_id == s.id]
@@ -129,13 +118,8 @@ def _import_segments(
             "centroid": vectors.blob(centroid), "created_at": s.created_at,
             "updated_at": s.updated_at,
         }  # fmt: skip
-        sid = _insert(conn, "segments", row, keep)
-        vectors.upsert(conn, "segments_vec", sid, owner, centroid)
-        marks = ",".join("?" * len(fresh))
-        conn.execute(
-            f"UPDATE pages SET segment_id = ? WHERE id IN ({marks})",
-            [sid, *[page_ids[p.id] for p in fresh]],
-        )
+        sid = mid_term.restore(conn, _row(row, keep), centroid)
+        page_store.join_segment(conn, [page_ids[p.id] for p in fresh], sid)
         ids[s.id] = sid
     return ids
 
@@ -143,19 +127,15 @@ def _import_segments(
 def _import_chain(
     conn: Any,
     owner: int,
-    table: str,
+    item_kind: Item,
     items: Sequence[Chained],
     key: Callable[[Chained], tuple[str, str, float]],
     page_ids: dict[int, int],
     vecs: dict[int, Vector] | None,
 ) -> int:
     """Profile items or facts, deduplicated by `key`, with superseded_by remapped."""
-    keep = _empty(conn, table)
-    cols = "id, attribute, value, ts" if table == "profile_items" else "id, kind, text, ts"
-    existing = {
-        (r[1], r[2], float(r[3])): int(r[0])
-        for r in conn.execute(f"SELECT {cols} FROM {table} WHERE owner_id = ?", (owner,))
-    }
+    keep = long_term.is_empty(conn, item_kind)
+    existing = long_term.keys(conn, owner, item_kind)
     ids: dict[int, int] = {}
     added: list[Chained] = []
     for item in items:
@@ -170,40 +150,19 @@ def _import_chain(
         else:
             row["archived"] = int(item.archived)
         row["source_page_ids"] = json.dumps(sorted({page_ids[i] for i in item.source_page_ids}))
-        new_id = _insert(conn, table, row, keep)
-        if vecs is not None:
-            vectors.upsert(conn, "knowledge_vec", new_id, owner, vecs[item.id])
+        vec = None if vecs is None else vecs[item.id]
+        new_id = long_term.restore(conn, item_kind, _row(row, keep), vec)
         existing[k] = ids[item.id] = new_id
         added.append(item)
     for item in added:
         if item.superseded_by is not None:
-            conn.execute(
-                f"UPDATE {table} SET superseded_by = ? WHERE id = ?",
-                (ids[item.superseded_by], ids[item.id]),
-            )
+            long_term.supersede(conn, item_kind, ids[item.id], ids[item.superseded_by])
     return len(added)
-
-
-def _one_current_value(conn: Any, owner: int) -> None:
-    """After a merge, each profile attribute has one current value: the latest one."""
-    rows = conn.execute(
-        "SELECT id, attribute FROM profile_items WHERE owner_id = ? AND superseded_by IS NULL"
-        " ORDER BY attribute, ts DESC, updated_at DESC, id DESC",
-        (owner,),
-    ).fetchall()
-    latest: dict[str, int] = {}
-    for item_id, attr in rows:
-        if attr in latest:
-            conn.execute(
-                "UPDATE profile_items SET superseded_by = ? WHERE id = ?", (latest[attr], item_id)
-            )
-        else:
-            latest[attr] = int(item_id)
 
 
 def _import_jobs(conn: Any, owner: int, export: ExportFile, seg_ids: dict[int, int]) -> int:
     """Jobs about the segments imported; a running job is pending here (its process is not)."""
-    keep = _empty(conn, "jobs")
+    keep = job_queue.is_empty(conn)
     count = 0
     for job in export.jobs:
         target = seg_ids.get(job.target_id)
@@ -212,13 +171,9 @@ def _import_jobs(conn: Any, owner: int, export: ExportFile, seg_ids: dict[int, i
         row = job.model_dump() | {"owner_id": owner, "target_id": target or job.target_id}
         if job.state == "running":
             row["state"] = "pending"
-        cur = conn.execute(
-            "SELECT 1 FROM jobs WHERE kind = ? AND target_id = ? AND state IN"
-            " ('pending', 'running')",
-            (row["kind"], row["target_id"]),
-        ).fetchone()
-        if cur is None or row["state"] not in ("pending", "running"):
-            _insert(conn, "jobs", row, keep)
+        already_open = job_queue.is_open(conn, row["kind"], row["target_id"])
+        if not already_open or row["state"] not in ("pending", "running"):
+            job_queue.restore(conn, _row(row, keep))
             count += 1
     return count
 
@@ -238,18 +193,18 @@ def import_data(scope: Scope, export: ExportFile) -> ImportCounts:
         page_ids, new_pages = _import_pages(conn, owner, export, page_vecs)
         seg_ids = _import_segments(conn, owner, export, page_ids, new_pages, page_vecs, same)
         profiles = _import_chain(
-            conn, owner, "profile_items", export.profile,
+            conn, owner, "profile", export.profile,
             lambda i: (long_term.normalize_attribute(i.attribute), i.value, i.ts),
             page_ids, None,
         )  # fmt: skip
-        _one_current_value(conn, owner)
+        long_term.one_current_value(conn, owner)
         facts = _import_chain(
-            conn, owner, "knowledge", export.knowledge,
+            conn, owner, "fact", export.knowledge,
             lambda i: (i.kind, i.text, i.ts), page_ids, fact_vecs,
         )  # fmt: skip
         job_count = _import_jobs(conn, owner, export, seg_ids)
         for kind in ("user", "assistant"):
-            long_term._enforce_capacity(conn, owner, kind, settings.long_term_knowledge_capacity)
+            long_term.enforce_capacity(conn, owner, kind, settings.long_term_knowledge_capacity)
         for page in short_term.overflow(conn, owner, settings.short_term_capacity):
             vec = vectors.get(conn, "pages_vec", [page.id])[page.id]
             mid_term.place_page(conn, owner, page, vec, settings=settings)

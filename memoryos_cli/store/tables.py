@@ -1,0 +1,52 @@
+"""Rows of a table by id and owner, for the module that owns the table (it names its own
+table, and its vector index where it has one): ids, inserts of whole rows, deletes."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from memoryos_cli.store import vectors
+
+
+def ids(
+    conn: Any, table: str, owner_id: int, *, like: str | None = None, columns: Iterable[str] = ()
+) -> list[int]:
+    """The ids of one owner's rows; with `like`, of those with any of `columns` LIKE it
+    (a backslash escapes % and _)."""
+    sql = f"SELECT id FROM {table} WHERE owner_id = ?"
+    params: list[Any] = [owner_id]
+    if like is not None:
+        names = list(columns)
+        sql += " AND (" + " OR ".join(f"{c} LIKE ? ESCAPE '\\'" for c in names) + ")"
+        params += [like] * len(names)
+    return [int(r[0]) for r in conn.execute(sql, params).fetchall()]
+
+
+def insert(conn: Any, table: str, row: dict[str, Any]) -> int:
+    """Write `row` (column -> value); its id: the row's own when it gives one."""
+    cur = conn.execute(
+        f"INSERT INTO {table}({', '.join(row)}) VALUES ({', '.join('?' * len(row))})",
+        list(row.values()),
+    )
+    return int(row["id"]) if "id" in row else int(cur.lastrowid)
+
+
+def is_empty(conn: Any, table: str) -> bool:
+    return conn.execute(f"SELECT 1 FROM {table} LIMIT 1").fetchone() is None
+
+
+def delete(conn: Any, table: str, row_ids: Iterable[int], vector_table: str | None = None) -> None:
+    """Delete rows by id, each row's vector first (overwritten, then gone)."""
+    for row_id in row_ids:
+        if vector_table is not None:
+            vectors.erase(conn, vector_table, row_id)
+        conn.execute(f"DELETE FROM {table} WHERE id = ?", (row_id,))
+
+
+def erase_owner(conn: Any, table: str, owner_id: int, vector_table: str | None = None) -> None:
+    """Delete every row of one owner, their vectors first."""
+    if vector_table is not None:
+        for row_id in ids(conn, table, owner_id):
+            vectors.erase(conn, vector_table, row_id)
+    conn.execute(f"DELETE FROM {table} WHERE owner_id = ?", (owner_id,))
