@@ -21,7 +21,7 @@ from memoryos_cli.api import NO_MODEL, Memoryos
 from memoryos_cli.clock import iso
 from memoryos_cli.config import Settings
 from memoryos_cli.errors import MemoryosError
-from memoryos_cli.memory.records import Fact, ProfileItem, Recall
+from memoryos_cli.memory.records import Fact, ProfileItem, Recall, as_dict
 
 SERVER_NAME = "memoryos"
 INSTRUCTIONS = (
@@ -42,12 +42,8 @@ def _stamped(item: dict[str, Any], zone: dt.tzinfo) -> dict[str, Any]:
     return {"id": item["ref"], **rest, "timestamp": iso(item["ts"], zone)}
 
 
-def _profile_item(item: ProfileItem, zone: dt.tzinfo) -> dict[str, Any]:
-    return _stamped(dataclasses.asdict(item) | {"ref": item.ref}, zone)
-
-
-def _fact(fact: Fact, zone: dt.tzinfo) -> dict[str, Any]:
-    return _stamped(dataclasses.asdict(fact) | {"ref": fact.ref}, zone)
+def _item(item: ProfileItem | Fact, zone: dt.tzinfo) -> dict[str, Any]:
+    return _stamped(as_dict(item), zone)
 
 
 def _recall(recall: Recall, zone: dt.tzinfo) -> dict[str, Any]:
@@ -101,13 +97,13 @@ class MemoryTools:
             out: dict[str, Any] = {
                 "user_id": self.memory.settings.user_id,
                 "assistant_id": self.memory.settings.assistant_id,
-                "profile": [_profile_item(p, self.zone) for p in self.memory.profile()],
+                "profile": [_item(p, self.zone) for p in self.memory.profile()],
             }
             if include_knowledge:
-                out["knowledge"] = [_fact(f, self.zone) for f in self.memory.knowledge("user")]
+                out["knowledge"] = [_item(f, self.zone) for f in self.memory.knowledge("user")]
             if include_assistant_knowledge:
                 facts = self.memory.knowledge("assistant")
-                out["assistant_knowledge"] = [_fact(f, self.zone) for f in facts]
+                out["assistant_knowledge"] = [_item(f, self.zone) for f in facts]
             return out
 
         return self._call(read)

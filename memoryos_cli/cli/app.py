@@ -64,7 +64,7 @@ def _register() -> None:
     from memoryos_cli.cli import chat
 
     chat.register(app)
-    for name in ("inspect", "portable", "models", "doctor", "bench", "mcp"):
+    for name in ("inspect", "edit", "portable", "models", "doctor", "bench", "mcp"):
         try:
             module = __import__(f"memoryos_cli.cli.{name}", fromlist=["register"])
         except ModuleNotFoundError as exc:

@@ -1,5 +1,5 @@
-"""Commands that look inside memory and change it by hand: profile, memory tiers, search,
-add/remember/forget, stats, config, reindex. Thin: they parse, call the api, render.
+"""Commands that look inside memory: profile, memory tiers, search, stats, config show
+(`edit.py` has those that change it). Thin: they parse, call the api, render.
 
 User text is never read as rich markup: it always goes into `Text` objects.
 """
@@ -21,6 +21,7 @@ from rich.text import Text
 from memoryos_cli.cli.env import get_env
 from memoryos_cli.clock import when
 from memoryos_cli.errors import InvalidInputError
+from memoryos_cli.memory.records import as_dict
 
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print JSON instead of tables.")]
 BAR_WIDTH = 12
@@ -60,18 +61,6 @@ def heat_bar(heat: float, threshold: float) -> Text:
     )
 
 
-def page_dict(page: Any) -> dict[str, Any]:
-    return asdict(page) | {"ref": page.ref}
-
-
-def item_dict(item: Any) -> dict[str, Any]:
-    return asdict(item) | {"ref": item.ref}
-
-
-def segment_dict(seg: Any) -> dict[str, Any]:
-    return asdict(seg) | {"ref": seg.ref}
-
-
 def parse_segment_id(value: str) -> int:
     text = value.strip().lower().removeprefix("s")
     if not text.isdigit():
@@ -102,11 +91,6 @@ def pages_table(pages: list[Any], title: str, zone: dt.tzinfo) -> Table:
     return table
 
 
-def counts_line(counts: dict[str, int]) -> str:
-    parts = [f"{n} {name.replace('_', ' ')}" for name, n in sorted(counts.items()) if n]
-    return ", ".join(parts) if parts else "nothing"
-
-
 # -- profile ---------------------------------------------------------------------------
 
 
@@ -117,7 +101,7 @@ def profile_show(ctx: typer.Context, as_json: JsonFlag = False) -> None:
     with opened(ctx) as mem:
         items = mem.profile()
     if as_json:
-        env.print_json([item_dict(i) for i in items])
+        env.print_json([as_dict(i) for i in items])
         return
     if not items:
         env.console.print("No profile yet: it is learned when conversations are consolidated.")
@@ -160,8 +144,8 @@ def profile_history(ctx: typer.Context, as_json: JsonFlag = False) -> None:
     if as_json:
         env.print_json(
             {
-                "profile": [item_dict(i) for i in profile],
-                "knowledge": [item_dict(f) for f in facts if f.superseded_by or f.archived
+                "profile": [as_dict(i) for i in profile],
+                "knowledge": [as_dict(f) for f in facts if f.superseded_by or f.archived
                               or any(o.superseded_by == f.id for o in facts)],
             }
         )  # fmt: skip
@@ -205,7 +189,7 @@ def memory_short(ctx: typer.Context, as_json: JsonFlag = False) -> None:
     with opened(ctx) as mem:
         pages, cap = mem.short_term(), mem.settings.short_term_capacity
     if as_json:
-        env.print_json([page_dict(p) for p in pages])
+        env.print_json([as_dict(p) for p in pages])
         return
     env.console.print(pages_table(pages, f"Short-term ({len(pages)}/{cap})", mem.settings.zone))
 
@@ -216,7 +200,7 @@ def memory_mid(ctx: typer.Context, as_json: JsonFlag = False) -> None:
     env = get_env(ctx)
     with opened(ctx) as mem:
         segs = mem.segments()
-        data = [segment_dict(s) for s in segs]
+        data = [as_dict(s) for s in segs]
         threshold = mem.settings.mid_term_heat_threshold
     if as_json:
         env.print_json(data)
@@ -244,9 +228,9 @@ def memory_long(ctx: typer.Context, as_json: JsonFlag = False) -> None:
     if as_json:
         env.print_json(
             {
-                "profile": [item_dict(i) for i in profile],
-                "user_knowledge": [item_dict(f) for f in user],
-                "assistant_knowledge": [item_dict(f) for f in assistant],
+                "profile": [as_dict(i) for i in profile],
+                "user_knowledge": [as_dict(f) for f in user],
+                "assistant_knowledge": [as_dict(f) for f in assistant],
             }
         )
         return
@@ -275,10 +259,10 @@ def memory_segment(
     with opened(ctx) as mem:
         pages = mem.segment_pages(sid)
         seg = next(s for s in mem.segments() if s.id == sid)
-        info = segment_dict(seg)
+        info = as_dict(seg)
         threshold = mem.settings.mid_term_heat_threshold
     if as_json:
-        env.print_json({"segment": info, "pages": [page_dict(p) for p in pages]})
+        env.print_json({"segment": info, "pages": [as_dict(p) for p in pages]})
         return
     head = Group(
         Text(seg.summary),
@@ -309,7 +293,7 @@ def memory_why(
         item = mem.find(ref)
         pages = mem.pages(item.source_page_ids)
     if as_json:
-        env.print_json({"item": item_dict(item), "sources": [page_dict(p) for p in pages]})
+        env.print_json({"item": as_dict(item), "sources": [as_dict(p) for p in pages]})
         return
     text = item.text if item.ref.startswith("k") else f"{item.attribute}: {item.value}"
     status = (
@@ -368,99 +352,7 @@ def search(
         env.console.print(table)
 
 
-# -- writing ---------------------------------------------------------------------------
-
-
-def add(
-    ctx: typer.Context,
-    user_input: Annotated[str, typer.Option("--user-input", help="What the user said.")],
-    response: Annotated[str, typer.Option("--response", help="What the assistant answered.")],
-    timestamp: Annotated[
-        str | None,
-        typer.Option("--timestamp", help="When (ISO 8601; local time if no zone); now if omitted."),
-    ] = None,
-) -> None:
-    """Store one exchange, as if it had been said in a chat (no model needed)."""
-    env = get_env(ctx)
-    with opened(ctx) as mem:
-        page_id = mem.add_memory(user_input, response, timestamp)
-        page = mem.pages([page_id])[0]
-    stamp = when(page.ts, mem.settings.zone)
-    env.console.print(Text(f"stored p{page_id} ({stamp}, {page.tier}-term)"))
-
-
-def remember(
-    ctx: typer.Context,
-    text: Annotated[str, typer.Argument(help="The fact, in a sentence.")],
-    assistant: Annotated[
-        bool, typer.Option("--assistant", help="A fact about the assistant, not the user.")
-    ] = False,
-) -> None:
-    """Store a fact in long-term knowledge directly."""
-    env = get_env(ctx)
-    with opened(ctx) as mem:
-        fact_id = mem.remember(text, "assistant" if assistant else "user")
-    env.console.print(Text(f"remembered k{fact_id}"))
-
-
-def forget(
-    ctx: typer.Context,
-    ref: Annotated[
-        str | None,
-        typer.Argument(help="What to forget: p12 page, k3 fact, u4 profile item, s5 segment."),
-    ] = None,
-    match: Annotated[
-        str | None, typer.Option("--match", help="Forget everything whose text contains this.")
-    ] = None,
-    everything: Annotated[bool, typer.Option("--all", help="Forget this whole memory.")] = False,
-    yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
-) -> None:
-    """Erase memories for good: rows, indexes, derived facts, typed chat lines and the WAL.
-
-    Shows exactly what will change and asks first: pages and what was learned only from
-    them go; a fact that other pages also support stays, citing only those.
-    """
-    env = get_env(ctx)
-    if sum(x is not None and x is not False for x in (ref, match, everything or None)) != 1:
-        raise InvalidInputError("give exactly one of: an id, --match TEXT, --all")
-    with opened(ctx) as mem:
-        if everything:
-            plan = mem.forget_all(dry_run=True)
-        elif match is not None:
-            plan = mem.forget_matching(match, dry_run=True)
-        else:
-            assert ref is not None
-            plan = mem.forget(ref, dry_run=True)
-        if not plan.changes:
-            env.console.print(Text(f"nothing matches {match!r}" if match else "nothing to forget"))
-            return
-        if everything:
-            st = mem.settings
-            whose = f"{counts_line(plan.counts)} of {st.user_id} with {st.assistant_id}"
-            rows = [("all", "forget", whose)]
-        else:
-            rows = [(c.ref, c.action, c.what) for c in plan.changes]
-        table = Table(title="Will be forgotten", title_justify="left")
-        table.add_column("id", no_wrap=True)
-        table.add_column("change")
-        table.add_column("what")
-        for r, action, what in rows:
-            table.add_row(r, action, clip(what))
-        env.console.print(table)
-        if not yes and not typer.confirm("Forget these for good?", default=False):
-            env.console.print("kept everything")
-            raise typer.Exit(1)
-        if everything:
-            counts = mem.forget_all(expect=plan)
-        elif match is not None:
-            counts = mem.forget_matching(match, expect=plan)
-        else:
-            assert ref is not None
-            counts = mem.forget(ref, expect=plan)
-    env.console.print(Text(f"forgot {counts_line(counts)}"))
-
-
-# -- stats, config, reindex ------------------------------------------------------------
+# -- stats, config ---------------------------------------------------------------------
 
 
 def stats(ctx: typer.Context, as_json: JsonFlag = False) -> None:
@@ -505,83 +397,9 @@ def config_show(ctx: typer.Context, as_json: JsonFlag = False) -> None:
     env.console.print(table)
 
 
-@config_app.command("set")
-def config_set(
-    ctx: typer.Context,
-    key: Annotated[str, typer.Argument(help="Setting name, as `config show` lists it.")],
-    value: Annotated[str, typer.Argument(help="New value.")],
-) -> None:
-    """Set one setting in config.toml."""
-    from memoryos_cli.config import load_settings, write_config_value
-
-    env = get_env(ctx)
-    settings = env.settings()
-    write_config_value(settings, key, value)
-    new = getattr(load_settings(settings.home), key)
-    env.console.print(Text(f"{key} = {new} (in {settings.config_path})"))
-
-
-def about(seconds: float) -> str:
-    """A duration for people: whole seconds, and minutes once it is long."""
-    n = max(1, round(seconds))
-    return f"about {n} s" + (f" ({n / 60:.0f} min)" if n >= 120 else "")
-
-
-def reindex(ctx: typer.Context, as_json: JsonFlag = False) -> None:
-    """Re-embed every page, segment and fact with the configured embedder (after a change,
-    or to move a memory made with an older default embedder to today's).
-
-    One transaction: interrupted, the memory stays as it was, on its old embedder.
-    """
-    # imported here: they are slow, and every start would pay
-    from rich.progress import (
-        BarColumn,
-        MofNCompleteColumn,
-        Progress,
-        TextColumn,
-        TimeRemainingColumn,
-    )
-
-    from memoryos_cli.api import Memoryos
-
-    env = get_env(ctx)
-    settings = env.settings()
-    if as_json:
-        with env.console.status("re-embedding…"):
-            env.print_json(Memoryos.reindex(settings))
-        return
-    # Piped, there is no bar (it would print its last state): the lines around it say it all.
-    bar = Progress(
-        TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-        TimeRemainingColumn(), console=env.console, disable=not env.console.is_terminal,
-    )  # fmt: skip
-    task = bar.add_task("loading the embedder…", total=None)
-
-    def estimated(plan: Any) -> None:
-        env.console.print(Text(
-            f"re-embedding {plan.pages} pages and {plan.facts} facts with {plan.embedder}: "
-            f"{about(plan.seconds)}"
-        ))  # fmt: skip
-        bar.update(task, description="re-embedding")
-
-    def progress(done: int, total: int) -> None:
-        bar.update(task, completed=done, total=total)
-
-    try:
-        with bar:
-            result = Memoryos.reindex(settings, progress=progress, estimated=estimated)
-    except KeyboardInterrupt:
-        env.console.print(Text("interrupted: nothing changed; run `memoryos reindex` again"))
-        raise
-    env.console.print(Text(
-        f"reindexed {result['pages']} pages, {result['segments']} segments and "
-        f"{result['facts']} facts with {result['embedder']} ({result['dim']}-d)"
-    ))  # fmt: skip
-
-
 def register(app: typer.Typer) -> None:
     app.add_typer(profile_app, name="profile")
     app.add_typer(memory_app, name="memory")
     app.add_typer(config_app, name="config")
-    for fn in (search, add, remember, forget, stats, reindex):
+    for fn in (search, stats):
         app.command(fn.__name__)(fn)

@@ -94,6 +94,11 @@ class Fact:
         return f"k{self.id}"
 
 
+def as_dict(record: Page | Segment | ProfileItem | Fact) -> dict[str, Any]:
+    """A record as JSON-ready data: its fields and its ref (p12, s5, u4, k3)."""
+    return asdict(record) | {"ref": record.ref}
+
+
 @dataclass
 class RecallItem:
     """One recalled memory: what, from which tier, how strongly, and when it happened."""
@@ -138,6 +143,6 @@ class Recall:
             "short_term": [i.to_dict() for i in self.short_term],
             "mid_term": [i.to_dict() for i in self.mid_term],
             "knowledge": [i.to_dict() for i in self.knowledge],
-            "profile": [asdict(p) | {"ref": p.ref} for p in self.profile],
+            "profile": [as_dict(p) for p in self.profile],
             "segments": [{"ref": f"s{sid}", "score": s} for sid, s in self.segments],
         }

@@ -196,7 +196,7 @@ def test_cli_interrupted_says_nothing_changed(
 @pytest.mark.parametrize(("seconds", "said"), [(0.0, "about 1 s"), (41.6, "about 42 s"),
                                                (600.0, "about 600 s (10 min)")])  # fmt: skip
 def test_about(seconds: float, said: str) -> None:
-    from memoryos_cli.cli.inspect import about
+    from memoryos_cli.cli.edit import about
 
     assert about(seconds) == said
 

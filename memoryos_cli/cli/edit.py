@@ -1,0 +1,192 @@
+"""Commands that change memory by hand: add, remember, forget, config set, reindex. Thin:
+they parse, call the api, render.
+
+User text is never read as rich markup: it always goes into `Text` objects.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import typer
+from rich.table import Table
+from rich.text import Text
+
+from memoryos_cli.cli.env import get_env
+from memoryos_cli.cli.inspect import JsonFlag, clip, config_app, opened
+from memoryos_cli.clock import when
+from memoryos_cli.errors import InvalidInputError
+
+
+def counts_line(counts: dict[str, int]) -> str:
+    """What a forget counts, in words: "2 facts, 3 pages" ("nothing" for none)."""
+    parts = [f"{n} {name.replace('_', ' ')}" for name, n in sorted(counts.items()) if n]
+    return ", ".join(parts) if parts else "nothing"
+
+
+def add(
+    ctx: typer.Context,
+    user_input: Annotated[str, typer.Option("--user-input", help="What the user said.")],
+    response: Annotated[str, typer.Option("--response", help="What the assistant answered.")],
+    timestamp: Annotated[
+        str | None,
+        typer.Option("--timestamp", help="When (ISO 8601; local time if no zone); now if omitted."),
+    ] = None,
+) -> None:
+    """Store one exchange, as if it had been said in a chat (no model needed)."""
+    env = get_env(ctx)
+    with opened(ctx) as mem:
+        page_id = mem.add_memory(user_input, response, timestamp)
+        page = mem.pages([page_id])[0]
+    stamp = when(page.ts, mem.settings.zone)
+    env.console.print(Text(f"stored p{page_id} ({stamp}, {page.tier}-term)"))
+
+
+def remember(
+    ctx: typer.Context,
+    text: Annotated[str, typer.Argument(help="The fact, in a sentence.")],
+    assistant: Annotated[
+        bool, typer.Option("--assistant", help="A fact about the assistant, not the user.")
+    ] = False,
+) -> None:
+    """Store a fact in long-term knowledge directly."""
+    env = get_env(ctx)
+    with opened(ctx) as mem:
+        fact_id = mem.remember(text, "assistant" if assistant else "user")
+    env.console.print(Text(f"remembered k{fact_id}"))
+
+
+def forget(
+    ctx: typer.Context,
+    ref: Annotated[
+        str | None,
+        typer.Argument(help="What to forget: p12 page, k3 fact, u4 profile item, s5 segment."),
+    ] = None,
+    match: Annotated[
+        str | None, typer.Option("--match", help="Forget everything whose text contains this.")
+    ] = None,
+    everything: Annotated[bool, typer.Option("--all", help="Forget this whole memory.")] = False,
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
+) -> None:
+    """Erase memories for good: rows, indexes, derived facts, typed chat lines and the WAL.
+
+    Shows exactly what will change and asks first: pages and what was learned only from
+    them go; a fact that other pages also support stays, citing only those.
+    """
+    env = get_env(ctx)
+    if sum(x is not None and x is not False for x in (ref, match, everything or None)) != 1:
+        raise InvalidInputError("give exactly one of: an id, --match TEXT, --all")
+    with opened(ctx) as mem:
+        if everything:
+            plan = mem.forget_all(dry_run=True)
+        elif match is not None:
+            plan = mem.forget_matching(match, dry_run=True)
+        else:
+            assert ref is not None
+            plan = mem.forget(ref, dry_run=True)
+        if not plan.changes:
+            env.console.print(Text(f"nothing matches {match!r}" if match else "nothing to forget"))
+            return
+        if everything:
+            st = mem.settings
+            whose = f"{counts_line(plan.counts)} of {st.user_id} with {st.assistant_id}"
+            rows = [("all", "forget", whose)]
+        else:
+            rows = [(c.ref, c.action, c.what) for c in plan.changes]
+        table = Table(title="Will be forgotten", title_justify="left")
+        table.add_column("id", no_wrap=True)
+        table.add_column("change")
+        table.add_column("what")
+        for r, action, what in rows:
+            table.add_row(r, action, clip(what))
+        env.console.print(table)
+        if not yes and not typer.confirm("Forget these for good?", default=False):
+            env.console.print("kept everything")
+            raise typer.Exit(1)
+        if everything:
+            counts = mem.forget_all(expect=plan)
+        elif match is not None:
+            counts = mem.forget_matching(match, expect=plan)
+        else:
+            assert ref is not None
+            counts = mem.forget(ref, expect=plan)
+    env.console.print(Text(f"forgot {counts_line(counts)}"))
+
+
+def config_set(
+    ctx: typer.Context,
+    key: Annotated[str, typer.Argument(help="Setting name, as `config show` lists it.")],
+    value: Annotated[str, typer.Argument(help="New value.")],
+) -> None:
+    """Set one setting in config.toml."""
+    from memoryos_cli.config import load_settings, write_config_value
+
+    env = get_env(ctx)
+    settings = env.settings()
+    write_config_value(settings, key, value)
+    new = getattr(load_settings(settings.home), key)
+    env.console.print(Text(f"{key} = {new} (in {settings.config_path})"))
+
+
+def about(seconds: float) -> str:
+    """A duration for people: whole seconds, and minutes once it is long."""
+    n = max(1, round(seconds))
+    return f"about {n} s" + (f" ({n / 60:.0f} min)" if n >= 120 else "")
+
+
+def reindex(ctx: typer.Context, as_json: JsonFlag = False) -> None:
+    """Re-embed every page, segment and fact with the configured embedder (after a change,
+    or to move a memory made with an older default embedder to today's).
+
+    One transaction: interrupted, the memory stays as it was, on its old embedder.
+    """
+    # imported here: they are slow, and every start would pay
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeRemainingColumn,
+    )
+
+    from memoryos_cli.api import Memoryos
+
+    env = get_env(ctx)
+    settings = env.settings()
+    if as_json:
+        with env.console.status("re-embedding…"):
+            env.print_json(Memoryos.reindex(settings))
+        return
+    # Piped, there is no bar (it would print its last state): the lines around it say it all.
+    bar = Progress(
+        TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+        TimeRemainingColumn(), console=env.console, disable=not env.console.is_terminal,
+    )  # fmt: skip
+    task = bar.add_task("loading the embedder…", total=None)
+
+    def estimated(plan: Any) -> None:
+        env.console.print(Text(
+            f"re-embedding {plan.pages} pages and {plan.facts} facts with {plan.embedder}: "
+            f"{about(plan.seconds)}"
+        ))  # fmt: skip
+        bar.update(task, description="re-embedding")
+
+    def progress(done: int, total: int) -> None:
+        bar.update(task, completed=done, total=total)
+
+    try:
+        with bar:
+            result = Memoryos.reindex(settings, progress=progress, estimated=estimated)
+    except KeyboardInterrupt:
+        env.console.print(Text("interrupted: nothing changed; run `memoryos reindex` again"))
+        raise
+    env.console.print(Text(
+        f"reindexed {result['pages']} pages, {result['segments']} segments and "
+        f"{result['facts']} facts with {result['embedder']} ({result['dim']}-d)"
+    ))  # fmt: skip
+
+
+def register(app: typer.Typer) -> None:
+    config_app.command("set")(config_set)
+    for fn in (add, remember, forget, reindex):
+        app.command(fn.__name__)(fn)
