@@ -77,13 +77,17 @@ def forget(
     if sum(x is not None and x is not False for x in (ref, match, everything or None)) != 1:
         raise InvalidInputError("give exactly one of: an id, --match TEXT, --all")
     with opened(ctx) as mem:
-        if everything:
-            plan = mem.forget_all(dry_run=True)
-        elif match is not None:
-            plan = mem.forget_matching(match, dry_run=True)
-        else:
+
+        def forgetting(**how: Any) -> Any:
+            """The forget asked for: its preview (dry_run) or the delete of a preview's plan."""
+            if everything:
+                return mem.forget_all(**how)
+            if match is not None:
+                return mem.forget_matching(match, **how)
             assert ref is not None
-            plan = mem.forget(ref, dry_run=True)
+            return mem.forget(ref, **how)
+
+        plan = forgetting(dry_run=True)
         if not plan.changes:
             env.console.print(Text(f"nothing matches {match!r}" if match else "nothing to forget"))
             return
@@ -103,13 +107,7 @@ def forget(
         if not yes and not typer.confirm("Forget these for good?", default=False):
             env.console.print("kept everything")
             raise typer.Exit(1)
-        if everything:
-            counts = mem.forget_all(expect=plan)
-        elif match is not None:
-            counts = mem.forget_matching(match, expect=plan)
-        else:
-            assert ref is not None
-            counts = mem.forget(ref, expect=plan)
+        counts = forgetting(expect=plan)
     env.console.print(Text(f"forgot {counts_line(counts)}"))
 
 
