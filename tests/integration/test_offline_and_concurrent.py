@@ -176,7 +176,7 @@ def test_chat_mcp_add_and_api_write_the_same_file_at_once(
         settings=None,
         data_storage_path=home,
         llm_model="none",
-        embedder=HashingEmbedder(dim=384, name="all-MiniLM-L6-v2"),
+        embedder=HashingEmbedder(dim=384, name="bge-small-en-v1.5"),  # only reads here
     ) as mem:
         pages = mem.pages()  # in commit order
         assert mem.store.integrity_check() == "ok"
