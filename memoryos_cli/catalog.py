@@ -29,7 +29,10 @@ import tomllib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeVar
+
+if TYPE_CHECKING:
+    import numpy as np
 
 from memoryos_cli.config import Settings
 from memoryos_cli.errors import ModelError, NotFoundError
@@ -47,6 +50,8 @@ VERIFIED_CACHE = "verified.json"
 CHUNK = 8 * 1024 * 1024
 MEMORY_HEADROOM = 1.15  # weights plus KV cache and scratch buffers
 
+# One cosine, or an array of them.
+Cosine = TypeVar("Cosine", float, "np.ndarray[Any, Any]")
 # stage ("download" | "assemble" | "verify"), bytes or items done, total (0 = unknown)
 Progress = Callable[[str, int, int], None]
 PipRunner = Callable[[Sequence[str]], None]
@@ -102,6 +107,7 @@ class TextModel:
     dim: int = 0  # embedders: vector size
     pooling: str = "cls"  # embedders: "cls" | "mean"
     query_prefix: str = ""  # embedders: the instruction put before a question
+    cosine_floor: float = 0.0  # embedders: where 0 sits on a 0-to-1 similarity scale
 
     def path(self) -> Path | None:
         """The folder where pip put the files; None when the package is not installed."""
@@ -116,6 +122,20 @@ def load_text_models(text: str) -> dict[str, TextModel]:
 TEXT_MODELS: dict[str, TextModel] = load_text_models(
     importlib.resources.files("memoryos_cli").joinpath(CATALOG_FILE).read_text(encoding="utf-8")
 )
+
+
+def cosine_floor(embedder: str) -> float:
+    """The cosine that counts as 0 on the similarity scale thresholds are written in (see
+    `calibrated`): the catalogue's value for the embedder, 0 for any other."""
+    entry = TEXT_MODELS.get(embedder)
+    return entry.cosine_floor if entry is not None else 0.0
+
+
+def calibrated(cosine: Cosine, floor: float) -> Cosine:
+    """A cosine on the 0-to-1 scale of the thresholds (segments, duplicates, facts), which
+    were chosen with MiniLM: an embedder whose unrelated texts score 0.7 gets them back
+    near 0, so the same threshold means the same thing whatever the embedder."""
+    return (cosine - floor) / (1.0 - floor)
 
 
 def get_text_model(name: str, kind: str) -> TextModel:

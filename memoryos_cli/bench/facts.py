@@ -28,6 +28,7 @@ import numpy as np
 
 from memoryos_cli.api import Memoryos
 from memoryos_cli.bench.locomo import Conversation
+from memoryos_cli.catalog import calibrated, cosine_floor
 from memoryos_cli.memory.support import stems, support
 
 STATES_SIMILARITY = 0.7
@@ -84,9 +85,11 @@ def grade(mem: Memoryos, conv: Conversation, sessions: int | None = None) -> Fac
     wanted = [o for o in conv.observations if o.speaker == conv.speaker_a and o.session in played]
     out.observations = len(wanted)
     if wanted and items:
-        sims = (
+        cosines = (
             unit(mem.embedder.embed([o.text for o in wanted])) @ unit(mem.embedder.embed(items)).T
         )
+        # on MiniLM's scale, where the rule was checked by hand, whatever the embedder
+        sims = calibrated(cosines, cosine_floor(mem.embedder.name))
         for i, obs in enumerate(wanted):
             best = int(np.argmax(sims[i]))
             stated = bool(sims[i, best] >= STATES_SIMILARITY)

@@ -17,6 +17,7 @@ import time
 from collections.abc import Iterable
 from typing import Any, Literal
 
+from memoryos_cli.catalog import calibrated
 from memoryos_cli.embed import Vector
 from memoryos_cli.memory.records import Fact, ProfileItem
 from memoryos_cli.store import tables, vectors
@@ -170,6 +171,7 @@ def add_fact(
     2023)") were written against that day, and the prompt shows it under that date."""
     text = text.strip()
     now = time.time()
+    floor = vectors.bound_floor(conn)
     for fid, sim in vectors.knn(conn, "knowledge_vec", owner_id, vec, 5):
         row = conn.execute(
             "SELECT text, source_page_ids, kind FROM knowledge"
@@ -178,7 +180,7 @@ def add_fact(
         ).fetchone()
         if row is None or row[2] != kind:
             continue
-        if normalized(row[0]) == normalized(text) or sim >= DUPLICATE_SIMILARITY:
+        if normalized(row[0]) == normalized(text) or calibrated(sim, floor) >= DUPLICATE_SIMILARITY:
             conn.execute(
                 "UPDATE knowledge SET evidence_count = evidence_count + 1, source_page_ids = ?,"
                 " updated_at = ?, ts = MIN(ts, ?) WHERE id = ?",

@@ -12,6 +12,7 @@ from typing import Any
 
 import numpy as np
 
+from memoryos_cli.catalog import calibrated
 from memoryos_cli.config import Settings
 from memoryos_cli.embed import Vector, normalize
 from memoryos_cli.memory import jobs
@@ -77,8 +78,9 @@ def best_segment(
             f"SELECT id, keywords_json FROM segments WHERE id IN ({marks})", ids
         ).fetchall()
     }
+    floor = vectors.bound_floor(conn)
     for sid, cos in candidates:
-        score = cos + jaccard(words, kw.get(sid, []))
+        score = calibrated(cos, floor) + jaccard(words, kw.get(sid, []))
         if score > best[1]:
             best = (sid, score)
     return best

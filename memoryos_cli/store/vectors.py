@@ -11,6 +11,7 @@ from typing import Any
 
 import numpy as np
 
+from memoryos_cli.catalog import cosine_floor
 from memoryos_cli.vector import Vector
 
 KEYS = {
@@ -180,3 +181,9 @@ def get(conn: Any, table: str, ids: list[int]) -> dict[int, Vector]:
         if row is not None:
             found[int(row_id)] = from_blob(row[0])
     return found
+
+
+def bound_floor(conn: Any) -> float:
+    """`catalog.cosine_floor` of the embedder this file's vectors come from."""
+    row = conn.execute("SELECT value FROM meta WHERE key = 'embedder'").fetchone()
+    return cosine_floor(str(row[0])) if row else 0.0
