@@ -23,7 +23,6 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from memoryos_cli.catalog import calibrated
 from memoryos_cli.embed import Reranker, Vector
 from memoryos_cli.memory import long_term, mid_term, short_term
 from memoryos_cli.memory.dates import date_cues
@@ -379,7 +378,6 @@ def knowledge_candidates(
     fact_sims = dict(dense(conn, "knowledge_vec", owner, qvec, CANDIDATES))
     fact_scores = rrf([list(fact_sims), words.knowledge])
     lexical_hits = set(words.knowledge)
-    floor = vectors.bound_floor(conn)
     active = {f.id: f for f in long_term.facts(conn, owner)}
     items: list[RecallItem] = []
     for fid, score in sorted(fact_scores.items(), key=lambda kv: -kv[1]):
@@ -389,7 +387,10 @@ def knowledge_candidates(
         sim = fact_sims.get(fid)
         if sim is None:
             sim = _similarities(conn, "knowledge_vec", [fid], qvec).get(fid, 0.0)
-        if calibrated(sim, floor) < MIN_KNOWLEDGE_SIMILARITY and fid not in lexical_hits:
+        # A raw cosine: a question against a fact is on a scale of its own (bge-small with
+        # its query instruction: 0.34-0.41 unrelated, 0.48-0.56 related), not the pages'
+        # floor; with bge this lets nearly every fact through to the relevance judge.
+        if sim < MIN_KNOWLEDGE_SIMILARITY and fid not in lexical_hits:
             continue
         tier = "knowledge" if fact.kind == "user" else "assistant_knowledge"
         items.append(RecallItem(fact.ref, tier, fact.text, score, sim, fact.ts))

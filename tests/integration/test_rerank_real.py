@@ -13,12 +13,14 @@ from memoryos_cli.bench.methods import merged_pages
 from memoryos_cli.memory import retrieve
 from memoryos_cli.memory.records import Recall
 
-QUESTION = "What did my sister give me for my birthday?"
-ANSWER = "My sister surprised me on my birthday with a vintage film camera!"
+QUESTION = "Why did I quit my job at the bank?"
+ANSWER = "I quit my job at the bank because the commute was two hours each way."
 TALK = [
-    "My sister's birthday is next week and I have no idea what to get her.",
     ANSWER,
-    "What do people usually give for a fortieth birthday?",  # two distractors, more words
+    # say the question's words again without answering it: word and meaning lists rank
+    # them close to the answer, the judge reads that they do not answer
+    "People keep asking why I quit my job at the bank.",
+    "Should I quit my job at the bank? I keep wondering why I stay.",
     # Later talk: the three pages above leave short-term (always recalled) for mid-term.
     *(f"We talked about recipe number {i} with lentils and rice." for i in range(10)),
 ]
@@ -37,30 +39,26 @@ def mem(home: Path, monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-untyped
         yield memory
 
 
-def test_only_the_judge_puts_the_answer_first(mem: Memoryos) -> None:
+def test_the_judge_reads_which_page_answers_and_lifts_it(mem: Memoryos) -> None:
     assert mem.reranker is not None
     judged = mem.retrieve(QUESTION, k=5, touch=False)  # the chat's own path
     assert ANSWER not in [i.page.user_input for i in judged.short_term if i.page]
-    assert order(judged)[0] == ANSWER
-    answer = next(i for i in judged.mid_term if i.page and i.page.user_input == ANSWER)
-    assert answer.relevance is not None and answer.relevance > 0
-    # The same ranking with the judge off: a page sharing more words wins.
-    unjudged = retrieve.recall(
-        mem.scope,
-        QUESTION,
-        mem.embedder.embed_query([QUESTION])[0],
-        pages_k=5,
-        touch=False,
-        signals=replace(retrieve.Signals(), rerank=False),
+    read = {i.page.user_input: i.relevance for i in judged.mid_term if i.page}
+    assert read[ANSWER] is not None and read[ANSWER] > 0
+    assert all(v is not None and v < read[ANSWER] for t, v in read.items() if t in TALK[1:3])
+    # The same ranking with the judge off ranks a page that only repeats the question
+    # above the answer; the judge lifts the answer past it.
+    unjudged = mem.retrieve(
+        QUESTION, k=5, touch=False, signals=replace(retrieve.Signals(), rerank=False)
     )
-    assert order(unjudged)[0] in (TALK[0], TALK[2]) and ANSWER in order(unjudged)[:3]
+    assert order(judged).index(ANSWER) < order(unjudged).index(ANSWER)
 
 
 def test_facts_are_judged_on_the_pages_scale(mem: Memoryos) -> None:
-    mem.remember("Alice's sister gave her a vintage film camera for her birthday.")
+    mem.remember("Alice left the bank because of a two-hour commute each way.")
     mem.remember("Alice is allergic to peanuts.")
     recall = mem.retrieve(QUESTION, k=5, touch=False)
     facts = {f.text: f.relevance for f in recall.knowledge}
-    camera = facts["Alice's sister gave her a vintage film camera for her birthday."]
-    assert camera is not None and camera > 0
-    assert all(v is None or v < camera for t, v in facts.items() if "peanuts" in t)
+    commute = facts["Alice left the bank because of a two-hour commute each way."]
+    peanuts = facts.get("Alice is allergic to peanuts.")
+    assert commute is not None and (peanuts is None or peanuts < commute - 5)
