@@ -4,10 +4,14 @@ segment and different facts merge as duplicates."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
+
+import pytest
 
 from memoryos_cli.api import Memoryos
 from memoryos_cli.catalog import calibrated, cosine_floor
+from memoryos_cli.embed import Embedder
 
 COOKING = [
     "I baked sourdough bread this morning, the crust came out perfect.",
@@ -27,41 +31,31 @@ CAR = [
 ]
 
 
-def test_pages_on_two_topics_fall_into_separate_segments(
-    home: Path, default_embedder: object
-) -> None:
+@pytest.fixture
+def mem(home: Path, default_embedder: Embedder) -> Iterator[Memoryos]:
+    with Memoryos("alice", "assistant", home, llm_model="none", embedder=default_embedder) as m:
+        yield m
+
+
+def test_pages_on_two_topics_fall_into_separate_segments(mem: Memoryos) -> None:
     assert cosine_floor("bge-small-en-v1.5") > 0.5 and cosine_floor("hashing-test") == 0.0
-    with Memoryos(
-        "alice",
-        "assistant",
-        home,
-        llm_model="none",
-        embedder=default_embedder,  # type: ignore[arg-type]
-    ) as mem:
-        for text in [*COOKING, *CAR, *(f"Small talk number {i}." for i in range(7))]:
-            mem.add_memory(text, "I see.")
-        segments: dict[int | None, set[str]] = {}
-        for page in mem.pages():
-            if page.user_input in COOKING:
-                segments.setdefault(page.segment_id, set()).add("cooking")
-            elif page.user_input in CAR:
-                segments.setdefault(page.segment_id, set()).add("car")
-        assert None not in segments  # all twelve left short-term
-        assert all(len(topics) == 1 for topics in segments.values()), segments
+    for text in [*COOKING, *CAR, *(f"Small talk number {i}." for i in range(7))]:
+        mem.add_memory(text, "I see.")
+    segments: dict[int | None, set[str]] = {}
+    for page in mem.pages():
+        if page.user_input in COOKING:
+            segments.setdefault(page.segment_id, set()).add("cooking")
+        elif page.user_input in CAR:
+            segments.setdefault(page.segment_id, set()).add("car")
+    assert None not in segments  # all twelve left short-term
+    assert all(len(topics) == 1 for topics in segments.values()), segments
 
 
-def test_different_facts_are_not_merged_as_duplicates(home: Path, default_embedder: object) -> None:
-    with Memoryos(
-        "alice",
-        "assistant",
-        home,
-        llm_model="none",
-        embedder=default_embedder,  # type: ignore[arg-type]
-    ) as mem:
-        first = mem.remember("Maria has a dog named Rex.")
-        second = mem.remember("Maria has a cat named Tom.")
-        again = mem.remember("Maria has a dog named Rex")
-        assert first != second and again == first
+def test_different_facts_are_not_merged_as_duplicates(mem: Memoryos) -> None:
+    first = mem.remember("Maria has a dog named Rex.")
+    second = mem.remember("Maria has a cat named Tom.")
+    again = mem.remember("Maria has a dog named Rex")
+    assert first != second and again == first
 
 
 def test_the_scale_puts_the_floor_at_zero_and_keeps_one_at_one() -> None:
