@@ -42,6 +42,10 @@ def test_ctrl_c_leaves_the_exit_analysis_inside_its_prompt(
         if "(loaded)" in term.expect("you>", timeout=60)[term.seen - 200 :]:
             break
         time.sleep(1)
+    # The "you>" matched may be the one that echoes the command, before its answer: give
+    # the chat the moment it needs to print it and prompt again, or the ^D typed while
+    # /model runs is lost (a fresh-clone run timed out waiting for the exit analysis).
+    time.sleep(1)
     term.send("\x04")
     term.expect("leave now", timeout=120)
     time.sleep(1)  # well inside the prompt's evaluation
