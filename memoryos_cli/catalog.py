@@ -161,16 +161,11 @@ def text_model_folder(
             raise ModelError(f"{entry.kind} file {path} is missing; {fix}")
     total, done = sum(path.stat().st_size for path, _ in paths), 0
     for path, sha256 in paths:
-        cached = _cached_check(settings, path)
-        got = cached["sha256"] if cached else None
-        if got is None:
-            got = sha256_file(path, _shifted(progress, done, total))
-            _remember_hash(settings, path, got)  # a mismatch too: `models list` shows it
+        progress_here = _shifted(progress, done, total)
+        check_hash(
+            path, sha256, settings, what=f"{entry.kind} file", fix=fix, progress=progress_here
+        )
         done += path.stat().st_size
-        if got != sha256:
-            raise ModelError(
-                f"{entry.kind} file {path} is corrupt (sha256 {got[:12]}… ≠ {sha256[:12]}…); {fix}"
-            )
     return folder
 
 
@@ -424,16 +419,27 @@ def check_file(
     check_gguf(path, fix)
     if sha256 is None:
         return path
+    check_hash(path, sha256, settings, what="model file", fix=fix, progress=progress)
+    return path
+
+
+def check_hash(
+    path: Path,
+    sha256: str,
+    settings: Settings,
+    *,
+    what: str,
+    fix: str,
+    progress: Progress | None = None,
+) -> None:
+    """Raise unless `path` hashes to `sha256`; the hash is cached by size and mtime."""
     cached = _cached_check(settings, path)
     got = cached["sha256"] if cached else None
     if got is None:
         got = sha256_file(path, progress)
         _remember_hash(settings, path, got)  # a mismatch too: `models list` shows it
     if got != sha256:
-        raise ModelError(
-            f"model file {path} is corrupt (sha256 {got[:12]}… ≠ {sha256[:12]}…); {fix}"
-        )
-    return path
+        raise ModelError(f"{what} {path} is corrupt (sha256 {got[:12]}… ≠ {sha256[:12]}…); {fix}")
 
 
 def verify(spec: str | Path, settings: Settings, progress: Progress | None = None) -> Path:
