@@ -19,6 +19,7 @@ from memoryos_cli.errors import InvalidInputError, ModelError, NotFoundError
 from memoryos_cli.health import Check, run_checks
 from memoryos_cli.llm import LLM, approx_tokens
 from memoryos_cli.memory import (
+    analysis_log,
     baselines,
     consolidate,
     jobs,
@@ -434,6 +435,12 @@ class Memoryos:
     def knowledge(self, kind: str | None = None, history: bool = False) -> list[Fact]:
         with self.store.lock:
             return long_term.facts(self.store.conn, self.scope.owner_id, kind, history=history)
+
+    def analysis_log(self, analyses: int = 1) -> list[analysis_log.Entry]:
+        """What the consolidation rules kept, dropped and changed in the newest `analyses`
+        analyses, oldest first (`memoryos memory why`)."""
+        with self.store.lock:
+            return analysis_log.entries(self.store.conn, self.scope.owner_id, analyses)
 
     def short_term(self) -> list[Page]:
         with self.store.lock:

@@ -284,10 +284,23 @@ def memory_segment(
 @memory_app.command("why")
 def memory_why(
     ctx: typer.Context,
-    ref: Annotated[str, typer.Argument(help="A fact (k3) or profile item (u4).")],
+    ref: Annotated[
+        str | None,
+        typer.Argument(
+            help="A fact (k3) or profile item (u4). Without one: what the last analysis"
+            " kept and dropped, and by which rule."
+        ),
+    ] = None,
+    last: Annotated[
+        int, typer.Option("--last", min=1, help="Without REF: this many recent analyses.")
+    ] = 1,
     as_json: JsonFlag = False,
 ) -> None:
-    """The exchanges a fact or profile item was learned from."""
+    """The exchanges a fact or profile item was learned from; without REF, what the
+    consolidation rules did with the last analysis: "dropped by <rule>: <reason>"."""
+    if ref is None:
+        analysis_notes(ctx, last, as_json)
+        return
     env = get_env(ctx)
     with opened(ctx) as mem:
         item = mem.find(ref)
@@ -309,6 +322,40 @@ def memory_why(
         env.console.print("No source exchanges: it was remembered explicitly.")
     for page in pages:
         env.console.print(page_panel(page, mem.settings.zone))
+
+
+NOTE_STYLE = {"kept": "green", "dropped": "red", "moved": "yellow", "changed": "yellow"}
+
+
+def analysis_notes(ctx: typer.Context, analyses: int, as_json: bool) -> None:
+    """The notes of the newest analyses, one table each."""
+    env = get_env(ctx)
+    with opened(ctx) as mem:
+        entries = mem.analysis_log(analyses)
+        zone = mem.settings.zone
+    if as_json:
+        recent = dict.fromkeys((e.job_id, e.at) for e in entries)
+        env.print_json({"analyses": [
+            {"job": job, "at": at, "notes": [asdict(e.note) for e in entries if e.job_id == job]}
+            for job, at in recent
+        ]})  # fmt: skip
+        return
+    if not entries:
+        env.console.print("No analysis has run yet (or a forget cleared the log).")
+        return
+    for job, at in dict.fromkeys((e.job_id, e.at) for e in entries):
+        notes = [e.note for e in entries if e.job_id == job]
+        table = Table(title=f"analysis {job} · {when(at, zone)}", title_justify="left")
+        for column in ("what", "item", "rule: why"):
+            table.add_column(column, overflow="fold")
+        for note in notes:
+            what = Text(f"{note.action} ({note.kind})", style=NOTE_STYLE.get(note.action, ""))
+            pages = ", ".join(f"p{p}" for p in note.sources)
+            item = note.item + (f"\n→ {note.result}" if note.result else "")
+            item += f"  [{pages}]" if pages else ""
+            why = f"{note.rule}: {note.reason}" if note.rule else ""
+            table.add_row(what, Text(item), Text(why))
+        env.console.print(table)
 
 
 # -- search ----------------------------------------------------------------------------

@@ -12,7 +12,7 @@ import json
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any, Literal, TypeVar
 
 from pydantic import BaseModel, Field, ValidationError, field_validator
 
@@ -23,6 +23,7 @@ FACT_TEXT_MAX = 200
 # a free reply is cut to the same counts.
 MAX_PROFILE, MAX_USER_FACTS, MAX_ASSISTANT_FACTS = 8, 10, 6
 Item = TypeVar("Item", bound=BaseModel)
+Kind = Literal["user", "assistant", "profile"]
 # "12: Ana ran a race on 7 May 2023.": the page first.
 LINE = re.compile(r"^\s*\[?(?:p(?:age)?\s*)?(\d+(?:\s*,\s*\d+)*)\]?\s*[:|-]\s*(.+?)\s*$", re.I)
 
@@ -167,6 +168,8 @@ class Analysis:
     profile: list[tuple[str, str, list[int]]] = field(default_factory=list)
     user_facts: list[tuple[str, list[int]]] = field(default_factory=list)
     assistant_facts: list[tuple[str, list[int]]] = field(default_factory=list)
+    # (kind, item as written, why): items the validation refused, for `memory why`
+    refused: list[tuple[Kind, str, str]] = field(default_factory=list)
 
     @property
     def empty(self) -> bool:
@@ -178,15 +181,30 @@ class Analysis:
         self.assistant_facts = [f for f in self.assistant_facts if keep(f[0])]
 
 
-def _items(model: type[Item], value: Any, limit: int) -> list[Item]:
-    """The valid items of a list, each checked on its own; the rest are dropped."""
+def _items(
+    model: type[Item], value: Any, limit: int, refused: list[tuple[str, str]] | None = None
+) -> list[Item]:
+    """The valid items of a list, each checked on its own; the rest are dropped, each with
+    why in `refused` (the item as written, the first error)."""
     out: list[Item] = []
     for item in value if isinstance(value, list) else []:
         try:
             out.append(model.model_validate(item))
-        except ValidationError:
-            continue
+        except ValidationError as exc:
+            if refused is not None:
+                error = exc.errors()[0]
+                where = ".".join(str(part) for part in error["loc"])
+                why = str(error["msg"]).removeprefix("Value error, ")
+                refused.append((_written(item), f"{where}: {why}" if where else why))
     return out[:limit]
+
+
+def _written(item: Any) -> str:
+    if isinstance(item, dict):
+        if "attribute" in item:
+            return f"{item.get('attribute')} = {item.get('value')}"
+        return str(item.get("text", item))
+    return str(item)
 
 
 def _clip(text: Any, limit: int) -> str:
@@ -217,18 +235,23 @@ def read_reply(raw: str, page_ids: set[int]) -> Analysis:
     all_pages = sorted(page_ids)
     profile = data.get("profile")
     profile = [_profile_line(i) for i in profile] if isinstance(profile, list) else []
-    for change in _items(ProfileChange, profile, MAX_PROFILE):
+    refused: list[tuple[str, str]] = []
+    for change in _items(ProfileChange, profile, MAX_PROFILE, refused):
         sources = [s for s in change.sources if s in page_ids] or all_pages
         out.profile.append((change.attribute.strip(), change.value.strip(), sources))
-    for key, target, limit in (
-        ("user_facts", out.user_facts, MAX_USER_FACTS),
-        ("assistant_facts", out.assistant_facts, MAX_ASSISTANT_FACTS),
-    ):
+    out.refused += [("profile", text, why) for text, why in refused]
+    lists: list[tuple[str, Kind, list[tuple[str, list[int]]], int]] = [
+        ("user_facts", "user", out.user_facts, MAX_USER_FACTS),
+        ("assistant_facts", "assistant", out.assistant_facts, MAX_ASSISTANT_FACTS),
+    ]
+    for key, kind, target, limit in lists:
         raw_items = data.get(key)
         items = [_line(i) for i in raw_items] if isinstance(raw_items, list) else []
-        for fact in _items(FactItem, items, limit):
+        refused = []
+        for fact in _items(FactItem, items, limit, refused):
             sources = [s for s in fact.sources if s in page_ids] or all_pages
             target.append((fact.text.strip(), sources))
+        out.refused += [(kind, text, why) for text, why in refused]
     written = sum(
         len(value)
         for key in ("profile", "user_facts", "assistant_facts")

@@ -15,6 +15,8 @@ executes exactly it, in the transaction that computed it. What goes and what sta
   segment summaries containing it (rebuilt) and the chat's input-history entries with it.
 - everything: every row and job of the user/assistant pair, and the whole input history
   (one file per data folder, shared by every user of that folder).
+- whatever goes: the log of the last analyses (`memory why`), whole. It is diagnostics
+  drawn from pages, and any of its lines may quote what was forgotten.
 
 Nothing learned only from pages that stay is deleted. When a fact or profile item goes,
 the older version it had replaced takes its place (current again, or history of the
@@ -32,7 +34,7 @@ from pathlib import Path
 from typing import Any
 
 from memoryos_cli.errors import InvalidInputError, MemoryosError, NotFoundError
-from memoryos_cli.memory import input_history, jobs, long_term, mid_term
+from memoryos_cli.memory import analysis_log, input_history, jobs, long_term, mid_term
 from memoryos_cli.memory import pages as page_store
 from memoryos_cli.memory.long_term import Item
 from memoryos_cli.memory.scope import Scope
@@ -287,6 +289,7 @@ def _erase_owner(conn: Any, owner: int) -> None:
 
 def execute(conn: Any, owner_id: int, plan: ForgetPlan) -> None:
     """Apply `plan` to the database (the caller's transaction); the history file is apart."""
+    analysis_log.erase_owner(conn, owner_id)
     if plan.everything:
         _erase_owner(conn, owner_id)
         return

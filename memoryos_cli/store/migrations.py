@@ -385,3 +385,24 @@ def m006_facts_dated_when_first_said(conn: Any) -> None:
         " SELECT MIN(p.ts) FROM json_each(knowledge.source_page_ids) j"
         " JOIN pages p ON p.id = j.value)"
     )
+
+
+@migration
+def m007_analysis_log(conn: Any) -> None:
+    """What the consolidation rules dropped, changed and kept in the last analyses
+    (`memoryos memory why`): one row per item, the newest analyses only."""
+    conn.execute(
+        "CREATE TABLE analysis_log ("
+        " id INTEGER PRIMARY KEY,"
+        " owner_id INTEGER NOT NULL REFERENCES owners(id),"
+        " job_id INTEGER NOT NULL,"
+        " at REAL NOT NULL,"
+        " rule TEXT NOT NULL,"
+        " action TEXT NOT NULL,"
+        " kind TEXT NOT NULL,"
+        " item TEXT NOT NULL,"
+        " result TEXT NOT NULL,"
+        " reason TEXT NOT NULL,"
+        " source_page_ids TEXT NOT NULL)"
+    )
+    conn.execute("CREATE INDEX analysis_log_owner ON analysis_log(owner_id, job_id)")

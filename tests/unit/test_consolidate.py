@@ -11,7 +11,7 @@ import pytest
 from memoryos_cli.api import Memoryos
 from memoryos_cli.embed.hashing import HashingEmbedder
 from memoryos_cli.llm.fake import ScriptedLLM
-from memoryos_cli.memory import consolidate
+from memoryos_cli.memory import consolidate, rules
 from memoryos_cli.memory.analysis import read_reply
 
 T0 = 1_700_000_000.0
@@ -497,15 +497,16 @@ def test_the_boundary_is_copied_run_words_in_a_row() -> None:
     """The table's cases sit on both sides of the threshold: a run of exactly
     COPIED_RUN_WORDS is dropped, one word fewer is kept."""
     runs = {(run, kept) for _, run, kept in COPIED_CASES}
-    assert (consolidate.COPIED_RUN_WORDS, False) in runs
-    assert (consolidate.COPIED_RUN_WORDS - 1, True) in runs
+    assert (rules.COPIED_RUN_WORDS, False) in runs
+    assert (rules.COPIED_RUN_WORDS - 1, True) in runs
 
 
 @pytest.mark.parametrize("fact", [fact for fact, _, kept in COPIED_CASES if not kept])
 def test_only_the_copied_turn_filter_drops_these(
     mem: Memoryos, llm: ScriptedLLM, monkeypatch: pytest.MonkeyPatch, fact: str
 ) -> None:
-    monkeypatch.setattr(consolidate, "drop_copied_turns", lambda analysis, pages: None)
+    others = tuple(rule for rule in rules.RULES if rule.name != "copied_turn")
+    monkeypatch.setattr(rules, "RULES", others)
     assert consolidate_one_fact(mem, llm, fact) == [fact]
 
 

@@ -1,11 +1,13 @@
-"""Each consolidation filter on a table of cases it must keep and cases it must drop: a true
-fact a filter drops is lost for good, a false one it keeps crowds the recalled facts."""
+"""Each consolidation rule on a table of cases it must keep and cases it must drop: a true
+fact a rule drops is lost for good, a false one it keeps crowds the recalled facts."""
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 import pytest
 
-from memoryos_cli.memory import consolidate
+from memoryos_cli.memory import rules
 from memoryos_cli.memory.analysis import Analysis
 
 Pages = list[tuple[int, float, str, str]]
@@ -15,9 +17,17 @@ THANKS = [
 CLINIC = [(1, 0.0, "Dr. Patel fixed my knee last month, I thanked him.", "Glad it went well.")]
 
 
-def kept_facts(drop: object, text: str, *args: object) -> bool:
+def ruled(rule: str, analysis: Analysis, pages: Pages, user_name: str = "") -> list[rules.Note]:
+    """Run the one rule named `rule` over `analysis`, the user's name known if given."""
+    profile = [SimpleNamespace(attribute="name", value=user_name)] if user_name else []
+    chosen = tuple(r for r in rules.RULES if r.name == rule)
+    assert chosen, rule
+    return rules.apply_rules(analysis, rules.Batch(pages, pages, profile), chosen)
+
+
+def kept_facts(rule: str, text: str, pages: Pages | None = None) -> bool:
     analysis = Analysis(user_facts=[(text, [1])])
-    drop(analysis, *args)  # type: ignore[operator]
+    ruled(rule, analysis, pages or [(1, 0.0, "", "")])
     return bool(analysis.user_facts)
 
 
@@ -35,7 +45,7 @@ def kept_facts(drop: object, text: str, *args: object) -> bool:
     ],
 )
 def test_chat_lines(text: str, kept: bool) -> None:
-    assert kept_facts(consolidate.drop_chat_lines, text) is kept
+    assert kept_facts("chat_line", text) is kept
 
 
 @pytest.mark.parametrize(
@@ -52,7 +62,7 @@ def test_chat_lines(text: str, kept: bool) -> None:
     ],
 )
 def test_courtesies(text: str, pages: Pages, kept: bool) -> None:
-    assert kept_facts(consolidate.drop_courtesies, text, pages) is kept
+    assert kept_facts("courtesy", text, pages) is kept
 
 
 @pytest.mark.parametrize(
@@ -62,7 +72,7 @@ def test_courtesies(text: str, pages: Pages, kept: bool) -> None:
 def test_addressed_names(value: str, kept: bool) -> None:
     pages = [(1, 0.0, "Hey Gina! I'm Jon. Thanks, Mel", "Hi Jon!")]
     analysis = Analysis(profile=[("name", value, [1])])
-    consolidate.drop_addressed_names(analysis, pages)
+    ruled("addressed_name", analysis, pages)
     assert bool(analysis.profile) is kept
 
 
@@ -80,8 +90,7 @@ SUPPORT = [(1, 0.0, "I adopted a grey kitten called Miso.", "Cute!"), (2, 0.0, "
 )
 def test_unsupported(text: str, cited: list[int], kept: bool) -> None:
     analysis = Analysis(user_facts=[(text, cited)])
-    excerpts = " ".join(f"{u} {a}" for _, _, u, a in SUPPORT)
-    consolidate.drop_unsupported(analysis, SUPPORT, excerpts, frozenset({"jon"}))
+    ruled("unsupported", analysis, SUPPORT, user_name="Jon")
     assert bool(analysis.user_facts) is kept
 
 
@@ -97,7 +106,7 @@ def test_unsupported(text: str, cited: list[int], kept: bool) -> None:
 def test_misattributed(kind: str, text: str, kept: bool) -> None:
     pages = [(1, 0.0, "I ran the charity race on Saturday!", "We went camping in the mountains.")]
     analysis = Analysis(**{f"{kind}_facts": [(text, [1])]})  # type: ignore[arg-type]
-    consolidate.drop_misattributed(analysis, pages)
+    ruled("misattributed", analysis, pages)
     assert bool(getattr(analysis, f"{kind}_facts")) is kept
 
 
@@ -111,7 +120,7 @@ def test_misattributed(kind: str, text: str, kept: bool) -> None:
 )
 def test_copied_example(text: str, kept: bool) -> None:
     excerpts = "I adopted a cat named Luna. Lea is my friend and Ana is my name."
-    assert kept_facts(consolidate.drop_copied_example, text, excerpts) is kept
+    assert kept_facts("copied_example", text, [(1, 0.0, excerpts, "")]) is kept
 
 
 @pytest.mark.parametrize(
@@ -159,7 +168,7 @@ def test_misattributed_role_facts_move_to_their_side(
         user_facts=[(t, [1]) for t in user_facts],
         assistant_facts=[(t, [1]) for t in assistant_facts],
     )
-    consolidate.drop_misattributed(analysis, pages, "Mara")
+    ruled("misattributed", analysis, pages, "Mara")
     assert [t for t, _ in analysis.user_facts] == kept_user
     assert [t for t, _ in analysis.assistant_facts] == kept_assistant
 
@@ -177,7 +186,7 @@ def test_misattributed_role_facts_move_to_their_side(
 def test_a_clause_in_the_speakers_own_voice_is_shown_as_its_own_sentence(
     said: str, shown: str
 ) -> None:
-    assert consolidate.split_own_clauses(said) == shown
+    assert rules.split_own_clauses(said) == shown
 
 
 def test_a_role_fact_half_in_the_other_sides_words_is_dropped_not_moved() -> None:
@@ -185,7 +194,7 @@ def test_a_role_fact_half_in_the_other_sides_words_is_dropped_not_moved() -> Non
     analysis = Analysis(
         assistant_facts=[("The assistant recommended Klara a violin teacher.", [1])]
     )
-    consolidate.drop_misattributed(analysis, pages, "Mara")
+    ruled("misattributed", analysis, pages, "Mara")
     assert analysis.user_facts == [] and analysis.assistant_facts == []
 
 
@@ -214,13 +223,13 @@ FIRST_SESSION = [
 )  # fmt: skip
 def test_what_the_user_said_of_themself_is_about_the_user(fact: str, stored: list[str]) -> None:
     analysis = Analysis(user_facts=[(fact, [2])])
-    consolidate.fix_self_statements(analysis, FIRST_SESSION, "Mara Lindqvist")
+    ruled("self_statement", analysis, FIRST_SESSION, "Mara Lindqvist")
     assert analysis.user_facts == [(text, [2]) for text in stored]
 
 
 def test_with_the_users_name_unknown_a_name_may_be_theirs_and_stays() -> None:
     analysis = Analysis(user_facts=[("Mara is allergic to cats.", [2])])
-    consolidate.fix_self_statements(analysis, FIRST_SESSION, "")
+    ruled("self_statement", analysis, FIRST_SESSION)
     assert analysis.user_facts == [("Mara is allergic to cats.", [2])]
 
 
@@ -237,5 +246,5 @@ def test_a_named_user_fact_filed_under_the_assistant_moves_once_the_user_is_know
     pages = [(1, 0.0, "My daughter Klara started violin lessons.", "Safe travels!")]
     fact = ("Mara's daughter Klara started violin lessons.", [1])
     analysis = Analysis(assistant_facts=[fact])
-    consolidate.drop_misattributed(analysis, pages, user_name)
+    ruled("misattributed", analysis, pages, user_name)
     assert [t for t, _ in analysis.user_facts] == kept_user and analysis.assistant_facts == []

@@ -174,6 +174,7 @@ OWNERS = {
     "memory.mid_term": {"segments", "segments_fts", "segments_vec"},
     "memory.long_term": {"profile_items", "knowledge", "knowledge_fts", "knowledge_vec"},
     "memory.jobs": {"jobs"},
+    "memory.analysis_log": {"analysis_log"},
     "store": {"owners", "meta", "schema_migrations"},
 }
 OWNER_OF = {table: f"{ROOT}.{owner}" for owner, tables in OWNERS.items() for table in tables}
