@@ -49,6 +49,26 @@ def grader_embedder() -> Embedder:
 
 
 SUPPORT_COVERAGE = 0.5
+ALL_ANALYSES = 1_000  # every analysis the store's log holds
+
+
+@dataclass
+class RuleTally:
+    """What one consolidation rule dropped, graded by the same two rules: how many of its
+    drops were facts (or profile items), how many of the user's observations only a drop
+    stated (the fact recall the rule cost), and how many dropped facts their cited pages
+    support (what precision would keep if the rule went)."""
+
+    dropped: int = 0
+    dropped_facts: int = 0
+    only_stated: int = 0
+    supported: int = 0
+
+    def add(self, other: RuleTally) -> None:
+        self.dropped += other.dropped
+        self.dropped_facts += other.dropped_facts
+        self.only_stated += other.only_stated
+        self.supported += other.supported
 
 
 @dataclass
@@ -60,8 +80,11 @@ class FactQuality:
     profile_items: int = 0
     recall_pairs: list[dict[str, Any]] = field(default_factory=list)
     support_pairs: list[dict[str, Any]] = field(default_factory=list)
+    rules: dict[str, RuleTally] = field(default_factory=dict)
 
     def add(self, other: FactQuality) -> None:
+        for name, tally in other.rules.items():
+            self.rules.setdefault(name, RuleTally()).add(tally)
         self.observations += other.observations
         self.stated += other.stated
         self.facts += other.facts
@@ -79,6 +102,7 @@ class FactQuality:
             "supported": self.supported,
             "fact_precision": round(self.supported / self.facts, 4) if self.facts else None,
             "profile_items": self.profile_items,
+            "rules": {name: vars(tally) for name, tally in sorted(self.rules.items())},
         }
 
 
@@ -100,9 +124,14 @@ def grade(mem: Memoryos, conv: Conversation, sessions: int | None = None) -> Fac
     ]
     wanted = [o for o in conv.observations if o.speaker == conv.speaker_a and o.session in played]
     out.observations = len(wanted)
+    names = frozenset(
+        w for n in (conv.speaker_a, conv.speaker_b) for w in re.findall(r"[a-z]+", n.lower())
+    )
+    stated_by_kept = np.zeros(len(wanted), dtype=bool)
     if wanted and items:
         grader = grader_embedder()
         sims = unit(grader.embed([o.text for o in wanted])) @ unit(grader.embed(items)).T
+        stated_by_kept = sims.max(axis=1) >= STATES_SIMILARITY
         for i, obs in enumerate(wanted):
             best = int(np.argmax(sims[i]))
             stated = bool(sims[i, best] >= STATES_SIMILARITY)
@@ -115,9 +144,7 @@ def grade(mem: Memoryos, conv: Conversation, sessions: int | None = None) -> Fac
                     "stated": stated,
                 }
             )
-    names = frozenset(
-        w for n in (conv.speaker_a, conv.speaker_b) for w in re.findall(r"[a-z]+", n.lower())
-    )
+    out.rules = tally_rules(mem, conv, wanted, stated_by_kept, names)
     out.facts = len(all_facts)
     for fact in all_facts:
         cited = mem.pages(fact.source_page_ids)
@@ -135,3 +162,39 @@ def grade(mem: Memoryos, conv: Conversation, sessions: int | None = None) -> Fac
             }
         )
     return out
+
+
+def tally_rules(
+    mem: Memoryos,
+    conv: Conversation,
+    wanted: list[Any],
+    stated_by_kept: np.ndarray,
+    names: frozenset[str],
+) -> dict[str, RuleTally]:
+    """Each rule's drops in the store's analysis log, graded: a dropped user fact or
+    profile item that states an observation no stored item states cost recall; a dropped
+    fact its cited pages support would have counted as precise."""
+    tallies: dict[str, RuleTally] = {}
+    dropped = [e.note for e in mem.analysis_log(ALL_ANALYSES) if e.note.action == "dropped"]
+    about_user: list[tuple[str, str]] = []
+    for note in dropped:
+        tally = tallies.setdefault(note.rule, RuleTally())
+        tally.dropped += 1
+        if note.kind == "profile":
+            attribute, _, value = note.item.partition(" = ")
+            about_user.append((note.rule, f"{conv.speaker_a}'s {attribute}: {value}"))
+            continue
+        tally.dropped_facts += 1
+        if note.kind == "user":
+            about_user.append((note.rule, note.item))
+        cited = mem.pages(list(note.sources)) if note.sources else []
+        cited_text = " ".join(f"{p.user_input} {p.agent_response}" for p in cited)
+        tally.supported += support(note.item, cited_text, names) >= SUPPORT_COVERAGE
+    if wanted and about_user:
+        grader = grader_embedder()
+        texts = [text for _, text in about_user]
+        sims = unit(grader.embed([o.text for o in wanted])) @ unit(grader.embed(texts)).T
+        for i in np.flatnonzero(~stated_by_kept):
+            for rule in {about_user[j][0] for j in np.flatnonzero(sims[i] >= STATES_SIMILARITY)}:
+                tallies[rule].only_stated += 1
+    return tallies

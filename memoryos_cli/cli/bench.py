@@ -247,6 +247,24 @@ def fact_pair_tables(report: dict[str, Any], n: int) -> tuple[Table, Table]:
     return recall, support
 
 
+def rule_table(report: dict[str, Any]) -> Table:
+    """What each consolidation rule dropped, graded like the stored facts."""
+    table = Table(
+        title="consolidation rules: what each dropped",
+        caption="only stated: observations of the user that a dropped item states and no"
+        " stored item does (fact recall the rule cost); supported: dropped facts their cited"
+        " pages hold (precision's rule would have counted them).",
+    )
+    for col in ("rule", "dropped", "facts", "only stated", "supported"):
+        table.add_column(col, justify="left" if col == "rule" else "right")
+    for name, t in report["facts"]["rules"].items():
+        table.add_row(
+            name, str(t["dropped"]), str(t["dropped_facts"]), str(t["only_stated"]),
+            str(t["supported"]),
+        )  # fmt: skip
+    return table
+
+
 def _pipeline_caption(report: dict[str, Any]) -> str:
     c, f = report["consolidation"], report["facts"]
     return (
@@ -294,6 +312,7 @@ def _full_pipeline(
         )
     env.console.print(pipeline_table(report))
     env.console.print(page_recall_table(report))
+    env.console.print(rule_table(report))
     if show_pairs:
         env.console.print(*fact_pair_tables(report, show_pairs))
     _write_json(env, report, json_out)

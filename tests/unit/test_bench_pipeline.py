@@ -113,6 +113,29 @@ def test_pipeline_plays_consolidates_and_answers_through_the_chat_prompt(tmp_pat
     assert all("a few words" in c["messages"][0]["content"] for c in answers)
 
 
+def test_each_rules_drops_are_graded_like_the_stored_facts(tmp_path: Path) -> None:
+    """The session-2 analysis writes its fact only as a chat line: the chat-line rule drops
+    it, and the report says that rule cost the observation it alone stated."""
+
+    def chatty(messages: list[Message]) -> str:
+        text = messages[-1]["content"]
+        if "Conversation excerpts" in text and "marathon" in text.lower():
+            page = re.findall(r"\[page (\d+) \|", text)[0]
+            line = f"{page}: Ines: I ran a half marathon on 8 April 2023, you know."
+            return json.dumps({"user_facts": [line], "assistant_facts": [], "profile": []})
+        return model(messages)
+
+    data = tmp_path / "mini.json"
+    data.write_text(json.dumps([SAMPLE]), encoding="utf-8")
+    report = run_pipeline(
+        data, sessions=2, llm=ScriptedLLM(default=chatty), embedder=HashingEmbedder()
+    )
+    assert report["facts"]["fact_recall"] == 0.5
+    assert report["facts"]["rules"] == {
+        "chat_line": {"dropped": 1, "dropped_facts": 1, "only_stated": 1, "supported": 1}
+    }
+
+
 def test_a_kept_store_is_reused_without_consolidating_again(tmp_path: Path) -> None:
     data = tmp_path / "mini.json"
     data.write_text(json.dumps([SAMPLE]), encoding="utf-8")
