@@ -443,16 +443,21 @@ COPIED_PAGES = [
         "Melanie: Sounds like fun.",
     ),
     ("The bakery on Rua Augusta closed.", "What a pity."),
+    ("Honestly I'd love to support those with similar issues one day.", "That is kind."),
 ]
-# (fact, its longest run of words in a row from one turn, kept). Only drop_copied_turns
+# (fact, its longest run of words in a row from one turn, kept). Only the copied_turn rule
 # drops those not kept (`test_only_the_copied_turn_filter_drops_these` shows it).
 COPIED_CASES = [
     # the whole turn, its speaker tag aside
     ("The pottery class at the community center starts again on Monday evening.", 12, False),
     ("Pottery class at the community center starts again.", 8, False),  # all of it a run
-    ("Caroline said that the community center starts again on Monday evening.", 8, False),
-    ("Caroline said the community center starts again on Monday evening with Lea.", 8, False),
     ("The bakery on Rua Augusta closed.", 6, False),  # a whole short turn
+    ("Caroline said I'd love to support those with similar issues.", 9, False),  # "I"
+    ("Caroline said I'd love to support people with similar issues.", 5, True),  # 5 in a row
+    # a named subject, the turn's words in the third person: a fact
+    ("Caroline said that the community center starts again on Monday evening.", 8, True),
+    ("Caroline said the community center starts again on Monday evening with Lea.", 8, True),
+    ("Caroline would love to support those with similar issues one day.", 9, True),
     ("Caroline loves the pottery class at the community center now.", 7, True),
     ("Caroline says the community center starts again on Monday.", 7, True),
     ("The bakery on Rua Augusta sold pastries.", 5, True),  # part of a short turn

@@ -248,3 +248,67 @@ def test_a_named_user_fact_filed_under_the_assistant_moves_once_the_user_is_know
     analysis = Analysis(assistant_facts=[fact])
     ruled("misattributed", analysis, pages, user_name)
     assert [t for t, _ in analysis.user_facts] == kept_user and analysis.assistant_facts == []
+
+
+OSLO = [
+    (1, 0.0, "Hi! I'm Mara, a pharmacist in Bergen.", "Nice to meet you, Mara!"),
+    (2, 0.0, "Next month I'm flying to Oslo for a conference on green chemistry.", "Enjoy it!"),
+    (
+        3,
+        0.0,
+        "Should I fly to Bergen or take the train?",
+        "Take the train to Bergen, it is lovely.",
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("fact", "user_facts", "assistant_facts"),
+    [
+        # the user's plan, told back as the assistant's advice: the user's plan
+        ("The assistant suggested that the user should fly to Oslo for a conference on green"
+         " chemistry next month.",
+         ["Mara plans to fly to Oslo for a conference on green chemistry next month."], []),
+        ("The assistant encouraged the user to fly to Oslo for the conference.",
+         ["Mara plans to fly to Oslo for the conference."], []),
+        # advice the user never spoke of: the assistant's, as the model filed it
+        ("The assistant suggested that the user should pack warm clothes for Oslo.",
+         [], ["The assistant suggested that the user should pack warm clothes for Oslo."]),
+        # the assistant's own words: its advice stays its own
+        ("The assistant told the user to enjoy it.", [],
+         ["The assistant told the user to enjoy it."]),
+        # advice the assistant gave, on a choice the user asked about: the assistant's
+        ("The assistant suggested that the user should take the train to Bergen.", [],
+         ["The assistant suggested that the user should take the train to Bergen."]),
+        # not advice: left to the other rules
+        ("The assistant is flying to Oslo.", [], ["The assistant is flying to Oslo."]),
+    ],
+)  # fmt: skip
+def test_the_users_plan_told_as_the_assistants_advice_is_the_users(
+    fact: str, user_facts: list[str], assistant_facts: list[str]
+) -> None:
+    analysis = Analysis(assistant_facts=[(fact, [2, 3] if "Bergen" in fact else [2])])
+    ruled("reported_plan", analysis, OSLO, "Mara")
+    assert [t for t, _ in analysis.user_facts] == user_facts
+    assert [t for t, _ in analysis.assistant_facts] == assistant_facts
+
+
+def test_a_role_fact_that_names_the_other_side_is_not_renamed_into_nonsense() -> None:
+    """ "The assistant recommends James to try out RPGs" renamed would read "James recommends
+    James..."; the user's plan told as advice is the user's plan."""
+    pages = [(1, 0.0, "I'm James. I might try out RPGs like that or MOBAs.", "Cool!")]
+    analysis = Analysis(
+        assistant_facts=[
+            ("The assistant recommends James to try out RPGs like that or MOBAs.", [1]),
+            ("The assistant told the user about RPGs like that or MOBAs.", [1]),
+        ]
+    )
+    ruled("misattributed", analysis, pages, "James")
+    assert analysis.user_facts == [] and analysis.assistant_facts == []
+    analysis = Analysis(
+        assistant_facts=[
+            ("The assistant recommends James to try out RPGs like that or MOBAs.", [1])
+        ]
+    )
+    ruled("reported_plan", analysis, pages, "James")
+    assert analysis.user_facts == [("James plans to try out RPGs like that or MOBAs.", [1])]
