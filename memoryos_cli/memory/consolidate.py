@@ -193,7 +193,7 @@ def analyse(scope: Scope, llm: LLM, job: jobs.Job, cancel: threading.Event | Non
         analysis = read_reply(ask(repeat_penalty=ANALYSIS_REPEAT_PENALTY), page_ids)
     except ValueError:
         analysis = read_reply(ask(json_schema=reply_schema()), page_ids)
-    notes = rules.apply_rules(analysis, rules.Batch(pages, shown, current_profile))
+    notes = rules.apply_rules(analysis, rules.Batch(pages, shown, current_profile, zone=zone))
     texts = [t for t, _ in analysis.user_facts + analysis.assistant_facts]
     vecs: list[Any] = list(scope.embedder.embed(texts)) if texts else []
     page_ts = {p[0]: p[1] for p in pages}

@@ -312,3 +312,30 @@ def test_a_role_fact_that_names_the_other_side_is_not_renamed_into_nonsense() ->
     )
     ruled("reported_plan", analysis, pages, "James")
     assert analysis.user_facts == [("James plans to try out RPGs like that or MOBAs.", [1])]
+
+
+MAY_8 = 1_683_565_200.0  # Mon 8 May 2023, 17:00 UTC
+DAYS = [
+    (1, MAY_8, "Next month I'm flying to Oslo.", "Enjoy!"),
+    (2, MAY_8 + 3600, "Yesterday I ran 10 km.", "Well done!"),
+    (3, MAY_8 + 86_400, "Today I rested.", "Good."),
+]
+
+
+@pytest.mark.parametrize(
+    ("fact", "cited", "stored"),
+    [
+        ("Mara plans to fly to Oslo next month.", [1],
+         "Mara plans to fly to Oslo next month (June 2023)."),
+        ("Mara ran 10 km yesterday.", [1, 2], "Mara ran 10 km yesterday (7 May 2023)."),  # one day
+        ("Mara ran 10 km yesterday (7 May 2023).", [2], "Mara ran 10 km yesterday (7 May 2023)."),
+        ("Mara ran 10 km yesterday.", [2, 3], "Mara ran 10 km yesterday."),  # two days: unknown
+        ("Mara rested on 9 May 2023.", [3], "Mara rested on 9 May 2023."),
+    ],
+)  # fmt: skip
+def test_a_relative_time_is_pinned_to_the_day_it_was_said(
+    fact: str, cited: list[int], stored: str
+) -> None:
+    analysis = Analysis(user_facts=[(fact, cited)])
+    ruled("pin_dates", analysis, DAYS)
+    assert analysis.user_facts == [(stored, cited)]
