@@ -109,10 +109,10 @@ def test_only_the_newest_analyses_are_kept(mem: Memoryos) -> None:
 
 def test_a_moved_and_a_recited_item_are_noted() -> None:
     pages = [(1, 0.0, "Busy day.", "Ok."), (2, 0.0, "Next month I'm flying to Oslo.", "Enjoy!")]
-    analysis = Analysis(assistant_facts=[("The assistant is flying to Oslo next month.", [1])])
+    analysis = Analysis(assistant_facts=[("The assistant is flying to Oslo in June.", [1])])
     notes = rules.apply_rules(analysis, rules.Batch(pages, pages))
     assert [(n.rule, n.action, n.sources) for n in notes] == [
         ("cite_pages", "cited", (2,)),
         ("misattributed", "moved", (2,)),
     ]
-    assert analysis.user_facts == [("The user is flying to Oslo next month.", [2])]
+    assert analysis.user_facts == [("The user is flying to Oslo in June.", [2])]
