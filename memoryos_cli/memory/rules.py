@@ -124,6 +124,14 @@ class Batch:
         return frozenset(w for n in names for w in re.findall(r"[a-z]+", n.lower()))
 
     @cached_property
+    def names(self) -> frozenset[str]:
+        """The words of the names the two sides go by (the user's, and each name one side
+        calls the other): they sit in the turns of whoever says them to the other ("Thanks,
+        Mel!"), so they say nothing of who did what."""
+        called = {w for n in conversation_parties(self.pages) - ROLES for w in n.split()}
+        return self.subjects | called
+
+    @cached_property
     def user_name(self) -> str:
         """The user's name, stored or found; read first by `misattributed`."""
         return known_name(self.profile) or next(iter(self.found_names()), "")
@@ -352,7 +360,9 @@ def misattributed(item: Item, batch: Batch) -> Verdict:
     turns of its cited pages do not hold (under MIN_SUPPORT) while the assistant's hold
     more, and an assistant fact the other way round. A small model mixes up who did what
     (LoCoMo, Qwen 1.5B: "Caroline described her camping trip", Melanie's trip); the words
-    say whose it was.
+    say whose it was, the names the two sides go by aside (`Batch.names`: with them,
+    "Caroline's husband and kids support her", Melanie's, passed on conv-26; made on
+    conv-26/30, it dropped 4 more kept facts of conv-47/48, each the other side's or none).
 
     A fact whose subject is only its list's role ("The assistant promised to fly to Oslo",
     from the user's "I'm flying to Oslo") moves to the other side instead, its subject
@@ -365,8 +375,9 @@ def misattributed(item: Item, batch: Batch) -> Verdict:
         if item.kind != "assistant"
         else (batch.agent_turns, batch.user_turns)
     )
-    mine = support(item.text, _cited(own, item.sources))
-    theirs = support(item.text, _cited(other, item.sources))
+    names = batch.names
+    mine = support(item.text, _cited(own, item.sources), names)
+    theirs = support(item.text, _cited(other, item.sources), names)
     if mine >= MIN_SUPPORT or mine >= theirs:
         return None
     whose = "the assistant's" if item.kind != "assistant" else "the user's"

@@ -339,3 +339,12 @@ def test_a_relative_time_is_pinned_to_the_day_it_was_said(
     analysis = Analysis(user_facts=[(fact, cited)])
     ruled("pin_dates", analysis, DAYS)
     assert analysis.user_facts == [(stored, cited)]
+
+
+def test_who_did_it_is_weighed_without_the_names_the_sides_call_each_other() -> None:
+    """ "Hey Mel!" puts Mel's name in the user's turn and "Caroline" sits in the user's own
+    name: neither says who ran the race (the assistant did)."""
+    pages = [(1, 0.0, "Hey Mel! Caroline here, what a week.", "I ran a charity race!")]
+    analysis = Analysis(user_facts=[("Caroline told Mel about the charity race.", [1])])
+    ruled("misattributed", analysis, pages, "Caroline")
+    assert analysis.user_facts == [] and analysis.assistant_facts == []
