@@ -177,24 +177,23 @@ def _example(excerpts: str) -> tuple[str, set[str]]:
 
 
 def copied_turn(item: Item, batch: Batch) -> Verdict:
-    """A fact that is a turn copied out, not a fact drawn from it: the whole fact one piece
-    of a turn (as stored, or as the model read it), or COPIED_RUN_WORDS of a turn's words in
-    a row that keep its speaker's voice ("Caroline is keen on counseling - I'd love to
-    support those with similar issues"). A small model copies rather than distils.
+    """A fact that is a turn copied out, not a fact drawn from it: a whole turn (as stored,
+    or as the model read it; a copied "Thanks so much!" is no fact), or COPIED_RUN_WORDS of a
+    turn's words in a row that keep its speaker's voice ("Caroline is keen on counseling -
+    I'd love to support those with similar issues"). A small model copies rather than
+    distils.
 
-    A fact that names its subject and keeps a turn's words in the third person is a fact:
-    "Caroline ran a charity race for mental health last Saturday (20 May 2023)". Dropping
-    every run of COPIED_RUN_WORDS dropped it, and cost the fact recall of 7 of the user's 35
-    observations on conv-26 and conv-30 (4 sessions, Qwen 1.5B; `bench locomo --pipeline
-    full`, the rules table), the half the rule was made on."""
-    turns = [
-        f" {long_term.normalized(t)} "
-        for _, _, u, a in [*batch.pages, *batch.shown]
-        for t in (u, a)
-    ]
+    A piece of a turn in the third person is a fact: "Caroline ran a charity race for mental
+    health last Saturday (20 May 2023)", "Klara just started violin lessons." Dropping every
+    run of COPIED_RUN_WORDS cost the fact recall of 7 of the user's 35 observations on
+    conv-26 and conv-30 (4 sessions, Qwen 1.5B; `bench locomo --pipeline full`, the rules
+    table), the half the rule was made on, and 7 of 44 on conv-47 and conv-48."""
+    said = [t for _, _, u, a in [*batch.pages, *batch.shown] for t in (u, a)]
+    turns = [f" {long_term.normalized(t)} " for t in said]
+    untagged = {f" {long_term.normalized(SPEAKER_TAG.sub('', t))} " for t in said}
     words = long_term.normalized(item.text).split()
-    if any(f" {' '.join(words)} " in turn for turn in turns):
-        return Drop("the whole fact is a piece of one turn")
+    if f" {' '.join(words)} " in untagged:
+        return Drop("a whole turn, copied")
     for i in range(len(words) - COPIED_RUN_WORDS + 1):
         run = " ".join(words[i : i + COPIED_RUN_WORDS])
         if SPEAKER_VOICE.search(run) and any(f" {run} " in turn for turn in turns):

@@ -450,11 +450,12 @@ COPIED_PAGES = [
 COPIED_CASES = [
     # the whole turn, its speaker tag aside
     ("The pottery class at the community center starts again on Monday evening.", 12, False),
-    ("Pottery class at the community center starts again.", 8, False),  # all of it a run
     ("The bakery on Rua Augusta closed.", 6, False),  # a whole short turn
     ("Caroline said I'd love to support those with similar issues.", 9, False),  # "I"
+    ("Caroline wrote I'd love to support those with similar hopes.", 8, False),
     ("Caroline said I'd love to support people with similar issues.", 5, True),  # 5 in a row
-    # a named subject, the turn's words in the third person: a fact
+    # a piece of a turn, the turn's words in the third person: a fact
+    ("Pottery class at the community center starts again.", 8, True),
     ("Caroline said that the community center starts again on Monday evening.", 8, True),
     ("Caroline said the community center starts again on Monday evening with Lea.", 8, True),
     ("Caroline would love to support those with similar issues one day.", 9, True),
