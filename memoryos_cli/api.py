@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
-import json
 import threading
 import time
 from collections.abc import Callable, Generator, Sequence
@@ -22,6 +20,7 @@ from memoryos_cli.memory import (
     analysis_log,
     baselines,
     consolidate,
+    ingest,
     jobs,
     long_term,
     mid_term,
@@ -33,43 +32,14 @@ from memoryos_cli.memory import context as prompt_context
 from memoryos_cli.memory import forget as forgetting
 from memoryos_cli.memory import reindex as reindexing
 from memoryos_cli.memory.forget import ForgetPlan
-from memoryos_cli.memory.keywords import keywords
-from memoryos_cli.memory.page_text import page_text
 from memoryos_cli.memory.records import Fact, Page, ProfileItem, Recall, Segment
 from memoryos_cli.memory.retrieve import Signals
 from memoryos_cli.memory.retrieve import recall as run_recall
 from memoryos_cli.memory.scope import Scope
-from memoryos_cli.store import Store, vectors
+from memoryos_cli.store import Store
 from memoryos_cli.vector import Vector
 
 NO_MODEL = "none"
-# A checked exchange: user input, agent response, timestamp, meta data, keywords.
-Exchange = tuple[str, str, float, dict[str, Any], list[str]]
-
-
-def parse_timestamp(value: Any, zone: dt.tzinfo) -> float:
-    """Seconds since the epoch from None (now), a number, a datetime or an ISO 8601 string.
-
-    Strings go through `datetime.fromisoformat` (which reads "2024-05-01 14:30", a bare
-    date and a trailing Z), else they must be a number. A time without a zone is a wall
-    time in `zone`, the user's: "2024-05-01 18:00" is 6 pm where the user lives, as the
-    day it is then shown on says (a time that would be UTC needs its Z or +00:00).
-    """
-    if value is None:
-        return time.time()
-    parsed = value
-    if isinstance(value, str):
-        for read in (dt.datetime.fromisoformat, float):
-            try:
-                parsed = read(value.strip())
-                break
-            except ValueError:
-                pass
-    if isinstance(parsed, int | float) and not isinstance(parsed, bool):
-        return float(parsed)
-    if isinstance(parsed, dt.datetime):
-        return (parsed if parsed.tzinfo else parsed.replace(tzinfo=zone)).timestamp()
-    raise InvalidInputError(f"cannot read timestamp {value!r}; use ISO 8601, e.g. 2024-05-01T14:30")
 
 
 class Memoryos:
@@ -132,9 +102,7 @@ class Memoryos:
             llm_model if llm_model is not None and not isinstance(llm_model, str) else None
         )
         self._llm_lock = threading.Lock()
-        self._window: int | None = None
-        self.last_recall: Recall | None = None
-        self.last_prompt: prompt_context.BuiltPrompt | None = None
+        self.conversation = prompt_context.Conversation()
 
     def _embedder_name(self) -> str:
         """The configured embedder; unset, the one this file was indexed with (a store made
@@ -208,20 +176,7 @@ class Memoryos:
     # -- writing ------------------------------------------------------------------------
 
     def _check_text(self, name: str, value: Any) -> str:
-        if not isinstance(value, str):
-            raise InvalidInputError(f"{name} must be text, not {type(value).__name__}")
-        if len(value) > self.settings.max_input_chars:
-            raise InvalidInputError(
-                f"{name} is {len(value):,} characters; the limit is "
-                f"{self.settings.max_input_chars:,} (setting max_input_chars)"
-            )
-        try:
-            value.encode("utf-8")
-        except UnicodeEncodeError as exc:
-            raise InvalidInputError(
-                f"{name} is not valid UTF-8 text (position {exc.start}); re-encode it as UTF-8"
-            ) from exc
-        return value.replace("\x00", "")
+        return ingest.check_text(name, value, self.settings.max_input_chars)
 
     def add_memory(
         self,
@@ -243,42 +198,7 @@ class Memoryos:
         """
         return self._embedding.submit(self.embedder.embed, list(texts))
 
-    def _spill_short_term(
-        self, conn: Any, keep: int, unwritten: Callable[[int], Vector | None] = lambda _: None
-    ) -> None:
-        """Move the pages beyond the newest `keep` from short-term into mid-term segments
-        (`unwritten` gives the vectors of pages whose vector is not in the store yet)."""
-        for page in short_term.overflow(conn, self.scope.owner_id, keep):
-            page_vec = unwritten(page.id)
-            if page_vec is None:
-                page_vec = vectors.get(conn, "pages_vec", [page.id])[page.id]
-            mid_term.place_page(conn, self.scope.owner_id, page, page_vec, settings=self.settings)
-
-    ADD_BATCH = 256
-
-    def _exchange(self, item: Any) -> Exchange:
-        """One exchange of `add_memories`, checked as `add_memory` checks its arguments."""
-        if not isinstance(item, dict):
-            raise InvalidInputError(
-                "each exchange must be an object with user_input/agent_response"
-            )
-        unknown = set(item) - {"user_input", "agent_response", "timestamp", "meta_data"}
-        if unknown:
-            raise InvalidInputError(f"unknown exchange fields: {', '.join(sorted(unknown))}")
-        user_input = self._check_text("user_input", item.get("user_input", ""))
-        agent_response = self._check_text("agent_response", item.get("agent_response", ""))
-        if not user_input.strip() and not agent_response.strip():
-            raise InvalidInputError("an exchange needs a user input or an agent response")
-        meta_data = item.get("meta_data")
-        if meta_data is not None and not isinstance(meta_data, dict):
-            raise InvalidInputError("meta_data must be a JSON object")
-        try:
-            json.dumps(meta_data or {})
-        except (TypeError, ValueError) as exc:
-            raise InvalidInputError(f"meta_data is not JSON-serializable: {exc}") from exc
-        ts = parse_timestamp(item.get("timestamp"), self.settings.zone)
-        words = keywords(f"{user_input}\n{agent_response}")
-        return user_input, agent_response, ts, meta_data or {}, words
+    ADD_BATCH = ingest.ADD_BATCH
 
     def add_memories(self, exchanges: list[dict[str, Any]]) -> list[int]:
         """Store many exchanges, same result as `add_memory` on each in order; returns page ids.
@@ -287,40 +207,7 @@ class Memoryos:
         timestamp, meta_data). All are checked before anything is written; then each batch
         of ADD_BATCH is embedded in one call and written in one transaction (one fsync).
         """
-        checked = [self._exchange(item) for item in exchanges]
-        size = self.ADD_BATCH
-        batches = [checked[at : at + size] for at in range(0, len(checked), size)]
-        ids: list[int] = []
-        embedding = [self._embed_pages(batch) for batch in batches[:1]]
-        for n, batch in enumerate(batches):
-            if n + 1 < len(batches):  # the next batch is embedded while this one is written
-                embedding.append(self._embed_pages(batches[n + 1]))
-            ids.extend(self._write_batch(batch, embedding.pop(0)))
-        return ids
-
-    def _embed_pages(self, batch: list[Exchange]) -> Future[Vector]:
-        return self._embed_soon([page_text(u, a) for u, a, *_ in batch])
-
-    def _write_batch(self, batch: list[Exchange], vecs: Future[Vector]) -> list[int]:
-        """One transaction: the batch's pages, spills to mid-term, vectors, analysis jobs.
-
-        The text (pages, FTS, sessions) is written while `vecs` is being computed; a single
-        add_memory waits for it only at the end. A failed embedding rolls it all back.
-        """
-        owner, ids = self.scope.owner_id, list[int]()
-
-        def batch_vector(page_id: int) -> Vector | None:
-            """A vector not written yet: a page of this batch spilling to mid-term."""
-            return vecs.result()[ids.index(page_id)] if page_id in ids else None
-
-        with self.store.transaction() as conn:
-            for user_input, agent_response, ts, meta, words in batch:
-                ids.append(pages.insert(conn, owner, user_input, agent_response, ts, meta, words))
-                self._spill_short_term(conn, self.settings.short_term_capacity, batch_vector)
-            for page_id, vec in zip(ids, vecs.result(), strict=True):
-                vectors.upsert(conn, "pages_vec", page_id, owner, vec)
-            consolidate.queue_pages(conn, owner)
-        return ids
+        return ingest.add_exchanges(self.scope, exchanges, self._embed_soon, self.ADD_BATCH)
 
     def remember(self, text: str, kind: str = "user") -> int:
         """Store an explicit fact in long-term knowledge; returns its fact id."""
@@ -358,10 +245,10 @@ class Memoryos:
         """A fresh short-term memory (pages move to mid-term); long-term is unchanged."""
         self.end_session()
         with self.store.transaction() as conn:
-            self._spill_short_term(conn, 0)
+            ingest.spill_short_term(conn, self.scope, 0)
         with self.store.lock:
             last = pages.latest_id(self.store.conn, self.scope.owner_id)
-        self._window = None if last is None else last + 1
+        self.conversation.restart(last)
 
     # -- consolidation ------------------------------------------------------------------
 
@@ -468,10 +355,8 @@ class Memoryos:
         cap = self.settings.short_term_capacity
         with self.store.lock:
             ids = pages.newest_ids(self.store.conn, self.scope.owner_id, 2 * cap)
-        self._window = prompt_context.window_start(ids, self._window, cap)
-        if self._window is None:
-            return []
-        return self.pages([i for i in ids if i >= self._window])
+        recent = self.conversation.recent(ids, cap)
+        return self.pages(recent) if recent else []
 
     def stats(self) -> dict[str, Any]:
         """Counts per tier and of jobs, and what the file and models are."""
@@ -502,6 +387,16 @@ class Memoryos:
 
     # -- answering ----------------------------------------------------------------------
 
+    @property
+    def last_recall(self) -> Recall | None:
+        """What the last prepared answer recalled (`/why`)."""
+        return self.conversation.last_recall
+
+    @property
+    def last_prompt(self) -> prompt_context.BuiltPrompt | None:
+        """The last prepared prompt, as the model was given it."""
+        return self.conversation.last_prompt
+
     def prepare(
         self,
         query: str,
@@ -528,7 +423,7 @@ class Memoryos:
             relationship=relationship_with_user,
             style_hint=style_hint,
         )
-        self.last_recall, self.last_prompt = recall, built
+        self.conversation.last_recall, self.conversation.last_prompt = recall, built
         return built
 
     def stable_prefix(self, relationship_with_user: str = "friend", style_hint: str = "") -> list:

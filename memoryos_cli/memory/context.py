@@ -117,6 +117,26 @@ class BuiltPrompt:
     recalled_tokens: int
 
 
+@dataclass
+class Conversation:
+    """One chat's state between its turns: where the recent-turn window starts, and what
+    the last answer recalled and was shown (`/why`). The model and the store keep none of
+    it, as llm keeps a chat's messages apart from the stateless model."""
+
+    window: int | None = None
+    last_recall: Recall | None = None
+    last_prompt: BuiltPrompt | None = None
+
+    def recent(self, page_ids: list[int], capacity: int) -> list[int]:
+        """The ids of the recent-turn window among the short-term `page_ids`."""
+        self.window = window_start(page_ids, self.window, capacity)
+        return [] if self.window is None else [i for i in page_ids if i >= self.window]
+
+    def restart(self, newest_page: int | None) -> None:
+        """A new session: the window starts after the newest page."""
+        self.window = None if newest_page is None else newest_page + 1
+
+
 def profile_lines(profile: list[ProfileItem]) -> list[str]:
     return [f"{p.attribute.replace('_', ' ')}: {p.value}" for p in profile[:MAX_PROFILE_LINES]]
 

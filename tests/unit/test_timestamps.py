@@ -9,8 +9,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from memoryos_cli.api import parse_timestamp
 from memoryos_cli.errors import InvalidInputError
+from memoryos_cli.memory.ingest import parse_timestamp
 
 T0 = 1714573800.0  # 2024-05-01 14:30 UTC
 OSLO = ZoneInfo("Europe/Oslo")  # 2 hours ahead of UTC in May

@@ -1,0 +1,157 @@
+"""The write path: exchanges checked, embedded and stored, short-term spilling to mid-term.
+
+Every exchange is checked before anything is written. Then each batch of ADD_BATCH is
+embedded in one call, on the embedding thread, while the batch's text (pages, FTS,
+sessions) is written in one transaction (one fsync); the vectors close that transaction,
+and a failed embedding rolls the whole batch back. No LLM call: analysis is queued here
+and runs later (`consolidate`).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import Future
+from typing import Any
+
+from memoryos_cli.errors import InvalidInputError
+from memoryos_cli.memory import consolidate, mid_term, pages, short_term
+from memoryos_cli.memory.keywords import keywords
+from memoryos_cli.memory.page_text import page_text
+from memoryos_cli.memory.scope import Scope
+from memoryos_cli.store import vectors
+from memoryos_cli.vector import Vector
+
+ADD_BATCH = 256
+FIELDS = frozenset({"user_input", "agent_response", "timestamp", "meta_data"})
+# A checked exchange: user input, agent response, timestamp, meta data, keywords.
+Exchange = tuple[str, str, float, dict[str, Any], list[str]]
+# Vectors of texts (one row each), computed on the embedding thread.
+EmbedSoon = Callable[[Sequence[str]], "Future[Vector]"]
+
+
+def parse_timestamp(value: Any, zone: dt.tzinfo) -> float:
+    """Seconds since the epoch from None (now), a number, a datetime or an ISO 8601 string.
+
+    Strings go through `datetime.fromisoformat` (which reads "2024-05-01 14:30", a bare
+    date and a trailing Z), else they must be a number. A time without a zone is a wall
+    time in `zone`, the user's: "2024-05-01 18:00" is 6 pm where the user lives, as the
+    day it is then shown on says (a time that would be UTC needs its Z or +00:00).
+    """
+    if value is None:
+        return time.time()
+    parsed = value
+    if isinstance(value, str):
+        for read in (dt.datetime.fromisoformat, float):
+            try:
+                parsed = read(value.strip())
+                break
+            except ValueError:
+                pass
+    if isinstance(parsed, int | float) and not isinstance(parsed, bool):
+        return float(parsed)
+    if isinstance(parsed, dt.datetime):
+        return (parsed if parsed.tzinfo else parsed.replace(tzinfo=zone)).timestamp()
+    raise InvalidInputError(f"cannot read timestamp {value!r}; use ISO 8601, e.g. 2024-05-01T14:30")
+
+
+def check_text(name: str, value: Any, max_chars: int) -> str:
+    """`value` as text to store: a str of at most `max_chars` that encodes as UTF-8, NUL
+    dropped; anything else is one clear error."""
+    if not isinstance(value, str):
+        raise InvalidInputError(f"{name} must be text, not {type(value).__name__}")
+    if len(value) > max_chars:
+        raise InvalidInputError(
+            f"{name} is {len(value):,} characters; the limit is {max_chars:,}"
+            " (setting max_input_chars)"
+        )
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise InvalidInputError(
+            f"{name} is not valid UTF-8 text (position {exc.start}); re-encode it as UTF-8"
+        ) from exc
+    return value.replace("\x00", "")
+
+
+def checked_exchange(item: Any, scope: Scope) -> Exchange:
+    """One exchange of `add_memories`, checked as `add_memory` checks its arguments."""
+    if not isinstance(item, dict):
+        raise InvalidInputError("each exchange must be an object with user_input/agent_response")
+    unknown = set(item) - FIELDS
+    if unknown:
+        raise InvalidInputError(f"unknown exchange fields: {', '.join(sorted(unknown))}")
+    limit = scope.settings.max_input_chars
+    user_input = check_text("user_input", item.get("user_input", ""), limit)
+    agent_response = check_text("agent_response", item.get("agent_response", ""), limit)
+    if not user_input.strip() and not agent_response.strip():
+        raise InvalidInputError("an exchange needs a user input or an agent response")
+    meta_data = item.get("meta_data")
+    if meta_data is not None and not isinstance(meta_data, dict):
+        raise InvalidInputError("meta_data must be a JSON object")
+    try:
+        json.dumps(meta_data or {})
+    except (TypeError, ValueError) as exc:
+        raise InvalidInputError(f"meta_data is not JSON-serializable: {exc}") from exc
+    ts = parse_timestamp(item.get("timestamp"), scope.settings.zone)
+    words = keywords(f"{user_input}\n{agent_response}")
+    return user_input, agent_response, ts, meta_data or {}, words
+
+
+def spill_short_term(
+    conn: Any,
+    scope: Scope,
+    keep: int,
+    unwritten: Callable[[int], Vector | None] = lambda _: None,
+) -> None:
+    """Move the pages beyond the newest `keep` from short-term into mid-term segments
+    (`unwritten` gives the vectors of pages whose vector is not in the store yet)."""
+    for page in short_term.overflow(conn, scope.owner_id, keep):
+        page_vec = unwritten(page.id)
+        if page_vec is None:
+            page_vec = vectors.get(conn, "pages_vec", [page.id])[page.id]
+        mid_term.place_page(conn, scope.owner_id, page, page_vec, settings=scope.settings)
+
+
+def add_exchanges(
+    scope: Scope, exchanges: list[dict[str, Any]], embed_soon: EmbedSoon, batch: int = ADD_BATCH
+) -> list[int]:
+    """Store `exchanges` in order, as many `add_memory` calls would; their page ids. Each
+    batch is embedded while the one before it is written."""
+    checked = [checked_exchange(item, scope) for item in exchanges]
+    batches = [checked[at : at + batch] for at in range(0, len(checked), batch)]
+
+    def embedded(exchanges: list[Exchange]) -> Future[Vector]:
+        return embed_soon([page_text(u, a) for u, a, *_ in exchanges])
+
+    ids: list[int] = []
+    embedding = [embedded(b) for b in batches[:1]]
+    for n, exchanges_of_batch in enumerate(batches):
+        if n + 1 < len(batches):
+            embedding.append(embedded(batches[n + 1]))
+        ids.extend(write_batch(scope, exchanges_of_batch, embedding.pop(0)))
+    return ids
+
+
+def write_batch(scope: Scope, batch: list[Exchange], vecs: Future[Vector]) -> list[int]:
+    """One transaction: the batch's pages, spills to mid-term, vectors, analysis jobs.
+
+    The text (pages, FTS, sessions) is written while `vecs` is being computed; a single
+    add_memory waits for it only at the end. A failed embedding rolls it all back.
+    """
+    owner, ids = scope.owner_id, list[int]()
+
+    def batch_vector(page_id: int) -> Vector | None:
+        """A vector not written yet: a page of this batch spilling to mid-term."""
+        return vecs.result()[ids.index(page_id)] if page_id in ids else None
+
+    with scope.store.transaction() as conn:
+        for user_input, agent_response, ts, meta, words in batch:
+            ids.append(pages.insert(conn, owner, user_input, agent_response, ts, meta, words))
+            spill_short_term(conn, scope, scope.settings.short_term_capacity, batch_vector)
+        for page_id, vec in zip(ids, vecs.result(), strict=True):
+            vectors.upsert(conn, "pages_vec", page_id, owner, vec)
+        consolidate.queue_pages(conn, owner)
+    return ids
