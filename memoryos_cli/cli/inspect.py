@@ -351,7 +351,8 @@ def analysis_notes(ctx: typer.Context, analyses: int, as_json: bool) -> None:
         for note in notes:
             what = Text(f"{note.action} ({note.kind})", style=NOTE_STYLE.get(note.action, ""))
             pages = ", ".join(f"p{p}" for p in note.sources)
-            item = note.item + (f"\n→ {note.result}" if note.result else "")
+            changed = note.result and note.result != note.item
+            item = note.item + (f"\n→ {note.result}" if changed else "")
             item += f"  [{pages}]" if pages else ""
             why = f"{note.rule}: {note.reason}" if note.rule else ""
             table.add_row(what, Text(item), Text(why))
