@@ -12,6 +12,7 @@ from memoryos_cli.api import Memoryos
 from memoryos_cli.embed.hashing import HashingEmbedder
 from memoryos_cli.llm import Message, approx_tokens
 from memoryos_cli.llm.fake import ScriptedLLM
+from memoryos_cli.memory.context import FACT_MARGIN as M
 from memoryos_cli.memory.context import message_tokens, shorten
 from memoryos_cli.memory.records import Page, RecallItem
 
@@ -130,18 +131,20 @@ def judged(ref: str, relevance: float | None, *, page: bool) -> RecallItem:
 @pytest.mark.parametrize(
     ("pages", "facts", "order"),
     [
-        # a fact the judge puts above every page comes first
-        ([("p1", 2.0), ("p2", 1.0)], [("kA", 3.0)], ["kA", "p1", "p2"]),
-        # between two pages: before the first page it beats
-        ([("p1", 2.0), ("p2", 0.0)], [("kA", 1.0)], ["p1", "kA", "p2"]),
+        # a fact the judge puts above every page by the margin comes first
+        ([("p1", 2.0), ("p2", 1.0)], [("kA", 2.5 + M)], ["kA", "p1", "p2"]),
+        # between two pages: before the first page it beats by the margin
+        ([("p1", 2.0), ("p2", 0.0)], [("kA", 1.0 + M)], ["p1", "kA", "p2"]),
         # beaten by every page: no fact at all
         ([("p1", 2.0), ("p2", 1.0)], [("kA", 0.5), ("kB", -3.0)], ["p1", "p2"]),
-        # a tie with the weakest page does not beat it
-        ([("p1", 2.0), ("p2", 1.0)], [("kA", 1.0)], ["p1", "p2"]),
+        # above the weakest page, but by less than the margin: the page keeps its place
+        ([("p1", 2.0), ("p2", 1.0)], [("kA", 1.0 + M / 2)], ["p1", "p2"]),
+        # exactly the margin above it does not beat it
+        ([("p1", 2.0), ("p2", 1.0)], [("kA", 1.0 + M)], ["p1", "p2"]),
         # facts in the judge's order, not recall's
-        ([("p1", 0.0)], [("kA", 1.0), ("kB", 2.0)], ["kB", "kA", "p1"]),
+        ([("p1", 0.0)], [("kA", 1.0 + M), ("kB", 2.0 + M)], ["kB", "kA", "p1"]),
         # pages keep their own order (their score holds dates and context too)
-        ([("p1", 0.0), ("p2", 5.0)], [("kA", 1.0)], ["kA", "p1", "p2"]),
+        ([("p1", 0.0), ("p2", 5.0)], [("kA", 1.0 + M)], ["kA", "p1", "p2"]),
         # no judge: pages first, facts in the room they leave
         ([("p1", None), ("p2", None)], [("kA", None)], ["p1", "p2", "kA"]),
         # no page to compare with: the facts
