@@ -59,9 +59,8 @@ class Settings:
     heat_tau_hours: float = 24.0
     context_tokens: int = 4096
     # Recalled memories per answer. Each token costs ~11 ms before the first token on 2
-    # cores. LoCoMo full pipeline, same memories, 40 questions, with pages that do not fit
-    # cut to their sentences on the question (F1 pages only / with facts): 300 tokens 58.3
-    # / 58.2 from 223 / 285, 200 tokens 59.6 / 59.6 from 172 / 189, 150 56.0 / 54.7.
+    # cores; below 200 the answers lose more than the time saved (docs/benchmarks.md,
+    # "Numbers behind the code", recall budget).
     recall_token_budget: int = 200
     max_answer_tokens: int = 384
     # Analyses the chat runs at exit before it returns (the rest waits for idle time in a

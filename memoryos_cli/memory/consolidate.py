@@ -35,9 +35,8 @@ PAGE_OVERHEAD = 40
 CONTEXT_MARGIN = 32  # the chat template's own tokens around the messages
 ANALYSIS_MAX_TOKENS = 700
 # Greedy decoding lets a small model repeat itself ("job = counselor" on eight pages, one
-# fact on every page): a mild penalty on repeated tokens. LoCoMo dev, 2 sessions of each
-# conversation, Qwen 1.5B: 12 facts (precision 0.92, recall 0.40) at 4.0 s per exchange,
-# against 8 facts (0.75, 0.33) at 8.1 s without it.
+# fact on every page): a mild penalty on repeated tokens gives more and better facts in
+# half the time (docs/benchmarks.md, "Numbers behind the code").
 ANALYSIS_REPEAT_PENALTY = 1.1
 
 
@@ -166,9 +165,9 @@ def analyse(scope: Scope, llm: LLM, job: jobs.Job, cancel: threading.Event | Non
         return
     # Only the profile is shown as known, in the shape the reply uses (an item repeated back
     # is the same item). Stored facts are not: Qwen 1.5B copied them back as new findings
-    # instead of reading the pages, and never marked one as corrected. LoCoMo dev, 4
-    # sessions of each conversation: 13 facts, fact recall 0.43 with the last 12 facts
-    # shown; 43-47 facts, recall 0.57 with none. A fact said again merges in `add_fact`.
+    # instead of reading the pages, and never marked one as corrected; with none shown it
+    # learns three times as many facts (docs/benchmarks.md, "Numbers behind the code"). A
+    # fact said again merges in `add_fact`.
     # "yesterday" pinned to its date: the model copies a date more reliably than it counts.
     zone = scope.settings.zone
 

@@ -27,9 +27,8 @@ from memoryos_cli.memory.support import stems
 MAX_PROFILE_LINES = 40
 # Weakly matching pages cost prompt time (~1 s per 100 tokens on a laptop CPU) and add
 # noise: a page enters the prompt only if its fused score is within this share of the best.
-# LoCoMo full pipeline, same memories and 40 questions (pages only / full): 0.5 gave F1
-# 57.9 / 61.2 from 259 / 274 recalled tokens, 0.7 58.1 / 61.2 from 223 / 262, 0.8 58.0 /
-# 60.4 from 186 / 243, and 0.9 52.9 / 54.7: 0.7 keeps a margin below that cliff.
+# 0.7 keeps the answers of 0.5 with fewer tokens, and a margin below the cliff at 0.9
+# (docs/benchmarks.md, "Numbers behind the code").
 RELATIVE_PAGE_SCORE = 0.7
 # What stands in for the middle of a text too long for its share of the prompt.
 SHORTENED = " … [shortened] … "
@@ -183,11 +182,9 @@ def focus(page: Page, query: str) -> str:
     often follows it), or the side's first sentence when none does. A page with no such
     sentence stays whole: it was recalled for its meaning or its neighbours, not its words.
 
-    Used for a page too long for the room left, which would otherwise be skipped. LoCoMo
-    full pipeline, same memories and 40 questions, a 134-token recall budget (F1 pages only
-    / with facts): 38.4 / 48.1 skipping such pages, 51.4 / 56.4 cutting them; at 300 tokens
-    58.3 / 60.0 skipping, 58.3 / 58.2 cutting. Every page cut (not only those that do not
-    fit): 55.8 / 57.7 at 300 tokens, so a page that fits stays whole."""
+    Used for a page too long for the room left, which would otherwise be skipped: cut, it
+    still answers; skipped, it is lost. A page that fits stays whole, because cutting every
+    page cost answers (docs/benchmarks.md, "Numbers behind the code")."""
     sides = []
     for text in (page.user_input, page.agent_response):
         opening = SPEAKER_TAG.match(text)
@@ -207,10 +204,8 @@ def focus(page: Page, query: str) -> str:
 
 # How far (in the judge's logits) a fact must score above a page to take its place. A
 # fact that says in ten words what a page says in fifty scores higher with the judge, but
-# the page holds the answer's own words and the turn around it. LoCoMo full pipeline,
-# first four sessions, Qwen 1.5B, 40 questions, the same memories (pages only 60.8 and
-# 49.5): margin 0 / 1 / 2 / 3 / 4 gave full F1 57.1 / 59.7 / 59.6 / 58.1 / 58.6 on conv-26 +
-# conv-30, where 1 was chosen, and 47.3 / 49.7 / 51.1 / - / - on conv-47 + conv-48.
+# the page holds the answer's own words and the turn around it. Chosen on one half of the
+# dev file and checked on the other (docs/benchmarks.md, "Facts against pages").
 FACT_MARGIN = 1.0
 
 
@@ -220,10 +215,8 @@ def judged_order(pages: list[RecallItem], facts: list[RecallItem]) -> list[Recal
     With a relevance judge (recall's cross-encoder scored them all against the query), a
     fact goes in only if it beats a page by FACT_MARGIN: it is placed before the first
     page it beats, and a fact that beats no page is left out. Without one, pages first and
-    facts in the room they leave: LoCoMo full pipeline, Qwen 1.5B, 40 questions, 200 tokens
-    (F1 facts and pages taking turns / pages first): first four sessions, 31 facts: 59.6 /
-    60.4; whole conversations, 189 facts, where a fact's paraphrase often displaced the
-    page holding the answer: 41.7 / 45.0 (pages only 48.6).
+    facts in the room they leave: taking turns, a fact's paraphrase often displaced the page
+    holding the answer (docs/benchmarks.md, "Numbers behind the code").
     """
     judged_pages = [p.relevance for p in pages if p.relevance is not None]
     if not judged_pages or any(f.relevance is None for f in facts):

@@ -4,8 +4,8 @@ user's (in the zone of `Settings.zone`): said at 6 pm on 8 May in California, it
 though UTC has reached the 9th.
 
 A memory recalled months later is read on another day: "yesterday" then means nothing,
-and a 1.5B model seldom does the date arithmetic itself (LoCoMo temporal questions, Qwen
-1.5B: F1 ~2 on raw pages). The text is annotated for the prompt only; storage keeps the
+and a 1.5B model seldom does the date arithmetic itself (it answered almost no temporal
+question from raw pages). The text is annotated for the prompt only; storage keeps the
 words as they were said. Only unambiguous phrases are pinned: "on Friday" (past or next?)
 and "in May" (which year?) are left alone. `dateparser` was the library to consider; its
 `search_dates` reads "may", "now" or "second" as dates and resolves "last week" to one day,

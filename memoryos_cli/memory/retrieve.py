@@ -341,8 +341,8 @@ def rank_pages(
     """
     total = words.total_pages
     sims = dict(dense_pages(conn, owner_id, qvec, CANDIDATES, total))
-    # Relative score fusion of BM25 and cosine (RRF let the weaker dense list drag strong
-    # lexical matches down: LoCoMo recall@10 0.68 -> 0.77 with this).
+    # Relative score fusion of BM25 and cosine: RRF let the weaker dense list drag strong
+    # lexical matches down (docs/benchmarks.md, "Numbers behind the code").
     fused = relative_fusion([words.pages, sims])
     for pid, value in minmax(words.phrases).items():
         fused[pid] = fused.get(pid, 0.0) + PHRASE_WEIGHT * value

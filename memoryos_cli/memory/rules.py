@@ -185,9 +185,8 @@ def copied_turn(item: Item, batch: Batch) -> Verdict:
 
     A piece of a turn in the third person is a fact: "Caroline ran a charity race for mental
     health last Saturday (20 May 2023)", "Klara just started violin lessons." Dropping every
-    run of COPIED_RUN_WORDS cost the fact recall of 7 of the user's 35 observations on
-    conv-26 and conv-30 (4 sessions, Qwen 1.5B; `bench locomo --pipeline full`, the rules
-    table), the half the rule was made on, and 7 of 44 on conv-47 and conv-48."""
+    run of COPIED_RUN_WORDS cost a fifth of the user's observations on both halves of the
+    dev file (docs/benchmarks.md, "Consolidation rules")."""
     said = [t for _, _, u, a in [*batch.pages, *batch.shown] for t in (u, a)]
     turns = [f" {long_term.normalized(t)} " for t in said]
     untagged = {f" {long_term.normalized(SPEAKER_TAG.sub('', t))} " for t in said}
