@@ -117,3 +117,39 @@ def test_a_first_sessions_facts_land_on_the_right_person(
         assert " = " in item or item.startswith(("Mara", "The user")), items
     for item in items:  # nothing of the user's is put on the assistant or on Klara
         assert not item.lower().startswith(("the assistant", "klara is allergic")), items
+
+
+ADVISED = [
+    ("Hi! I'm Mara Lindqvist, I work as a pharmacist in Bergen.", "Nice to meet you, Mara!"),
+    ("My daughter Klara just started violin lessons, and I'm allergic to cats.",
+     "How lovely for Klara! And good to know about the cats."),
+    ("Next month I'm flying to Oslo for a conference on green chemistry.",
+     "Safe travels, enjoy the conference!"),
+]  # fmt: skip
+
+
+def test_the_users_plan_told_back_as_advice_is_stored_as_the_users(
+    home: Path, default_model_path: Path, default_embedder
+) -> None:
+    """Exchanges an agent stores through the API (its own answers), analysed by the default
+    model: Qwen 1.5B files the Oslo trip as "The assistant suggested that the user should fly
+    to Oslo..." (greedy decoding, every run here). The rules make it the user's plan, with
+    its month pinned; nothing about the trip is left on the assistant."""
+    with Memoryos(
+        data_storage_path=home,
+        llm_model=str(default_model_path),
+        embedder=default_embedder,
+        timezone="UTC",
+    ) as mem:
+        for i, (user, agent) in enumerate(ADVISED):
+            mem.add_memory(user, agent, timestamp=1_700_000_000 + 60 * i)  # 14 Nov 2023
+        mem.end_session()
+        assert mem.consolidate() == 1
+        user = [f.text for f in mem.knowledge("user")]
+        assistant = [f.text for f in mem.knowledge("assistant")]
+        notes = [(e.note.rule, e.note.action) for e in mem.analysis_log()]
+    oslo = [t for t in user if "Oslo" in t]
+    assert oslo and all(t.startswith("Mara") for t in oslo), (user, notes)
+    assert any("December 2023" in t for t in oslo), (user, notes)
+    assert not [t for t in assistant if "Oslo" in t], (assistant, notes)
+    assert ("reported_plan", "moved") in notes, notes
