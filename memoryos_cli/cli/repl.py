@@ -11,7 +11,9 @@ follows the kept prefix (and, in the first seconds of a session, the model's loa
 from __future__ import annotations
 
 import contextlib
+import os
 import signal
+import sys
 import threading
 import time
 from collections.abc import Callable, Generator, Iterator
@@ -29,6 +31,9 @@ from memoryos_cli.errors import MemoryosError
 # A model call stops within milliseconds of a cancel (inside a prompt's evaluation too):
 # waiting longer than these means something is stuck.
 IDLE_JOIN_SECONDS = 30.0
+# How long Ctrl-C waits for the loader thread (the text models load in well under that).
+LOADER_JOIN_SECONDS = 1.0
+EXIT_INTERRUPTED = 130
 LEAVE_SECONDS = 5.0  # after Ctrl-C or the deadline at exit
 
 HELP = [
@@ -83,6 +88,12 @@ class ChatSession:
             self._loader.start()
         else:
             load()
+
+    def loader_done(self, seconds: float) -> bool:
+        """Whether the loader thread has ended, waiting for it at most `seconds`."""
+        if self._loader is not None:
+            self._loader.join(timeout=seconds)
+        return self._loader is None or not self._loader.is_alive()
 
     def wait_until_loaded(self) -> None:
         if self._loader is not None and self._loader.is_alive():
@@ -388,6 +399,15 @@ def run(env: Env, mem: Memoryos) -> None:
         session.finish()
     except KeyboardInterrupt:
         session.stop_idle(closing=True)
+        if not session.loader_done(LOADER_JOIN_SECONDS):
+            # The loader is still inside onnxruntime or llama.cpp: the interpreter's exit
+            # would run their C++ destructors under it, and the process would abort
+            # ("terminate called without an active exception") instead of exiting 130.
+            # Everything is committed; the file is closed and the process leaves at once.
+            mem.close()
+            sys.stdout.flush()
+            sys.stderr.flush()
+            os._exit(EXIT_INTERRUPTED)
         raise
 
 

@@ -54,11 +54,40 @@ def test_a_declined_forget_exits_1_and_keeps_everything(
         assert [p.id for p in mem.pages()] == [1]
 
 
-def test_ctrl_c_inside_a_command_exits_130(home: Path) -> None:
+# The chat's loader thread kept inside onnxruntime, as on a cold disk: the embedder's
+# session is built again and again until the process ends.
+SLOW_LOADER = """
+import sys
+from memoryos_cli.api import Memoryos
+from memoryos_cli.embed.load import embedder_named
+
+def warm_forever(self):
+    while True:
+        embedder = embedder_named("bge-small-en-v1.5", self.settings)
+        embedder.warm()
+        embedder.embed(["a sentence to embed"] * 8)
+
+Memoryos.warm_text_models = warm_forever
+from memoryos_cli.cli.app import main
+sys.argv[0] = "memoryos"
+main()
+"""
+
+
+@pytest.mark.parametrize("loader", ["as shipped", "inside onnxruntime"])
+def test_ctrl_c_inside_a_command_exits_130(home: Path, loader: str) -> None:
     """Ctrl-C while `chat` waits for the next piped line: typer turns the interrupt into an
-    Abort, which must still leave with 130 (the shell's code for SIGINT), not 1 or 0."""
+    Abort, which must still leave with 130 (the shell's code for SIGINT), not 1 or 0. Also
+    while the loader thread is inside onnxruntime: the interpreter's exit then ran its C++
+    destructors under it, and the process aborted (a fresh-clone run: -6, "terminate called
+    without an active exception")."""
+    import sys
+
+    command = [memoryos_command()]
+    if loader != "as shipped":
+        command = [sys.executable, "-c", SLOW_LOADER]
     proc = subprocess.Popen(
-        [memoryos_command(), "--model", "none", "chat"],
+        [*command, "--model", "none", "chat"],
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
