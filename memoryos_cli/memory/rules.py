@@ -505,6 +505,42 @@ def pin_dates(item: Item, batch: Batch) -> Verdict:
     return replace(item, text=pinned) if pinned != item.text else None
 
 
+# "my dad passed away": someone of the speaker's, by the word they call them.
+KIN = (
+    r"mom|mum|mother|dad|father|parents|husband|wife|partner|boyfriend|girlfriend|son|"
+    r"daughter|kids?|children|child|sister|brother|grandma|grandmother|grandpa|grandfather|"
+    r"aunt|uncle|cousin|niece|nephew|friend|best friend|neighbou?r|boss|dog|cat|puppy|kitten"
+)
+OWN_KIN = re.compile(rf"\bmy ({KIN})\b(?!\s*(?:and|&)\s+(?:I|me)\b)(?P<said>[^.!?;]*)", re.I)
+
+
+def kin_statement(item: Item, batch: Batch) -> Verdict:
+    """A user fact that puts on the user what the user said of someone of theirs gets that
+    person as its subject: "Deborah passed away on 25 January 2023." from her "my dad passed
+    away two days ago" (Qwen 1.5B on LoCoMo conv-48) becomes "Deborah's dad passed away
+    on 25 January 2023." The fact's claim must be nearly all (REFILE_SUPPORT) in what the
+    user said right after "my <kin>", in a page it cites."""
+    user_name = batch.user_name
+    subject = next(
+        (
+            s
+            for s in (user_name, user_name.split(" ")[0], "The user")
+            if s and item.text.startswith(f"{s} ")
+        ),
+        "",
+    )
+    if not subject:
+        return None
+    claim = item.text[len(subject) + 1 :]
+    if not stems(claim):
+        return None
+    said = " ".join(batch.user_turns.get(p, "") for p in item.sources)
+    for match in OWN_KIN.finditer(said):
+        if support(claim, match.group("said")) >= REFILE_SUPPORT:
+            return replace(item, text=f"{subject}'s {match.group(1).lower()} {claim}")
+    return None
+
+
 @dataclass(frozen=True)
 class Rule:
     name: str
@@ -536,6 +572,12 @@ RULES: tuple[Rule, ...] = (
         self_statement,
         frozenset({"user"}),
         "what the user said of themself, under another name",
+    ),
+    Rule(
+        "kin_statement",
+        kin_statement,
+        frozenset({"user"}),
+        "what the user said of someone of theirs, put on the user",
     ),
     Rule("pin_dates", pin_dates, FACT_KINDS, "a relative time, pinned to the day it was said"),
 )

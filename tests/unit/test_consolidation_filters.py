@@ -348,3 +348,33 @@ def test_who_did_it_is_weighed_without_the_names_the_sides_call_each_other() -> 
     analysis = Analysis(user_facts=[("Caroline told Mel about the charity race.", [1])])
     ruled("misattributed", analysis, pages, "Caroline")
     assert analysis.user_facts == [] and analysis.assistant_facts == []
+
+
+KIN = [
+    (1, 0.0, "Hey Jolene, my dad passed away two days ago. I'm trying to cope.", "So sorry."),
+    (2, 0.0, "My dad and I went fishing on Sunday.", "Nice!"),
+    (3, 0.0, "I went camping with my kids. My kids loved the lake.", "Fun!"),
+]
+
+
+@pytest.mark.parametrize(
+    ("fact", "cited", "stored"),
+    [
+        # what the user said of someone of theirs, put on the user: that person's
+        ("Deborah passed away on 25 January 2023.", [1],
+         "Deborah's dad passed away on 25 January 2023."),
+        ("Deborah loved the lake.", [3], "Deborah's kids loved the lake."),
+        # the user's own: kept as it is
+        ("Deborah is trying to cope.", [1], "Deborah is trying to cope."),
+        ("Deborah went fishing on Sunday.", [2], "Deborah went fishing on Sunday."),  # "and I"
+        ("Deborah went camping with her kids.", [3], "Deborah went camping with her kids."),
+        # another page's words do not count
+        ("Deborah passed away.", [3], "Deborah passed away."),
+    ],
+)  # fmt: skip
+def test_what_the_user_said_of_someone_of_theirs_is_about_them(
+    fact: str, cited: list[int], stored: str
+) -> None:
+    analysis = Analysis(user_facts=[(fact, cited)])
+    ruled("kin_statement", analysis, KIN, "Deborah")
+    assert analysis.user_facts == [(stored, cited)]
