@@ -346,16 +346,16 @@ def analysis_notes(ctx: typer.Context, analyses: int, as_json: bool) -> None:
     for job, at in dict.fromkeys((e.job_id, e.at) for e in entries):
         notes = [e.note for e in entries if e.job_id == job]
         table = Table(title=f"analysis {job} · {when(at, zone)}", title_justify="left")
-        for column in ("what", "item", "rule: why"):
+        for column in ("what", "kind", "item", "why"):
             table.add_column(column, overflow="fold")
         for note in notes:
-            what = Text(f"{note.action} ({note.kind})", style=NOTE_STYLE.get(note.action, ""))
+            said = f"{note.action} by {note.rule}" if note.rule else note.action
+            what = Text(said, style=NOTE_STYLE.get(note.action, ""))
             pages = ", ".join(f"p{p}" for p in note.sources)
             changed = note.result and note.result != note.item
             item = note.item + (f"\n→ {note.result}" if changed else "")
             item += f"  [{pages}]" if pages else ""
-            why = f"{note.rule}: {note.reason}" if note.rule else ""
-            table.add_row(what, Text(item), Text(why))
+            table.add_row(what, note.kind, Text(item), Text(note.reason))
         env.console.print(table)
 
 
