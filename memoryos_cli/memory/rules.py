@@ -414,9 +414,9 @@ def reported_plan(item: Item, batch: Batch) -> Verdict:
     the user's plan: "The assistant suggested that the user should fly to Oslo for a
     conference next month." from the user's "Next month I'm flying to Oslo for a conference"
     (Qwen 1.5B at temperature 0, a first session's third statement stored with an agent's
-    own answers: its user facts ended after two). The advised words must be the user's (REFILE_SUPPORT of them in the user's turns of
-    the cited pages) and not the assistant's (under MIN_SUPPORT in its turns): advice the
-    assistant did give stays the assistant's."""
+    own answers: its user facts ended after two). The advised words must be the user's
+    (REFILE_SUPPORT of them in the user's turns of the cited pages) and not the assistant's
+    (under MIN_SUPPORT in its turns): advice the assistant did give stays the assistant's."""
     name = "|".join(re.escape(n) for n in (batch.user_name, batch.user_name.split(" ")[0]) if n)
     match = re.match(ADVICE.format(name=name or "the user"), item.text, re.I)
     if match is None:
