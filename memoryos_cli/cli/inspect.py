@@ -333,8 +333,8 @@ def analysis_notes(ctx: typer.Context, analyses: int, as_json: bool) -> None:
     with opened(ctx) as mem:
         entries = mem.analysis_log(analyses)
         zone = mem.settings.zone
+    recent = dict.fromkeys((e.job_id, e.at) for e in entries)  # each analysis once, in order
     if as_json:
-        recent = dict.fromkeys((e.job_id, e.at) for e in entries)
         env.print_json({"analyses": [
             {"job": job, "at": at, "notes": [asdict(e.note) for e in entries if e.job_id == job]}
             for job, at in recent
@@ -343,7 +343,7 @@ def analysis_notes(ctx: typer.Context, analyses: int, as_json: bool) -> None:
     if not entries:
         env.console.print("No analysis has run yet (or a forget cleared the log).")
         return
-    for job, at in dict.fromkeys((e.job_id, e.at) for e in entries):
+    for job, at in recent:
         notes = [e.note for e in entries if e.job_id == job]
         table = Table(title=f"analysis {job} · {when(at, zone)}", title_justify="left")
         for column in ("what", "kind", "item", "why"):
