@@ -511,7 +511,9 @@ KIN = (
     r"daughter|kids?|children|child|sister|brother|grandma|grandmother|grandpa|grandfather|"
     r"aunt|uncle|cousin|niece|nephew|friend|best friend|neighbou?r|boss|dog|cat|puppy|kitten"
 )
-OWN_KIN = re.compile(rf"\bmy ({KIN})\b(?!\s*(?:and|&)\s+(?:I|me)\b)(?P<said>[^.!?;]*)", re.I)
+# What is said of them runs to the sentence's end, or to where the speaker's own voice
+# comes back ("My son Theo just turned six, and I'm learning Italian": the Italian is hers).
+OWN_KIN = re.compile(rf"\bmy ({KIN})\b(?P<said>(?:(?!\b(?:{SPEAKER_I}|me|my)\b)[^.!?;])*)", re.I)
 
 
 def kin_statement(item: Item, batch: Batch) -> Verdict:

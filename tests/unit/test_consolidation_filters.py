@@ -354,6 +354,8 @@ KIN = [
     (1, 0.0, "Hey Jolene, my dad passed away two days ago. I'm trying to cope.", "So sorry."),
     (2, 0.0, "My dad and I went fishing on Sunday.", "Nice!"),
     (3, 0.0, "I went camping with my kids. My kids loved the lake.", "Fun!"),
+    (4, 0.0, "My son Theo just turned six, and I'm learning Italian.", "Great!"),
+    (5, 0.0, "My son Theo just turned six and I am learning Italian.", "Great!"),
 ]
 
 
@@ -368,6 +370,10 @@ KIN = [
         ("Deborah is trying to cope.", [1], "Deborah is trying to cope."),
         ("Deborah went fishing on Sunday.", [2], "Deborah went fishing on Sunday."),  # "and I"
         ("Deborah went camping with her kids.", [3], "Deborah went camping with her kids."),
+        # the user's own clause after the kin's (`memoryos chat`, Qwen 1.5B): the user's
+        ("Lea is learning Italian.", [4], "Lea is learning Italian."),
+        ("Lea is learning Italian.", [5], "Lea is learning Italian."),
+        ("Lea just turned six.", [4], "Lea's son just turned six."),
         # another page's words do not count
         ("Deborah passed away.", [3], "Deborah passed away."),
     ],
@@ -376,5 +382,5 @@ def test_what_the_user_said_of_someone_of_theirs_is_about_them(
     fact: str, cited: list[int], stored: str
 ) -> None:
     analysis = Analysis(user_facts=[(fact, cited)])
-    ruled("kin_statement", analysis, KIN, "Deborah")
+    ruled("kin_statement", analysis, KIN, "Lea" if fact.startswith("Lea") else "Deborah")
     assert analysis.user_facts == [(stored, cited)]
