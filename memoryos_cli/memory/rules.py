@@ -106,6 +106,32 @@ class Batch:
     def agent_turns(self) -> dict[int, str]:
         return {pid: a for pid, _, _, a in self.pages}
 
+    @cached_property
+    def turns(self) -> tuple[list[str], set[str]]:
+        """Every turn as stored and as the model read it, normalized and space-padded for
+        whole-word search; and the set of them whole, their speaker tags aside."""
+        said = [t for _, _, u, a in [*self.pages, *self.shown] for t in (u, a)]
+        padded = [f" {long_term.normalized(t)} " for t in said]
+        return padded, {f" {long_term.normalized(SPEAKER_TAG.sub('', t))} " for t in said}
+
+    @cached_property
+    def example(self) -> tuple[str, set[str]]:
+        """The prompt's instructions and example, normalized, and the stems of the example's
+        values that these pages do not hold."""
+        template = long_term.normalized(prompts.ANALYSIS_INSTRUCTIONS + prompts.ANALYSIS_EXAMPLE)
+        example = json.loads(prompts.ANALYSIS_EXAMPLE)
+        values = [
+            *example["user_facts"],
+            *example["assistant_facts"],
+            *(item.split("=", 1)[-1] for item in example["profile"]),
+            example["summary"],
+        ]
+        return template, stems(" ".join(values)) - stems(self.excerpts)
+
+    @cached_property
+    def parties(self) -> frozenset[str]:
+        return conversation_parties(self.pages)
+
     def found_names(self) -> list[str]:
         """The user's name as this batch's profile items give it."""
         return [
@@ -128,7 +154,7 @@ class Batch:
         """The words of the names the two sides go by (the user's, and each name one side
         calls the other): they sit in the turns of whoever says them to the other ("Thanks,
         Mel!"), so they say nothing of who did what."""
-        called = {w for n in conversation_parties(self.pages) - ROLES for w in n.split()}
+        called = {w for n in self.parties - ROLES for w in n.split()}
         return self.subjects | called
 
     @cached_property
@@ -155,25 +181,13 @@ def copied_example(item: Item, batch: Batch) -> Verdict:
     or more of the example's own words (its values: not "profile" or "name") that the
     excerpts do not hold is dropped; a profile value with one ("name = Jon Reyes" from the
     example's "Tom Reyes", Qwen 1.5B on LoCoMo, then in every fact about Jon)."""
-    template, borrowed = _example(batch.excerpts)
+    template, borrowed = batch.example
     if long_term.normalized(item.shown) in template:
         return Drop("the prompt's example, word for word")
     taken = stems(item.text) & borrowed
     if len(taken) >= (1 if item.kind == "profile" else 2):
         return Drop(f"words of the prompt's example: {', '.join(sorted(taken))}")
     return None
-
-
-def _example(excerpts: str) -> tuple[str, set[str]]:
-    template = long_term.normalized(prompts.ANALYSIS_INSTRUCTIONS + prompts.ANALYSIS_EXAMPLE)
-    example = json.loads(prompts.ANALYSIS_EXAMPLE)
-    values = [
-        *example["user_facts"],
-        *example["assistant_facts"],
-        *(item.split("=", 1)[-1] for item in example["profile"]),
-        example["summary"],
-    ]
-    return template, stems(" ".join(values)) - stems(excerpts)
 
 
 def copied_turn(item: Item, batch: Batch) -> Verdict:
@@ -187,9 +201,7 @@ def copied_turn(item: Item, batch: Batch) -> Verdict:
     health last Saturday (20 May 2023)", "Klara just started violin lessons." Dropping every
     run of COPIED_RUN_WORDS cost a fifth of the user's observations on both halves of the
     dev file (docs/benchmarks.md, "Consolidation rules")."""
-    said = [t for _, _, u, a in [*batch.pages, *batch.shown] for t in (u, a)]
-    turns = [f" {long_term.normalized(t)} " for t in said]
-    untagged = {f" {long_term.normalized(SPEAKER_TAG.sub('', t))} " for t in said}
+    turns, untagged = batch.turns
     words = long_term.normalized(item.text).split()
     if f" {' '.join(words)} " in untagged:
         return Drop("a whole turn, copied")
@@ -272,7 +284,7 @@ def courtesy(item: Item, batch: Batch) -> Verdict:
     whom = match.group("whom")
     if whom is None:
         return Drop("an expressed feeling, no fact")
-    if whom.lower() in conversation_parties(batch.pages):
+    if whom.lower() in batch.parties:
         return Drop(f"a courtesy to the other side ({whom})")
     return None
 
