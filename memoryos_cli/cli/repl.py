@@ -26,14 +26,13 @@ from rich.text import Text
 from memoryos_cli.api import Memoryos
 from memoryos_cli.cli.env import Env
 from memoryos_cli.clock import when
-from memoryos_cli.errors import MemoryosError
+from memoryos_cli.errors import ExitCode, MemoryosError
 
 # A model call stops within milliseconds of a cancel (inside a prompt's evaluation too):
 # waiting longer than these means something is stuck.
 IDLE_JOIN_SECONDS = 30.0
 # How long Ctrl-C waits for the loader thread (the text models load in well under that).
 LOADER_JOIN_SECONDS = 1.0
-EXIT_INTERRUPTED = 130
 LEAVE_SECONDS = 5.0  # after Ctrl-C or the deadline at exit
 
 HELP = [
@@ -407,7 +406,7 @@ def run(env: Env, mem: Memoryos) -> None:
             mem.close()
             sys.stdout.flush()
             sys.stderr.flush()
-            os._exit(EXIT_INTERRUPTED)
+            os._exit(ExitCode.INTERRUPTED)
         raise
 
 

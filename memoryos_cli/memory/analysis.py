@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Annotated, Any, Literal, TypeVar
 
@@ -175,27 +174,21 @@ class Analysis:
     def empty(self) -> bool:
         return not (self.profile or self.user_facts or self.assistant_facts)
 
-    def keep_facts(self, keep: Callable[[str], bool]) -> None:
-        """Keep the user and assistant facts whose text passes `keep`."""
-        self.user_facts = [f for f in self.user_facts if keep(f[0])]
-        self.assistant_facts = [f for f in self.assistant_facts if keep(f[0])]
-
 
 def _items(
-    model: type[Item], value: Any, limit: int, refused: list[tuple[str, str]] | None = None
+    model: type[Item], value: Any, limit: int, kind: Kind, refused: list[tuple[Kind, str, str]]
 ) -> list[Item]:
-    """The valid items of a list, each checked on its own; the rest are dropped, each with
-    why in `refused` (the item as written, the first error)."""
+    """The valid items of a list, each checked on its own; the rest are dropped, each noted
+    in `refused` (its kind, the item as written, the first error)."""
     out: list[Item] = []
     for item in value if isinstance(value, list) else []:
         try:
             out.append(model.model_validate(item))
         except ValidationError as exc:
-            if refused is not None:
-                error = exc.errors()[0]
-                where = ".".join(str(part) for part in error["loc"])
-                why = str(error["msg"]).removeprefix("Value error, ")
-                refused.append((_written(item), f"{where}: {why}" if where else why))
+            error = exc.errors()[0]
+            where = ".".join(str(part) for part in error["loc"])
+            why = str(error["msg"]).removeprefix("Value error, ")
+            refused.append((kind, _written(item), f"{where}: {why}" if where else why))
     return out[:limit]
 
 
@@ -235,11 +228,9 @@ def read_reply(raw: str, page_ids: set[int]) -> Analysis:
     all_pages = sorted(page_ids)
     profile = data.get("profile")
     profile = [_profile_line(i) for i in profile] if isinstance(profile, list) else []
-    refused: list[tuple[str, str]] = []
-    for change in _items(ProfileChange, profile, MAX_PROFILE, refused):
+    for change in _items(ProfileChange, profile, MAX_PROFILE, "profile", out.refused):
         sources = [s for s in change.sources if s in page_ids] or all_pages
         out.profile.append((change.attribute.strip(), change.value.strip(), sources))
-    out.refused += [("profile", text, why) for text, why in refused]
     lists: list[tuple[str, Kind, list[tuple[str, list[int]]], int]] = [
         ("user_facts", "user", out.user_facts, MAX_USER_FACTS),
         ("assistant_facts", "assistant", out.assistant_facts, MAX_ASSISTANT_FACTS),
@@ -247,11 +238,9 @@ def read_reply(raw: str, page_ids: set[int]) -> Analysis:
     for key, kind, target, limit in lists:
         raw_items = data.get(key)
         items = [_line(i) for i in raw_items] if isinstance(raw_items, list) else []
-        refused = []
-        for fact in _items(FactItem, items, limit, refused):
+        for fact in _items(FactItem, items, limit, kind, out.refused):
             sources = [s for s in fact.sources if s in page_ids] or all_pages
             target.append((fact.text.strip(), sources))
-        out.refused += [(kind, text, why) for text, why in refused]
     written = sum(
         len(value)
         for key in ("profile", "user_facts", "assistant_facts")
