@@ -23,6 +23,7 @@ Matching rules (checked by hand on pairs the bench prints with `--show-pairs`):
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass, field
 from typing import Any
@@ -38,14 +39,12 @@ from memoryos_cli.memory.support import stems, support
 
 STATES_SIMILARITY = 0.7
 GRADER = "all-MiniLM-L6-v2"
-_graders: dict[str, Embedder] = {}
 
 
+@functools.cache
 def grader_embedder() -> Embedder:
     """The embedder of the recall rule, loaded once per process."""
-    if GRADER not in _graders:
-        _graders[GRADER] = embedder_named(GRADER, load_settings())
-    return _graders[GRADER]
+    return embedder_named(GRADER, load_settings())
 
 
 SUPPORT_COVERAGE = 0.5
@@ -128,9 +127,9 @@ def grade(mem: Memoryos, conv: Conversation, sessions: int | None = None) -> Fac
         w for n in (conv.speaker_a, conv.speaker_b) for w in re.findall(r"[a-z]+", n.lower())
     )
     stated_by_kept = np.zeros(len(wanted), dtype=bool)
-    if wanted and items:
-        grader = grader_embedder()
-        sims = unit(grader.embed([o.text for o in wanted])) @ unit(grader.embed(items)).T
+    observed = unit(grader_embedder().embed([o.text for o in wanted])) if wanted else None
+    if observed is not None and items:
+        sims = observed @ unit(grader_embedder().embed(items)).T
         stated_by_kept = sims.max(axis=1) >= STATES_SIMILARITY
         for i, obs in enumerate(wanted):
             best = int(np.argmax(sims[i]))
@@ -144,7 +143,7 @@ def grade(mem: Memoryos, conv: Conversation, sessions: int | None = None) -> Fac
                     "stated": stated,
                 }
             )
-    out.rules = tally_rules(mem, conv, wanted, stated_by_kept, names)
+    out.rules = tally_rules(mem, conv, observed, stated_by_kept, names)
     out.facts = len(all_facts)
     for fact in all_facts:
         cited = mem.pages(fact.source_page_ids)
@@ -167,13 +166,14 @@ def grade(mem: Memoryos, conv: Conversation, sessions: int | None = None) -> Fac
 def tally_rules(
     mem: Memoryos,
     conv: Conversation,
-    wanted: list[Any],
+    observed: np.ndarray | None,
     stated_by_kept: np.ndarray,
     names: frozenset[str],
 ) -> dict[str, RuleTally]:
     """Each rule's drops in the store's analysis log, graded: a dropped user fact or
-    profile item that states an observation no stored item states cost recall; a dropped
-    fact its cited pages support would have counted as precise."""
+    profile item that states an observation (`observed`: their unit vectors under the
+    grader) no stored item states cost recall; a dropped fact its cited pages support would
+    have counted as precise."""
     tallies: dict[str, RuleTally] = {}
     dropped = [e.note for e in mem.analysis_log(ALL_ANALYSES) if e.note.action == "dropped"]
     about_user: list[tuple[str, str]] = []
@@ -190,10 +190,9 @@ def tally_rules(
         cited = mem.pages(list(note.sources)) if note.sources else []
         cited_text = " ".join(f"{p.user_input} {p.agent_response}" for p in cited)
         tally.supported += support(note.item, cited_text, names) >= SUPPORT_COVERAGE
-    if wanted and about_user:
-        grader = grader_embedder()
+    if observed is not None and about_user:
         texts = [text for _, text in about_user]
-        sims = unit(grader.embed([o.text for o in wanted])) @ unit(grader.embed(texts)).T
+        sims = observed @ unit(grader_embedder().embed(texts)).T
         for i in np.flatnonzero(~stated_by_kept):
             for rule in {about_user[j][0] for j in np.flatnonzero(sims[i] >= STATES_SIMILARITY)}:
                 tallies[rule].only_stated += 1

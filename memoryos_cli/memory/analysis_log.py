@@ -20,6 +20,11 @@ from memoryos_cli.memory.rules import Note
 from memoryos_cli.store import tables
 
 KEEP_ANALYSES = 20
+# The job ids of one owner's newest analyses (parameters: owner, how many).
+NEWEST = (
+    "SELECT job_id FROM analysis_log WHERE owner_id = ?"
+    " GROUP BY job_id ORDER BY MAX(at) DESC, job_id DESC LIMIT ?"
+)
 
 
 @dataclass(frozen=True)
@@ -46,9 +51,7 @@ def record(conn: Any, owner_id: int, job_id: int, notes: Sequence[Note]) -> None
         ],
     )  # fmt: skip
     conn.execute(
-        "DELETE FROM analysis_log WHERE owner_id = ? AND job_id NOT IN ("
-        " SELECT job_id FROM analysis_log WHERE owner_id = ?"
-        " GROUP BY job_id ORDER BY MAX(at) DESC, job_id DESC LIMIT ?)",
+        f"DELETE FROM analysis_log WHERE owner_id = ? AND job_id NOT IN ({NEWEST})",
         (owner_id, owner_id, KEEP_ANALYSES),
     )
 
@@ -58,9 +61,7 @@ def entries(conn: Any, owner_id: int, analyses: int = 1) -> list[Entry]:
     rules wrote them."""
     rows = conn.execute(
         "SELECT job_id, at, rule, action, kind, item, result, reason, source_page_ids"
-        " FROM analysis_log WHERE owner_id = ? AND job_id IN ("
-        " SELECT job_id FROM analysis_log WHERE owner_id = ?"
-        " GROUP BY job_id ORDER BY MAX(at) DESC, job_id DESC LIMIT ?)"
+        f" FROM analysis_log WHERE owner_id = ? AND job_id IN ({NEWEST})"
         " ORDER BY at, job_id, id",
         (owner_id, owner_id, analyses),
     ).fetchall()
