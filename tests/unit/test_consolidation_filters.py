@@ -25,6 +25,13 @@ def ruled(rule: str, analysis: Analysis, pages: Pages, user_name: str = "") -> l
     return rules.apply_rules(analysis, rules.Batch(pages, pages, profile), chosen)
 
 
+def user_fact_after(rule: str, fact: str, cited: list[int], pages: Pages, name: str = "") -> list:
+    """The user facts `rule` leaves of one user fact citing `cited`."""
+    analysis = Analysis(user_facts=[(fact, cited)])
+    ruled(rule, analysis, pages, name)
+    return analysis.user_facts
+
+
 def kept_facts(rule: str, text: str, pages: Pages | None = None) -> bool:
     analysis = Analysis(user_facts=[(text, [1])])
     ruled(rule, analysis, pages or [(1, 0.0, "", "")])
@@ -336,9 +343,7 @@ DAYS = [
 def test_a_relative_time_is_pinned_to_the_day_it_was_said(
     fact: str, cited: list[int], stored: str
 ) -> None:
-    analysis = Analysis(user_facts=[(fact, cited)])
-    ruled("pin_dates", analysis, DAYS)
-    assert analysis.user_facts == [(stored, cited)]
+    assert user_fact_after("pin_dates", fact, cited, DAYS) == [(stored, cited)]
 
 
 def test_who_did_it_is_weighed_without_the_names_the_sides_call_each_other() -> None:
@@ -381,6 +386,5 @@ KIN = [
 def test_what_the_user_said_of_someone_of_theirs_is_about_them(
     fact: str, cited: list[int], stored: str
 ) -> None:
-    analysis = Analysis(user_facts=[(fact, cited)])
-    ruled("kin_statement", analysis, KIN, "Lea" if fact.startswith("Lea") else "Deborah")
-    assert analysis.user_facts == [(stored, cited)]
+    name = "Lea" if fact.startswith("Lea") else "Deborah"
+    assert user_fact_after("kin_statement", fact, cited, KIN, name) == [(stored, cited)]
