@@ -170,6 +170,13 @@ class Analysis:
     # (kind, item as written, why): items the validation refused, for `memory why`
     refused: list[tuple[Kind, str, str]] = field(default_factory=list)
 
+    def add(self, other: Analysis) -> None:
+        """Take in the items of another look at some of the same pages."""
+        self.profile += other.profile
+        self.user_facts += other.user_facts
+        self.assistant_facts += other.assistant_facts
+        self.keywords += [k for k in other.keywords if k not in self.keywords]
+
     @property
     def empty(self) -> bool:
         return not (self.profile or self.user_facts or self.assistant_facts)

@@ -149,7 +149,8 @@ def excerpt_room(llm: LLM, fixed: list[Message]) -> int:
 
 
 def analyse(scope: Scope, llm: LLM, job: jobs.Job, cancel: threading.Event | None = None) -> None:
-    """Run one job: one call over its batch, applied with the job's done-marker."""
+    """Run one job: one call over its batch (and a second look at the pages it left
+    unheard), applied with the job's done-marker."""
     store, owner = scope.store, scope.owner_id
     with store.lock:
         conn = store.conn
@@ -175,24 +176,55 @@ def analyse(scope: Scope, llm: LLM, job: jobs.Job, cancel: threading.Event | Non
         return split_own_clauses(pin_relative_dates(text, ts, zone))
 
     shown = [(pid, ts, readable(u, ts), readable(a, ts)) for pid, ts, u, a in pages]
-    messages = prompts.analysis_messages(shown, known_lines, known_name(current_profile), zone=zone)
     page_ids: set[int] = {p[0] for p in pages}
+    name = known_name(current_profile)
 
     # Free generation first: llama.cpp's grammar sampler checks the whole vocabulary at
     # every token (~1 tok/s against ~12 for Qwen 1.5B here). Only a reply with no JSON
     # object, or with no well-formed item, pays for the schema-constrained retry; one bad
     # item among good ones costs only itself.
-    def ask(**sampling: Any) -> str:
-        raw = llm.complete(messages, max_tokens=ANALYSIS_MAX_TOKENS, temperature=0.0, **sampling)
-        if cancel is not None and cancel.is_set():
-            raise Cancelled()
-        return raw
+    def look(rows: list[Excerpt], known: list[str], name: str) -> Analysis:
+        messages = prompts.analysis_messages(rows, known, name, zone=zone)
+        ids = {row[0] for row in rows}
 
-    try:
-        analysis = read_reply(ask(repeat_penalty=ANALYSIS_REPEAT_PENALTY), page_ids)
-    except ValueError:
-        analysis = read_reply(ask(json_schema=reply_schema()), page_ids)
-    notes = rules.apply_rules(analysis, rules.Batch(pages, shown, current_profile, zone=zone))
+        def ask(**sampling: Any) -> str:
+            raw = llm.complete(
+                messages, max_tokens=ANALYSIS_MAX_TOKENS, temperature=0.0, **sampling
+            )
+            if cancel is not None and cancel.is_set():
+                raise Cancelled()
+            return raw
+
+        try:
+            return read_reply(ask(repeat_penalty=ANALYSIS_REPEAT_PENALTY), ids)
+        except ValueError:
+            return read_reply(ask(json_schema=reply_schema()), ids)
+
+    analysis = look(shown, known_lines, name)
+    batch = rules.Batch(pages, shown, current_profile, zone=zone)
+    notes = rules.apply_rules(analysis, batch)
+    unheard = set(rules.unheard_pages(analysis, batch))
+    if unheard:
+        # A second look at only the pages where the user told something and nothing was
+        # kept: the model reads a short batch closely (issue 23's Oslo line was stored from
+        # its page alone, never from the three together). It is told the user's name, so
+        # facts name the user, and nothing else the first look found: shown the profile,
+        # Qwen 1.5B wrote it back as the page's facts.
+        user = name or batch.user_name
+        told = known_lines if name or not user else [*known_lines, f"name = {user}"]
+        try:
+            second = look([row for row in shown if row[0] in unheard], told, user)
+        except ValueError:  # the first look stands on its own
+            second = Analysis()
+        again = rules.Batch(
+            [row for row in pages if row[0] in unheard],
+            [row for row in shown if row[0] in unheard],
+            current_profile,
+            zone=zone,
+            earlier=rules.items_of(analysis),
+        )
+        notes += rules.apply_rules(second, again)
+        analysis.add(second)
     texts = [t for t, _ in analysis.user_facts + analysis.assistant_facts]
     vecs: list[Any] = list(scope.embedder.embed(texts)) if texts else []
     page_ts = {p[0]: p[1] for p in pages}

@@ -24,6 +24,7 @@ from memoryos_cli.llm import prompts
 from memoryos_cli.memory import long_term
 from memoryos_cli.memory.analysis import Analysis, Kind
 from memoryos_cli.memory.dates import pin_relative_dates
+from memoryos_cli.memory.keywords import content_words
 from memoryos_cli.memory.page_text import SPEAKER_TAG
 from memoryos_cli.memory.support import ROLES, stems, support
 
@@ -89,6 +90,9 @@ class Batch:
     profile: list[Any] = field(default_factory=list)
     items: list[Item] = field(default_factory=list)
     zone: dt.tzinfo = dt.UTC  # the user's: a page's day is the day they said it
+    # What an earlier look at the same batch kept (`consolidate.analyse`'s second look):
+    # the user's name may be found only there.
+    earlier: list[Item] = field(default_factory=list)
 
     @cached_property
     def excerpts(self) -> str:
@@ -136,7 +140,7 @@ class Batch:
         """The user's name as this batch's profile items give it."""
         return [
             i.text
-            for i in self.items
+            for i in [*self.earlier, *self.items]
             if i.kind == "profile" and long_term.normalize_attribute(i.attribute) in NAME_ATTRIBUTES
         ]
 
@@ -448,6 +452,10 @@ LEADING_NAME = re.compile(r"^\s*((?!The\b)[A-Z][\w'’-]*(?:\s+[A-Z][\w'’-]*)?
 # ", and she's allergic": a second claim joined to the first, its subject a pronoun or none.
 JOINED_CLAIM = re.compile(r",?\s+and\s+(?:(?:she|he|they)\b(?P<be>'s|’s)?\s*)?")
 FIRST_PERSON = re.compile(rf"^\W*(?:{SPEAKER_I}|My|Me)\b")
+LEADING_PRONOUNS = frozenset({"She", "He"})
+SPEAKER_SUBJECT = re.compile(rf"\b(?:{SPEAKER_I})(?![\w'’])")
+# A sentence in the speaker's own voice: what they say of themself and theirs.
+OWN_VOICE = re.compile(rf"\b(?:{SPEAKER_I}|my|My|me|myself)\b")
 # ", and I'm allergic to cats": a clause in the speaker's own voice joined to one about
 # someone else.
 OWN_CLAUSE = re.compile(rf"\s*[,;]\s*(?:and|but|so|while)\s+({SPEAKER_I}|my|My)\b")
@@ -478,8 +486,12 @@ def self_statement(item: Item, batch: Batch) -> Verdict:
     if {w.lower() for w in match.group(1).split()} & own_names:
         return None  # about the user already
     said = " ".join(split_own_clauses(batch.user_turns.get(p, "")) for p in item.sources)
-    sentences = [s for s in re.split(r"(?<=[.!?;])\s+", said) if FIRST_PERSON.match(s)]
     name, claim = match.group(1), item.text[match.end() :]
+    # "She plans to fly to Oslo" from "Next month I'm flying to Oslo": a pronoun names no
+    # one else, so the speaker as a subject anywhere in the sentence is enough ("My
+    # daughter Klara started violin" is Klara's).
+    own = SPEAKER_SUBJECT.search if name in LEADING_PRONOUNS else FIRST_PERSON.match
+    sentences = [s for s in re.split(r"(?<=[.!?;])\s+", said) if own(s)]
 
     def own_claim(claim: str) -> bool:
         """Whether `claim` restates a first-person sentence of the user not about `name`."""
@@ -666,3 +678,30 @@ def apply_rules(
         (i.attribute, i.text, list(i.sources)) for i in items if i.kind == "profile"
     ]
     return notes
+
+
+# -- pages no item heard ----------------------------------------------------------------
+
+SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
+MIN_STATED_WORDS = 3  # "I'm so glad!" tells nothing to keep; "I'm flying to Oslo" does
+
+
+def tells_of_themself(said: str) -> bool:
+    """Whether a turn holds a sentence in which the speaker tells something of themself:
+    their own voice, MIN_STATED_WORDS content words, not a question."""
+    return any(
+        OWN_VOICE.search(sentence) and len(content_words(sentence)) >= MIN_STATED_WORDS
+        for sentence in SENTENCE_END.split(said)
+        if not sentence.rstrip().endswith("?")
+    )
+
+
+def unheard_pages(analysis: Analysis, batch: Batch) -> list[int]:
+    """The pages of the batch where the user tells something of themself and no kept user
+    fact or profile item cites them. Qwen 1.5B writes about one user fact per page, in page
+    order, and skips the rest: "Next month I'm flying to Oslo..." after a page with two
+    statements left nothing in 5 first sessions of 5 (issue 23)."""
+    cited = {p for _, sources in analysis.user_facts for p in sources}
+    cited |= {p for _, _, sources in analysis.profile for p in sources}
+    told = [pid for pid, said in batch.user_turns.items() if tells_of_themself(said)]
+    return [pid for pid in told if pid not in cited]

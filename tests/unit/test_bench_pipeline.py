@@ -114,8 +114,9 @@ def test_pipeline_plays_consolidates_and_answers_through_the_chat_prompt(tmp_pat
 
 
 def test_each_rules_drops_are_graded_like_the_stored_facts(tmp_path: Path) -> None:
-    """The session-2 analysis writes its fact only as a chat line: the chat-line rule drops
-    it, and the report says that rule cost the observation it alone stated."""
+    """The session-2 analysis writes its fact only as a chat line, and so does its second
+    look at the page left unheard: the chat-line rule drops it twice, and the report says
+    that rule cost the observation it alone stated."""
 
     def chatty(messages: list[Message]) -> str:
         text = messages[-1]["content"]
@@ -132,7 +133,7 @@ def test_each_rules_drops_are_graded_like_the_stored_facts(tmp_path: Path) -> No
     )
     assert report["facts"]["fact_recall"] == 0.5
     assert report["facts"]["rules"] == {
-        "chat_line": {"dropped": 1, "dropped_facts": 1, "only_stated": 1, "supported": 1}
+        "chat_line": {"dropped": 2, "dropped_facts": 2, "only_stated": 1, "supported": 2}
     }
 
 

@@ -42,9 +42,12 @@ def reply(page_ids: list[int], user_fact: str = "Alice hikes in the Alps with he
 
 
 def hot(mem: Memoryos) -> None:
+    """Eleven pages that tell nothing of the user in their own voice: no second look."""
     for i in range(11):
         mem.add_memory(
-            f"hiking in the alps with my sister {i}", "nice, I love the alps", timestamp=T0 + i * 60
+            f"hiking in the alps with her sister {i}",
+            "nice, I love the alps",
+            timestamp=T0 + i * 60,
         )
 
 
@@ -74,6 +77,61 @@ def test_one_call_applies_profile_facts_summary_and_resets_heat(
         mem.store.query("SELECT COUNT(*) FROM pages WHERE analyzed = 0 AND tier = 'mid'")[0][0] == 0
     )
     assert mem.pending_jobs() == 0
+
+
+def first_session(mem: Memoryos) -> tuple[int, int]:
+    intro = mem.add_memory("Hi! I'm Mara Lindqvist, a pharmacist in Bergen.", "Hello Mara!")
+    plan = mem.add_memory("Next month I'm flying to Oslo for a green chemistry conference.", "Fun!")
+    mem.end_session()
+    return intro, plan
+
+
+def first_look(intro: int) -> str:
+    return json.dumps(
+        {
+            "user_facts": [f"{intro}: Mara Lindqvist is a pharmacist in Bergen."],
+            "profile": [f"{intro}: name = Mara Lindqvist"],
+            "summary": "Mara",
+        }
+    )
+
+
+def test_a_page_no_item_heard_gets_a_second_look_of_its_own(
+    mem: Memoryos, llm: ScriptedLLM
+) -> None:
+    """The first look kept nothing from the plan's page: the model reads that page alone,
+    told the user's name, and what it finds passes the same rules."""
+    intro, plan = first_session(mem)
+    llm.replies += [
+        first_look(intro),
+        json.dumps({"user_facts": [f"{plan}: She is flying to Oslo for a chemistry conference."]}),
+    ]
+    assert mem.consolidate() == 1
+    calls = [c["messages"][-1]["content"] for c in llm.calls if c["kind"] == "complete"]
+    assert len(calls) == 2
+    assert f"[page {intro} |" in calls[0] and f"[page {plan} |" in calls[0]
+    assert f"[page {plan} |" in calls[1] and f"[page {intro} |" not in calls[1]
+    assert "name = Mara Lindqvist" in calls[1]  # the name found by the first look
+    assert sorted(f.text for f in mem.knowledge("user")) == [
+        "Mara Lindqvist is a pharmacist in Bergen.",
+        "Mara Lindqvist is flying to Oslo for a chemistry conference.",
+    ]
+    assert [f.source_page_ids for f in mem.knowledge("user") if "Oslo" in f.text] == [[plan]]
+    notes = [(e.note.rule, e.note.action) for e in mem.analysis_log()]
+    assert ("self_statement", "changed") in notes
+    assert all(p.analyzed for p in mem.pages())
+
+
+def test_a_second_look_that_fails_leaves_the_first_looks_findings(
+    mem: Memoryos, llm: ScriptedLLM
+) -> None:
+    intro, _ = first_session(mem)
+    llm.replies += [first_look(intro), "no JSON here", "nor here"]
+    assert mem.consolidate() == 1
+    assert len([c for c in llm.calls if c["kind"] == "complete"]) == 3  # with the grammar retry
+    assert [f.text for f in mem.knowledge("user")] == ["Mara Lindqvist is a pharmacist in Bergen."]
+    assert [(p.attribute, p.value) for p in mem.profile()] == [("name", "Mara Lindqvist")]
+    assert mem.pending_jobs() == 0 and all(p.analyzed for p in mem.pages())
 
 
 def test_invalid_reply_is_retried_once_with_the_schema(mem: Memoryos, llm: ScriptedLLM) -> None:

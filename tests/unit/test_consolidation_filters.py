@@ -234,6 +234,71 @@ def test_what_the_user_said_of_themself_is_about_the_user(fact: str, stored: lis
     assert analysis.user_facts == [(text, [2]) for text in stored]
 
 
+PLAN = [(3, 0.0, "Next month I'm flying to Oslo for a conference on green chemistry.", "Fun!")]
+
+
+@pytest.mark.parametrize(
+    ("fact", "pages", "stored"),
+    [
+        ("She plans to fly to Oslo for a conference on green chemistry.", PLAN,
+         "Mara Lindqvist plans to fly to Oslo for a conference on green chemistry."),
+        ("He is flying to Oslo for a green chemistry conference.", PLAN,
+         "Mara Lindqvist is flying to Oslo for a green chemistry conference."),
+        # the pronoun is someone the user speaks of: not the user's own sentence
+        ("She started violin lessons.", FIRST_SESSION, "She started violin lessons."),
+        ("They are flying to Oslo for a conference on green chemistry.", PLAN,
+         "They are flying to Oslo for a conference on green chemistry."),
+        ("She plans to visit her aunt in Rome.", PLAN, "She plans to visit her aunt in Rome."),
+    ],
+)  # fmt: skip
+def test_a_pronoun_put_on_the_users_own_sentence_becomes_the_user(
+    fact: str, pages: Pages, stored: str
+) -> None:
+    """A second look told only the user's name wrote "She plans to fly to Oslo..." (Qwen
+    1.5B): a fact about no one, once stored. The sentence that holds its claim need not
+    open in the first person ("Next month I'm...")."""
+    cited = [pages[-1][0]]
+    assert user_fact_after("self_statement", fact, cited, pages, "Mara Lindqvist") == [
+        (stored, cited)
+    ]
+
+
+@pytest.mark.parametrize(
+    ("said", "tells"),
+    [
+        ("Next month I'm flying to Oslo for a conference on green chemistry.", True),
+        ("My daughter Klara just started violin lessons.", True),
+        ("Games are my go-to when I'm feeling overwhelmed.", True),
+        ("Hey! So glad to see you. I went hiking with my dog Rex yesterday.", True),
+        ("I'm so glad!", False),  # no three content words
+        ("Thanks, that means a lot to me.", False),
+        ("Have you ever been to Oslo for a chemistry conference, my friend?", False),  # asked
+        ("The conference on green chemistry is in Oslo next month.", False),  # not of themself
+        ("", False),
+    ],
+)
+def test_what_tells_of_the_speaker(said: str, tells: bool) -> None:
+    assert rules.tells_of_themself(said) is tells
+
+
+def test_unheard_pages_are_those_telling_of_the_user_that_no_kept_item_cites() -> None:
+    pages = [
+        *FIRST_SESSION,
+        *PLAN,
+        (4, 0.0, "What do you think of Oslo?", "Lovely city."),  # asks, tells nothing
+        (5, 0.0, "I play chess with my uncle on Sundays.", "Nice."),
+    ]
+    analysis = Analysis(
+        user_facts=[("Mara is allergic to cats.", [2])],
+        assistant_facts=[("The assistant wished Mara a fun trip to Oslo.", [3])],  # not hers
+        profile=[("job", "pharmacist", [1])],
+    )
+    batch = rules.Batch(pages, pages, [])
+    assert rules.unheard_pages(analysis, batch) == [3, 5]
+    analysis.user_facts.append(("Mara plays chess with her uncle on Sundays.", [5]))
+    assert rules.unheard_pages(analysis, batch) == [3]
+
+
 def test_with_the_users_name_unknown_a_name_may_be_theirs_and_stays() -> None:
     analysis = Analysis(user_facts=[("Mara is allergic to cats.", [2])])
     ruled("self_statement", analysis, FIRST_SESSION)

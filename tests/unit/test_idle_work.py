@@ -24,7 +24,8 @@ def test_the_prefix_comes_before_the_analysis_and_again_after_it(
     mem.add_memory("I adopted a dog called Miso.", "Lovely!")
     mem.end_session()  # its analysis queued
     mem.idle_work(threading.Event())
-    assert kinds(llm) == ["warm", "complete", "warm"]
+    # the analysis, its second look at the page it left unheard, then the prefix again
+    assert kinds(llm) == ["warm", "complete", "complete", "warm"]
     assert mem.pending_jobs() == 0
 
 
