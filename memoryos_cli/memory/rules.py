@@ -365,6 +365,26 @@ def unsupported(item: Item, batch: Batch) -> Verdict:
     return None
 
 
+def asked_not_told(item: Item, batch: Batch) -> Verdict:
+    """What the user only asked the other side about is not the user's: "Caroline is
+    married to Mel for 5 years." from her "How long have you been married?" and Melanie's
+    "5 years already!" (Qwen 1.5B, LoCoMo conv-26). A user fact or profile value whose
+    words, in the user's turns on the pages it cites, sit only in questions not in their
+    own voice is dropped ("Should I quit my job?" tells of the user)."""
+    claim = stems(item.text, batch.names)
+    asked: set[str] = set()
+    told: set[str] = set()
+    for pid in item.sources:
+        for sentence in SENTENCE_END.split(batch.user_turns.get(pid, "")):
+            question = sentence.rstrip().endswith("?") and not OWN_VOICE.search(sentence)
+            (asked if question else told).update(stems(sentence, batch.names))
+    if claim & asked and not claim & told:
+        return Drop(
+            f"only asked by the user, of the other side: {', '.join(sorted(claim & asked))}"
+        )
+    return None
+
+
 # "The assistant promised to fly to Oslo": an item whose subject is the side it is filed under.
 ROLE_SUBJECT = re.compile(r"^\s*the (user|assistant)\b", re.I)
 
@@ -586,6 +606,7 @@ RULES: tuple[Rule, ...] = (
     Rule("addressed_name", addressed_name, frozenset({"profile"})),
     Rule("cite_pages", cite_pages),
     Rule("unsupported", unsupported),
+    Rule("asked_not_told", asked_not_told, frozenset({"user", "profile"})),
     Rule(
         "reported_plan",
         reported_plan,

@@ -234,6 +234,37 @@ def test_what_the_user_said_of_themself_is_about_the_user(fact: str, stored: lis
     assert analysis.user_facts == [(text, [2]) for text in stored]
 
 
+WEDDING = [
+    (1, 0.0, "Thanks, Mel! My family are my rocks.", "Glad to hear it, Caroline!"),
+    (2, 0.0, "What a family pic! How long have you been married?", "5 years already!"),
+    (3, 0.0, "Do you think I should quit my job at the bakery?", "Only if you want to."),
+    (4, 0.0, "I got married in June. Have you been married long?", "10 years!"),
+]
+
+
+@pytest.mark.parametrize(
+    ("kind", "text", "cited", "kept"),
+    [
+        ("user", "Caroline is married to Mel for 5 years.", [1, 2], False),  # LoCoMo conv-26
+        ("profile", "married", [2], False),
+        ("user", "Caroline asked how long Mel has been married.", [2], False),
+        ("user", "Caroline is thinking of quitting her job at the bakery.", [3], True),  # own
+        ("user", "Caroline got married in June.", [4], True),  # said, then asked too
+        ("user", "Caroline's family are her rocks.", [1, 2], True),
+        ("profile", "bakery", [3], True),
+    ],
+)
+def test_what_the_user_only_asked_the_other_side_is_not_the_users(
+    kind: str, text: str, cited: list[int], kept: bool
+) -> None:
+    if kind == "profile":
+        analysis = Analysis(profile=[("status", text, cited)])
+    else:
+        analysis = Analysis(user_facts=[(text, cited)])
+    ruled("asked_not_told", analysis, WEDDING, "Caroline")
+    assert bool(analysis.user_facts or analysis.profile) is kept
+
+
 PLAN = [(3, 0.0, "Next month I'm flying to Oslo for a conference on green chemistry.", "Fun!")]
 
 
