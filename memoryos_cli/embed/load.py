@@ -12,6 +12,7 @@ from memoryos_cli.catalog import (
     text_model_folder,
 )
 from memoryos_cli.config import Settings
+from memoryos_cli.cpu import physical_cores
 from memoryos_cli.embed import Embedder, Reranker
 
 __all__ = ["DEFAULT_EMBEDDER", "DEFAULT_RERANKER", "embedder_named", "reranker_for"]
@@ -52,6 +53,5 @@ def reranker_for(settings: Settings) -> Reranker | None:
     entry = get_text_model(name, "reranker")
     from memoryos_cli.embed.onnx import OnnxCrossEncoder
 
-    return OnnxCrossEncoder(
-        name, text_model_folder(entry, settings), threads=settings.embed_threads
-    )
+    threads = settings.judge_threads or physical_cores()
+    return OnnxCrossEncoder(name, text_model_folder(entry, settings), threads=threads)

@@ -54,10 +54,13 @@ class OnnxModel:
                 tokenizer.enable_truncation(self.max_tokens)
                 tokenizer.enable_padding(pad_id=0, pad_token="[PAD]")  # noqa: S106 - a token
                 options = ort.SessionOptions()
-                # One thread: the chat's single-query encodes are not faster with two on 2
-                # cores, and llama.cpp keeps the other core.
+                # The embedder: one thread (a single query's encode is not faster with two
+                # on 2 cores, and llama.cpp keeps the other core). The judge: every core,
+                # while the model is idle; its threads must not spin after a run, when
+                # llama.cpp needs those cores for the prompt.
                 options.intra_op_num_threads = self.threads
                 options.inter_op_num_threads = 1
+                options.add_session_config_entry("session.intra_op.allow_spinning", "0")
                 options.log_severity_level = 3
                 session = ort.InferenceSession(
                     str(self.folder / "model.onnx"), options, providers=["CPUExecutionProvider"]

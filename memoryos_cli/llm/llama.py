@@ -16,33 +16,13 @@ from typing import Any
 import numpy as np
 
 from memoryos_cli.config import Settings
+from memoryos_cli.cpu import physical_cores
 from memoryos_cli.errors import ModelError
 from memoryos_cli.llm import GenerationStats, Message
 
 # Small models loop inside a JSON grammar ("a", "a", "a", ...) until max_tokens; a mild
 # penalty breaks the loop, and the grammar still forces every structural token.
 JSON_REPEAT_PENALTY = 1.2
-
-
-def physical_cores() -> int:
-    """Physical CPU cores (hyperthreads slow llama.cpp down); logical count as a fallback."""
-    try:
-        cores: set[tuple[str, str]] = set()
-        phys = core = ""
-        with open("/proc/cpuinfo", encoding="ascii", errors="replace") as fh:
-            for line in fh:
-                key, _, value = line.partition(":")
-                key = key.strip()
-                if key == "physical id":
-                    phys = value.strip()
-                elif key == "core id":
-                    core = value.strip()
-                    cores.add((phys, core))
-        if cores:
-            return len(cores)
-    except OSError:
-        pass
-    return max(1, os.cpu_count() or 1)
 
 
 def cpu_has_amx() -> bool:

@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 
 from memoryos_cli.api import Memoryos
+from memoryos_cli.cpu import physical_cores
 from memoryos_cli.embed import sentence
 from memoryos_cli.embed.onnx import OnnxCrossEncoder, OnnxEmbedder
 
@@ -54,7 +55,11 @@ def test_the_embedder_takes_its_threads_from_settings(
         assert isinstance(mem.embedder, OnnxEmbedder)
         assert mem.embedder.model.threads == 3
         assert isinstance(mem.reranker, OnnxCrossEncoder)
-        assert mem.reranker.model.threads == 3
+        assert mem.reranker.model.threads == physical_cores()  # the judge: every core
+    monkeypatch.setenv("MEMORYOS_JUDGE_THREADS", "1")
+    with Memoryos("alice", "assistant", home, llm_model="none") as mem:
+        assert isinstance(mem.reranker, OnnxCrossEncoder)
+        assert (mem.embedder.model.threads, mem.reranker.model.threads) == (3, 1)
     monkeypatch.setenv("MEMORYOS_EMBEDDER", "all-MiniLM-L6-v2")
     with Memoryos("bob", "assistant", home / "minilm", llm_model="none") as mem:
         assert isinstance(mem.embedder, sentence.SentenceTransformerEmbedder)
@@ -110,3 +115,17 @@ def test_the_cache_is_shared_safely_between_threads(monkeypatch: pytest.MonkeyPa
     for w in workers:
         w.join()
     assert errors == []
+
+
+def test_the_judges_threads_do_not_spin_once_it_has_scored(
+    home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The judge runs on every core just before llama.cpp evaluates the prompt: threads
+    left spinning would take those cores from it."""
+    monkeypatch.setenv("MEMORYOS_RERANKER", "ms-marco-minilm-l12")
+    with Memoryos("alice", "assistant", home, llm_model="none") as mem:
+        assert isinstance(mem.reranker, OnnxCrossEncoder)
+        assert len(mem.reranker.score("a question", ["a page", "another page"])) == 2
+        options = mem.reranker.model._session.get_session_options()
+        assert options.intra_op_num_threads == physical_cores()
+        assert options.get_session_config_entry("session.intra_op.allow_spinning") == "0"

@@ -6,7 +6,7 @@ TYPE_CHECKING ones included) must run down the layers, never up or across.
 The rule: a module imports its own unit and the units below it, never above. In detail:
 
 - Leaves (the `memoryos_cli` package itself, errors, config, files, catalog, vector,
-  words, clock) import only leaves: anyone may import them. The package's `__init__` may also
+  words, clock, cpu) import only leaves: anyone may import them. The package's `__init__` may also
   import api, lazily, to offer `from memoryos_cli import Memoryos`.
 - store, llm and embed import only themselves and leaves, not each other (what two of them
   share, such as `Vector` or the word tokenizer, lives in a leaf).
@@ -42,7 +42,7 @@ from memoryos_cli.store import VECTOR_TABLES
 PACKAGE = Path(memoryos_cli.__file__).parent
 ROOT = "memoryos_cli"
 
-LEAVES = {"", "errors", "config", "files", "catalog", "vector", "words", "clock"}
+LEAVES = {"", "errors", "config", "files", "catalog", "vector", "words", "clock", "cpu"}
 BOTTOM = {"store", "llm", "embed"}
 CORE = {"memory", "health"}
 FRONT = {"cli", "mcp_server", "bench"}
