@@ -265,6 +265,54 @@ def test_what_the_user_only_asked_the_other_side_is_not_the_users(
     assert bool(analysis.user_facts or analysis.profile) is kept
 
 
+GAMES = [
+    (
+        1,
+        0.0,
+        "Thanks, John! Setting small goals and tracking my progress keeps me going. "
+        "I promise to keep you updated.",
+        "Great, James! I found a perfect spot for my store.",
+    ),
+    (2, 0.0, "Hey John, how is your robotics project going?", "Slowly, but it works."),
+]
+
+
+@pytest.mark.parametrize(
+    ("fact", "cited", "user", "assistant"),
+    [
+        # the other side's, by the name the user calls them: moved to their side
+        ("John found a perfect spot for his store.", [1], [],
+         ["John found a perfect spot for his store."]),
+        ("John has been working on a robotics project.", [2], [],
+         ["John has been working on a robotics project."]),
+        # the user's own words under the other side's name: the user's
+        ("John set small goals and tracked his progress.", [1],
+         ["James set small goals and tracked his progress."], []),
+        ("John promised to keep James updated.", [1], [], []),  # would name James twice
+        ("John is the assistant.", [1], [], []),  # a role
+        ("John is the assistant who recommends games.", [1], [], []),
+        # names the user does not call the other side by stay
+        ("James set small goals and tracked his progress.", [1],
+         ["James set small goals and tracked his progress."], []),
+        ("Emma has been working on a robotics project.", [2],
+         ["Emma has been working on a robotics project."], []),
+    ],
+)  # fmt: skip
+def test_a_fact_named_after_the_one_the_user_speaks_to(
+    fact: str, cited: list[int], user: list[str], assistant: list[str]
+) -> None:
+    analysis = Analysis(user_facts=[(fact, cited)])
+    ruled("other_side_named", analysis, GAMES, "James")
+    assert [t for t, _ in analysis.user_facts] == user
+    assert [t for t, _ in analysis.assistant_facts] == assistant
+
+
+def test_with_the_users_name_unknown_their_words_under_another_name_stay() -> None:
+    analysis = Analysis(user_facts=[("John set small goals and tracked his progress.", [1])])
+    ruled("other_side_named", analysis, GAMES)
+    assert analysis.user_facts == [("John set small goals and tracked his progress.", [1])]
+
+
 PLAN = [(3, 0.0, "Next month I'm flying to Oslo for a conference on green chemistry.", "Fun!")]
 
 
