@@ -1,10 +1,11 @@
 """The updater: turns unanalysed pages into profile and knowledge.
 
-ONE LLM call per batch of pages, its reply validated before anything is written. Two
+One LLM call per batch of pages, and a second over the pages where the user told
+something the first left unheard; each reply validated before anything is written. Two
 kinds of job feed it: a hot mid-term segment (MemoryOS's heat trigger) and a batch of
 recent pages (a full batch during a session, the rest when the session ends), so a new
 user's profile fills in during their first session and every page is analysed exactly
-once. The call runs outside any transaction; its result is applied, the pages marked
+once. The calls run outside any transaction; their result is applied, the pages marked
 analysed and the job finished in one transaction, so a kill at any moment leaves the
 job either pending (it runs again) or done (its effects committed exactly once).
 """
@@ -24,8 +25,9 @@ from memoryos_cli.memory.pages import Excerpt
 from memoryos_cli.memory.rules import known_name, split_own_clauses
 from memoryos_cli.memory.scope import Scope
 
-# A batch this size is one call of ~1,000 prompt tokens; during a session a job is
-# queued only once a full batch waits, so consolidation stays under 0.1 calls per page.
+# A batch this size is one call of ~1,000 prompt tokens (and at most one second look);
+# during a session a job is queued only once a full batch waits, so consolidation stays
+# under 0.2 calls per page.
 PAGES_PER_CALL = 12
 EXCERPT_SIDE_TOKENS = 400
 SHORTEST_SIDE_TOKENS = 32
