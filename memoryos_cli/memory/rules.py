@@ -305,7 +305,16 @@ def courtesy(item: Item, batch: Batch) -> Verdict:
 
 def addressed_name(item: Item, batch: Batch) -> Verdict:
     """A name the user greets or thanks ("Hey Gina!", "Thanks, Gina") is the other side's
-    name, not the user's (LoCoMo, Qwen 1.5B: "name = Gina" for Jon, from his "Hey Gina!")."""
+    name, not the user's (LoCoMo, Qwen 1.5B: "name = Gina" for Jon, from his "Hey Gina!").
+    Nor is any profile value that names the other side the user's: "partner = Jolene" for
+    Deborah, who greets Jolene; "family = Mel and her children" for Caroline (the only two
+    such items in eight plays of four LoCoMo conversations; both wrong)."""
+    # the stored name only: `Batch.user_name` is fixed once read, and this rule is what
+    # keeps "name = Gina" from being the user's
+    own = {w.lower() for w in re.findall(r"[A-Za-z]+", known_name(batch.profile))}
+    named = {w.lower() for w in re.findall(r"[A-Za-z]+", item.text)} & batch.called_by_user
+    if named - own:
+        return Drop(f"names {', '.join(sorted(named - own))}, whom the user speaks to")
     if long_term.normalize_attribute(item.attribute) not in NAME_ATTRIBUTES:
         return None
     words = item.text.split()

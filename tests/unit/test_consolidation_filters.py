@@ -83,6 +83,25 @@ def test_addressed_names(value: str, kept: bool) -> None:
     assert bool(analysis.profile) is kept
 
 
+@pytest.mark.parametrize(
+    ("attribute", "value", "kept"),
+    [
+        ("partner", "Jolene", False),  # LoCoMo conv-48: Deborah greets Jolene
+        ("family", "Mel and her children", False),  # conv-26: Mel's family
+        ("partner", "Tom", True),
+        ("family", "husband Tom, daughter Mia", True),
+        ("city", "Melbourne", True),  # a word, not the name
+    ],
+)
+def test_a_profile_value_naming_the_one_the_user_speaks_to_is_not_theirs(
+    attribute: str, value: str, kept: bool
+) -> None:
+    pages = [(1, 0.0, "Hey Jolene! Thanks, Mel. Tom and I moved to Melbourne.", "Hi Deb!")]
+    analysis = Analysis(profile=[(attribute, value, [1])])
+    ruled("addressed_name", analysis, pages, "Deborah")
+    assert bool(analysis.profile) is kept
+
+
 SUPPORT = [(1, 0.0, "I adopted a grey kitten called Miso.", "Cute!"), (2, 0.0, "Busy day.", "Ok.")]
 
 
