@@ -76,7 +76,7 @@ class Settings:
     max_input_chars: int = 100_000
     embed_threads: int = 1  # threads for the embedder; llama.cpp keeps the other cores
     # Threads for the relevance judge; 0 = one per physical core. It reads while the user
-    # waits and the model is idle: 10 pages in 68 ms on 2 threads, 128 ms on one (p50, 2
+    # waits and the model is idle: 10 pages in 85 ms on 2 threads, 136 ms on one (p50, 2
     # quiet cores; docs/benchmarks.md, "The judge on every core").
     judge_threads: int = 0
     llama_repack: bool = False  # allow llama.cpp's repacked weights on AMX CPUs (crash-prone)
