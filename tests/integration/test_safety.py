@@ -186,7 +186,10 @@ def test_consolidation_killed_mid_llm_call_runs_again_exactly_once(home: Path) -
     child.send_signal(signal.SIGKILL)
     child.communicate(timeout=30)
 
-    llm = ScriptedLLM(default=json.dumps(ANALYSIS))
+    # the analysis, then its second look at the pages its fact does not cite (it finds
+    # nothing new)
+    nothing = {"summary": "", "profile": [], "user_facts": [], "assistant_facts": []}
+    llm = ScriptedLLM([json.dumps(ANALYSIS)], default=json.dumps(nothing))
     with open_mem(home, llm, short_term_capacity=1, mid_term_heat_threshold=3) as mem:
         row = mem.store.one("SELECT state, claimed_by FROM jobs")
         assert row[0] == "running" and row[1].startswith(f"{os.uname().nodename}:{child.pid}:")
@@ -195,7 +198,7 @@ def test_consolidation_killed_mid_llm_call_runs_again_exactly_once(home: Path) -
         assert mem.store.one("SELECT state FROM jobs")[0] == "pending"
         assert mem.consolidate() == 1
         assert mem.consolidate() == 0
-        assert len(llm.calls) == 1
+        assert len(llm.calls) == 2  # one job: its analysis and its second look, once
         facts = mem.knowledge(history=True)
         assert [(f.text, f.evidence_count) for f in facts] == [
             ("User grows tomatoes on the balcony", 1)
