@@ -165,16 +165,17 @@ class Batch:
     def called_by_user(self) -> frozenset[str]:
         """The names the user greets or thanks the other side by, in this batch ("Thanks,
         Gina!"), lowercased."""
-        return frozenset(
-            (m.group("greeted") or m.group("called")).lower()
-            for said in self.user_turns.values()
-            for m in VOCATIVE.finditer(said)
-        )
+        return called_names(list(self.user_turns.values()))
 
     @cached_property
     def user_name(self) -> str:
         """The user's name, stored or found; read first by `misattributed`."""
         return known_name(self.profile) or next(iter(self.found_names()), "")
+
+
+def name_words(text: str) -> set[str]:
+    """The words of a name (or any text), lowercased: how names are compared."""
+    return {w.lower() for w in re.findall(r"[A-Za-z]+", text)}
 
 
 def known_name(profile: list[Any]) -> str:
@@ -275,15 +276,20 @@ VOCATIVE = re.compile(
 )
 
 
+def called_names(turns: list[str]) -> frozenset[str]:
+    """The names these turns greet or thank someone by ("Hey Gina!", "Thanks, Mel"),
+    lowercased."""
+    return frozenset(
+        (m.group("greeted") or m.group("called")).lower()
+        for said in turns
+        for m in VOCATIVE.finditer(said)
+    )
+
+
 def conversation_parties(pages: list[PageRow]) -> frozenset[str]:
     """Who the conversation is between: the two roles and every name one side calls the
     other by in these pages (lowercased)."""
-    names = {
-        (m.group("greeted") or m.group("called")).lower()
-        for _, _, u, a in pages
-        for m in VOCATIVE.finditer(f"{u}\n{a}")
-    }
-    return ROLES | names
+    return ROLES | called_names([f"{u}\n{a}" for _, _, u, a in pages])
 
 
 def courtesy(item: Item, batch: Batch) -> Verdict:
@@ -311,8 +317,8 @@ def addressed_name(item: Item, batch: Batch) -> Verdict:
     such items in eight plays of four LoCoMo conversations; both wrong)."""
     # the stored name only: `Batch.user_name` is fixed once read, and this rule is what
     # keeps "name = Gina" from being the user's
-    own = {w.lower() for w in re.findall(r"[A-Za-z]+", known_name(batch.profile))}
-    named = {w.lower() for w in re.findall(r"[A-Za-z]+", item.text)} & batch.called_by_user
+    own = name_words(known_name(batch.profile))
+    named = name_words(item.text) & batch.called_by_user
     if named - own:
         return Drop(f"names {', '.join(sorted(named - own))}, whom the user speaks to")
     if long_term.normalize_attribute(item.attribute) not in NAME_ATTRIBUTES:
@@ -500,6 +506,12 @@ OWN_VOICE = re.compile(rf"\b(?:{SPEAKER_I}|my|My|me|myself)\b")
 OWN_CLAUSE = re.compile(rf"\s*[,;]\s*(?:and|but|so|while)\s+({SPEAKER_I}|my|My)\b")
 
 
+def user_sentences(batch: Batch, pages: tuple[int, ...]) -> list[str]:
+    """The sentences of the user's turns on `pages`, clauses about themself apart."""
+    said = " ".join(split_own_clauses(batch.user_turns.get(p, "")) for p in pages)
+    return re.split(r"(?<=[.!?;])\s+", said)
+
+
 def split_own_clauses(text: str) -> str:
     """A speaker's clause about themself made a sentence of its own, in the prompt only:
     "My daughter Klara started violin, and I'm allergic to cats" was stored as Klara's
@@ -518,19 +530,18 @@ def self_statement(item: Item, batch: Batch) -> Verdict:
     person and does not name that person, and the user's name must be known (else the
     name in the fact may be theirs)."""
     user_name = batch.user_name
-    own_names = {w.lower() for w in re.findall(r"[A-Za-z]+", user_name)}
+    own_names = name_words(user_name)
     match = LEADING_NAME.match(item.text)
     if item.kind != "user" or match is None or not own_names:
         return None
     if {w.lower() for w in match.group(1).split()} & own_names:
         return None  # about the user already
-    said = " ".join(split_own_clauses(batch.user_turns.get(p, "")) for p in item.sources)
     name, claim = match.group(1), item.text[match.end() :]
     # "She plans to fly to Oslo" from "Next month I'm flying to Oslo": a pronoun names no
     # one else, so the speaker as a subject anywhere in the sentence is enough ("My
     # daughter Klara started violin" is Klara's).
     own = SPEAKER_SUBJECT.search if name in LEADING_PRONOUNS else FIRST_PERSON.match
-    sentences = [s for s in re.split(r"(?<=[.!?;])\s+", said) if own(s)]
+    sentences = [s for s in user_sentences(batch, item.sources) if own(s)]
 
     def own_claim(claim: str) -> bool:
         """Whether `claim` restates a first-person sentence of the user not about `name`."""
@@ -568,14 +579,13 @@ def other_side_named(item: Item, batch: Batch) -> Verdict:
         return None
     name = match.group(1)
     user_name = batch.user_name
-    own = {w.lower() for w in re.findall(r"[A-Za-z]+", user_name)}
+    own = name_words(user_name)
     first = name.split()[0].lower()
     if first not in batch.called_by_user - own:
         return None
     claim = item.text[match.end() :]
-    roles = {w.lower() for w in re.findall(r"[A-Za-z]+", claim)} & (own | ROLES)
-    said = " ".join(split_own_clauses(batch.user_turns.get(p, "")) for p in item.sources)
-    sentences = [s for s in re.split(r"(?<=[.!?;])\s+", said) if OWN_VOICE.search(s)]
+    roles = name_words(claim) & (own | ROLES)
+    sentences = [s for s in user_sentences(batch, item.sources) if OWN_VOICE.search(s)]
     if roles & ROLES:
         return Drop(f"{name}'s role in the conversation, not a fact")
     if not any(support(claim, s) >= REFILE_SUPPORT for s in sentences):
