@@ -158,9 +158,8 @@ def analyse(scope: Scope, llm: LLM, job: jobs.Job, cancel: threading.Event | Non
         conn = store.conn
         current_profile = long_term.profile(conn, owner)
         known_lines = [f"{p.attribute.replace('_', ' ')} = {p.value}" for p in current_profile]
-        fixed = prompts.analysis_messages(
-            [], known_lines, known_name(current_profile), zone=scope.settings.zone
-        )
+        name = known_name(current_profile)
+        fixed = prompts.analysis_messages([], known_lines, name, zone=scope.settings.zone)
         pages = _batch(conn, owner, job, excerpt_room(llm, fixed), llm.count_tokens)
     if not pages:
         with store.transaction() as conn:
@@ -179,7 +178,6 @@ def analyse(scope: Scope, llm: LLM, job: jobs.Job, cancel: threading.Event | Non
 
     shown = [(pid, ts, readable(u, ts), readable(a, ts)) for pid, ts, u, a in pages]
     page_ids: set[int] = {p[0] for p in pages}
-    name = known_name(current_profile)
 
     # Free generation first: llama.cpp's grammar sampler checks the whole vocabulary at
     # every token (~1 tok/s against ~12 for Qwen 1.5B here). Only a reply with no JSON
