@@ -38,14 +38,32 @@ def _page_numbers(value: Any) -> list[int]:
     return out
 
 
+# A value that says the attribute is not known: Qwen 1.5B wrote "city = unknown (since
+# moving from home country)" on LoCoMo conv-26, which the prompt then showed as known.
+NOT_KNOWN = re.compile(
+    r"^\W*(?:unknown|not (?:known|mentioned|specified|stated|given|sure)|unspecified|"
+    r"none|n/?a|null|unclear|tbd|-+|\?+)\W*(?:$|[(,;])",
+    re.IGNORECASE,
+)
+
+
 class ProfileChange(BaseModel):
-    """A stable attribute of the user (name, city, job, diet...)."""
+    """A stable attribute of the user (name, city, job, diet...). A value that says the
+    attribute is not known is refused, as a malformed item is: it would be shown to the
+    chat model as what the user is."""
 
     attribute: str = Field(min_length=1, max_length=40)
     value: str = Field(min_length=1, max_length=100)
     sources: list[int] = Field(default_factory=list, max_length=6)
 
     _pages = field_validator("sources", mode="before")(_page_numbers)
+
+    @field_validator("value")
+    @classmethod
+    def _says_what_it_is(cls, value: str) -> str:
+        if NOT_KNOWN.match(value.strip()):
+            raise ValueError("the value says it is not known")
+        return value
 
 
 # Words that name a kind of attribute, not its value: a fact made of its subject and

@@ -53,3 +53,39 @@ def stored(text: str) -> list[str]:
 )
 def test_a_fact_must_tell_more_than_its_subject(said: str, kept: list[str]) -> None:
     assert stored(said) == kept
+
+
+def stored_profile(value: str) -> list[tuple[str, str]]:
+    """The profile `read_reply` keeps from a reply holding `city = value` and one good item."""
+    reply = {
+        "user_facts": [],
+        "assistant_facts": [],
+        "profile": [f"1: city = {value}", "1: job = nurse"],
+        "summary": "s",
+    }
+    return [(a, v) for a, v, _ in read_reply(json.dumps(reply), {1}).profile][:-1]
+
+
+@pytest.mark.parametrize(
+    ("value", "kept"),
+    [
+        # refused: the value says the attribute is not known (Qwen 1.5B, LoCoMo conv-26)
+        ("unknown (since moving from home country)", False),
+        ("Unknown", False),
+        ("not mentioned", False),
+        ("Not specified.", False),
+        ("none", False),
+        ("N/A", False),
+        ("?", False),
+        # kept: they say what it is
+        ("Porto", True),
+        ("Unknown Pleasures, Manchester", True),
+        ("unknown, maybe Porto", False),
+        ("None other than Lisbon", True),
+        ("Nantes", True),
+        ("not far from Porto", True),
+        ("unknownville", True),
+    ],
+)
+def test_a_profile_value_must_say_what_it_is(value: str, kept: bool) -> None:
+    assert stored_profile(value) == ([("city", value)] if kept else [])
