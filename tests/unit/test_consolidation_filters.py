@@ -551,3 +551,45 @@ def test_what_the_user_said_of_someone_of_theirs_is_about_them(
 ) -> None:
     name = "Lea" if fact.startswith("Lea") else "Deborah"
     assert user_fact_after("kin_statement", fact, cited, KIN, name) == [(stored, cited)]
+
+
+@pytest.mark.parametrize(
+    ("text", "kept"),
+    [
+        ("She wants to pass on her stories to others.", False),  # Qwen 1.5B, LoCoMo conv-26
+        ("They do all kinds of dances, from contemporary to hip-hop.", False),
+        ("He enjoys The Witcher 3 and finds it amazing.", False),  # conv-47
+        ("Her pendant reminds her of her mother.", False),
+        ("It was a great trip to Rome.", False),
+        ("Mara started violin lessons.", True),
+        ("Her Majesty's Theatre is Mara's favourite venue.", True),  # a name, not "Her ..."
+        ("It Ends With Us is Mara's favourite book.", True),
+        ("Theo's sister plays violin.", True),
+        ("Hector plays violin.", True),  # "He" only as a whole word
+        ("Italy's coast was Mara's favourite trip.", True),
+        ("The assistant suggested she try yoga.", True),  # named subject, pronoun later
+    ],
+)
+def test_a_fact_must_name_whom_it_is_about(text: str, kept: bool) -> None:
+    assert kept_facts("unnamed_subject", text) is kept
+
+
+def test_a_pronoun_the_user_owns_is_named_before_the_unnamed_are_dropped() -> None:
+    """Through every rule in their order: "She plans to fly to Oslo" on the user's own
+    sentence becomes the user's (`self_statement`); "She started violin lessons", said of
+    the user's daughter, names no one and is dropped."""
+    analysis = Analysis(
+        user_facts=[
+            ("She plans to fly to Oslo for a conference on green chemistry.", [PLAN[-1][0]]),
+            ("She started violin lessons.", [FIRST_SESSION[-1][0]]),
+        ]
+    )
+    pages = [*FIRST_SESSION, *PLAN]
+    profile = [SimpleNamespace(attribute="name", value="Mara Lindqvist")]
+    notes = rules.apply_rules(analysis, rules.Batch(pages, pages, profile), rules.RULES)
+    assert [t for t, _ in analysis.user_facts] == [
+        "Mara Lindqvist plans to fly to Oslo for a conference on green chemistry."
+    ]
+    assert [(n.rule, n.item) for n in notes if n.action == "dropped"] == [
+        ("unnamed_subject", "She started violin lessons.")
+    ]
