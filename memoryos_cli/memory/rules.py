@@ -613,23 +613,6 @@ def pin_dates(item: Item, batch: Batch) -> Verdict:
     return replace(item, text=pinned) if pinned != item.text else None
 
 
-# A fact led by a pronoun names no one: recalled alone, months later, it is about nobody.
-# A capital after it makes it part of a name or a title ("Her Majesty's Theatre", "It Ends
-# With Us").
-UNNAMED_SUBJECT = re.compile(r"^\W*(?:She|He|They|It|Her|His|Their|Its)\b(?!['’]s\b|\s+[A-Z])")
-
-
-def unnamed_subject(item: Item, batch: Batch) -> Verdict:
-    """A fact that opens with a pronoun no earlier rule could name ("She wants to pass on
-    her stories to others", "They do all kinds of dances": Qwen 1.5B on LoCoMo, both
-    halves of the dev file). A fact is recalled alone, far from the turn that said whom
-    the pronoun meant, so it would be read as the user's, or as anyone's. Runs after
-    `self_statement`, which names the user where the pronoun is theirs."""
-    if UNNAMED_SUBJECT.match(item.text):
-        return Drop("it does not say whom it is about")
-    return None
-
-
 # "my dad passed away": someone of the speaker's, by the word they call them.
 KIN = (
     r"mom|mum|mother|dad|father|parents|husband|wife|partner|boyfriend|girlfriend|son|"
@@ -713,7 +696,6 @@ RULES: tuple[Rule, ...] = (
         frozenset({"user"}),
         "what the user said of someone of theirs, put on the user",
     ),
-    Rule("unnamed_subject", unnamed_subject, FACT_KINDS),
     Rule("pin_dates", pin_dates, FACT_KINDS, "a relative time, pinned to the day it was said"),
 )
 RULE_NAMES = tuple(rule.name for rule in RULES)
