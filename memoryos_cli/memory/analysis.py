@@ -96,6 +96,21 @@ def restates_its_subject(text: str) -> bool:
     return not told
 
 
+# "James recommends James to try out RPGs", "The assistant recommends the assistant to
+# show Jolene one of their snakes" (Qwen 1.5B, LoCoMo conv-47 and conv-48): one person who
+# does something to themself by name is a model that lost track of who is who.
+_PERSON = r"[Tt]he (?:assistant|user)|[A-Z][\w-]*(?: [A-Z][\w-]*)?"
+SUBJECT_VERB_OBJECT = re.compile(
+    rf"^(?P<subject>{_PERSON}) \w+(?: (?:to|with|for|about|on))? (?P<object>{_PERSON})\b(?!['’])"
+)
+
+
+def done_to_itself(text: str) -> bool:
+    """True for a fact whose subject is, by name, its own object."""
+    match = SUBJECT_VERB_OBJECT.match(text)
+    return bool(match) and match.group("subject").lower() == match.group("object").lower()
+
+
 def own_attribute_as_fact(text: str) -> str:
     """ "Maria is Maria's hobbies of kickboxing and yoga." -> "Maria's hobbies: kickboxing
     and yoga." A subject equated with its own attribute is attribute-value knowledge
@@ -117,7 +132,8 @@ class FactItem(BaseModel):
 
     Corrections are not asked of the model: it is shown the profile, not the stored facts
     (see `consolidate.analyse`); a fact said again merges in `long_term.add_fact`. A
-    sentence that only names its subject is refused here, as a malformed item is."""
+    sentence that only names its subject, or has it as its own object, is refused here, as
+    a malformed item is."""
 
     text: str = Field(min_length=4, max_length=FACT_TEXT_MAX)
     sources: list[int] = Field(default_factory=list, max_length=6)
@@ -130,6 +146,8 @@ class FactItem(BaseModel):
         text = own_attribute_as_fact(text.strip())
         if restates_its_subject(text):
             raise ValueError("the fact only names its subject")
+        if done_to_itself(text):
+            raise ValueError("the fact's subject is its own object")
         return text
 
 

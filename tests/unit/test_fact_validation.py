@@ -47,6 +47,21 @@ def stored(text: str) -> list[str]:
             ["John found an emotional ride with the group."],
         ),
         ("Maria is Maria.", []),
+        # refused: the subject is its own object (Qwen 1.5B, LoCoMo conv-47 and conv-48)
+        ("James recommends James to try out RPGs like that or MOBAs.", []),
+        ("The assistant recommends the assistant to show Jolene one of their snakes.", []),
+        ("Maria told Maria about the trip.", []),
+        ("Maria Lopes thanked Maria Lopes.", []),
+        # kept: someone else is the object, or the name is part of another
+        ("James recommends John to try out RPGs.", ["James recommends John to try out RPGs."]),
+        (
+            "Maria told Maria's sister about the trip.",
+            ["Maria told Maria's sister about the trip."],
+        ),
+        ("Jon met Jon Bon Jovi at a concert.", ["Jon met Jon Bon Jovi at a concert."]),
+        ("The assistant told the user about a vet.", ["The assistant told the user about a vet."]),
+        ("Maria taught herself to paint.", ["Maria taught herself to paint."]),
+        ("People help people in Maria's town.", ["People help people in Maria's town."]),
         ("Maria is Maria's sister's best friend.", ["Maria is Maria's sister's best friend."]),
         ("Maria's family lives in Porto.", ["Maria's family lives in Porto."]),
     ],
