@@ -108,7 +108,9 @@ SUBJECT_VERB_OBJECT = re.compile(
 def done_to_itself(text: str) -> bool:
     """True for a fact whose subject is, by name, its own object."""
     match = SUBJECT_VERB_OBJECT.match(text)
-    return bool(match) and match.group("subject").lower() == match.group("object").lower()
+    if match is None:
+        return False
+    return match.group("subject").lower() == match.group("object").lower()
 
 
 def own_attribute_as_fact(text: str) -> str:

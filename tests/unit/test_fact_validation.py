@@ -8,18 +8,19 @@ import json
 
 import pytest
 
-from memoryos_cli.memory.analysis import read_reply
+from memoryos_cli.memory.analysis import Analysis, read_reply
+
+
+def reply(user_facts: list[str], profile: list[str]) -> Analysis:
+    """What `read_reply` keeps of a reply on page 1 holding these items."""
+    written = {"user_facts": user_facts, "assistant_facts": [], "profile": profile}
+    return read_reply(json.dumps(written | {"summary": "s"}), {1})
 
 
 def stored(text: str) -> list[str]:
-    """The user facts `read_reply` keeps from a reply holding `text` and one good fact."""
-    reply = {
-        "user_facts": [f"1: {text}", "1: Maria teaches kickboxing on Tuesdays."],
-        "assistant_facts": [],
-        "profile": [],
-        "summary": "s",
-    }
-    return [t for t, _ in read_reply(json.dumps(reply), {1}).user_facts][:-1]
+    """The user facts kept from a reply holding `text` and one good fact."""
+    kept = reply([f"1: {text}", "1: Maria teaches kickboxing on Tuesdays."], []).user_facts
+    return [t for t, _ in kept][:-1]
 
 
 @pytest.mark.parametrize(
@@ -71,14 +72,9 @@ def test_a_fact_must_tell_more_than_its_subject(said: str, kept: list[str]) -> N
 
 
 def stored_profile(value: str) -> list[tuple[str, str]]:
-    """The profile `read_reply` keeps from a reply holding `city = value` and one good item."""
-    reply = {
-        "user_facts": [],
-        "assistant_facts": [],
-        "profile": [f"1: city = {value}", "1: job = nurse"],
-        "summary": "s",
-    }
-    return [(a, v) for a, v, _ in read_reply(json.dumps(reply), {1}).profile][:-1]
+    """The profile kept from a reply holding `city = value` and one good item."""
+    kept = reply([], [f"1: city = {value}", "1: job = nurse"]).profile
+    return [(a, v) for a, v, _ in kept][:-1]
 
 
 @pytest.mark.parametrize(
