@@ -534,6 +534,7 @@ def self_statement(item: Item, batch: Batch) -> Verdict:
     match = LEADING_NAME.match(item.text)
     if item.kind != "user" or match is None or not own_names:
         return None
+    # Whole words, not `name_words`: "Mara's daughter Klara" is Klara's, not about Mara.
     if {w.lower() for w in match.group(1).split()} & own_names:
         return None  # about the user already
     name, claim = match.group(1), item.text[match.end() :]
