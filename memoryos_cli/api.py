@@ -430,8 +430,7 @@ class Memoryos:
         """The part of the next prompt already known before the user types (to warm)."""
         return prompt_context.prefix_messages(
             self.settings.assistant_id,
-            # as `prepare` will lay it out: with a judge, the rest is recalled by relevance
-            long_term.standing(self.profile(), judged=self.reranker is not None),
+            self.profile(),
             self.recent_pages(),
             relationship_with_user,
             style_hint,

@@ -48,7 +48,7 @@ def _item(item: ProfileItem | Fact, zone: dt.tzinfo) -> dict[str, Any]:
 
 def _recall(recall: Recall, zone: dt.tzinfo) -> dict[str, Any]:
     data = recall.to_dict()
-    for tier in ("short_term", "mid_term", "knowledge", "profile", "profile_lines"):
+    for tier in ("short_term", "mid_term", "knowledge", "profile"):
         data[tier] = [_stamped(item, zone) for item in data[tier]]
     data["segments"] = [{"id": s["ref"], "score": s["score"]} for s in data["segments"]]
     return data

@@ -202,8 +202,9 @@ def answer(mem: Memoryos, llm: CountingLLM, method: str, q: Question, depth: int
         first = first if first is not None else time.perf_counter() - start
         parts.append(piece)
     text = "".join(parts).strip()
-    tiers = Counter(item.tier for item in built.recalled)  # judged profile lines among them
-    tiers["profile"] += len(built.standing_profile)  # and those the system message holds
+    tiers = Counter(item.tier for item in built.recalled)
+    if recall.profile and method == "memoryos_full":
+        tiers["profile"] += len(recall.profile)
     return Answer(
         method,
         q.category,

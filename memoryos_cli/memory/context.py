@@ -16,10 +16,9 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from memoryos_cli.llm import Message, approx_tokens, prompts
-from memoryos_cli.memory import long_term
 from memoryos_cli.memory.dates import pin_relative_dates
 from memoryos_cli.memory.page_text import SPEAKER_TAG, page_text
 from memoryos_cli.memory.records import Page, ProfileItem, Recall, RecallItem
@@ -115,7 +114,6 @@ class BuiltPrompt:
     messages: list[Message]
     recalled: list[RecallItem]
     recalled_tokens: int
-    standing_profile: list[ProfileItem] = field(default_factory=list)  # in the system message
 
 
 @dataclass
@@ -212,8 +210,7 @@ FACT_MARGIN = 1.0
 
 
 def judged_order(pages: list[RecallItem], facts: list[RecallItem]) -> list[RecallItem]:
-    """Pages (best first) and facts in the order they claim the recall budget. Profile
-    lines the judge read come as facts: they compete by the same rule.
+    """Pages (best first) and facts in the order they claim the recall budget.
 
     With a relevance judge (recall's cross-encoder scored them all against the query), a
     fact goes in only if it beats a page by FACT_MARGIN: it is placed before the first
@@ -253,11 +250,9 @@ def build(
     """The prompt for `query`: the prefix, then recalled lines (up to `budget.recall`
     tokens, never more than half of what the prefix leaves) and the query in what is left.
     Each line shows its day, and its relative times pinned, in `zone` (the user's)."""
-    # Profile lines the judge read compete with facts below; only who the user is stays.
-    standing = long_term.standing(recall.profile, judged=bool(recall.profile_lines))
     messages = prefix_messages(
         assistant,
-        standing,
+        recall.profile,
         recent,
         relationship,
         style_hint,
@@ -270,9 +265,7 @@ def build(
     pages += [i for i in recall.short_term if i.page is not None and i.page.id not in shown]
     best = max((i.score for i in pages), default=0.0)
     relevant = [i for i in pages if i.score >= RELATIVE_PAGE_SCORE * best]
-    candidates = judged_order(
-        sorted(relevant, key=lambda i: -i.score), [*recall.knowledge, *recall.profile_lines]
-    )
+    candidates = judged_order(sorted(relevant, key=lambda i: -i.score), recall.knowledge)
     chosen: list[RecallItem] = []
     lines: list[str] = []
     used = 0
@@ -293,4 +286,4 @@ def build(
     # The recalled block's wrapping and separators count against the query's room too.
     query_room = left - count_tokens(prompts.user_turn("", lines)["content"])
     messages.append(prompts.user_turn(shorten(query, query_room, count_tokens), lines))
-    return BuiltPrompt(messages, chosen, used, standing)
+    return BuiltPrompt(messages, chosen, used)

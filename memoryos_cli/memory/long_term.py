@@ -89,27 +89,6 @@ def profile(conn: Any, owner_id: int, *, history: bool = False) -> list[ProfileI
     return [profile_from_row(r) for r in rows]
 
 
-# The profile items every answer is given, in the system message: who the user is. With a
-# relevance judge the others are recalled as lines, like facts, only when the judge scores
-# them against the question: shown whole to every answer, "hobbies: painting, reading"
-# turned answers it had nothing to do with (docs/benchmarks.md, "The profile by relevance").
-STANDING_ATTRIBUTES = frozenset({"name"})
-
-
-def standing(profile: list[ProfileItem], judged: bool) -> list[ProfileItem]:
-    """The items of `profile` the system message holds: all of them when no judge reads
-    the rest against the question."""
-    return [p for p in profile if p.attribute in STANDING_ATTRIBUTES] if judged else profile
-
-
-def profile_line(item: ProfileItem, profile: list[ProfileItem]) -> str:
-    """An item as a line the judge (and then the chat model) reads on its own: whose
-    attribute it is, in words ("Mara's diet: vegetarian")."""
-    name = next((p.value for p in profile if p.attribute == "name"), "")
-    whose = f"{name}'s" if name else "The user's"
-    return f"{whose} {item.attribute.replace('_', ' ')}: {item.value}"
-
-
 def count_profile(conn: Any, owner_id: int) -> int:
     """How many current (not superseded) profile items the owner has."""
     row = conn.execute(

@@ -104,7 +104,7 @@ class RecallItem:
     """One recalled memory: what, from which tier, how strongly, and when it happened."""
 
     ref: str
-    tier: str  # short | mid | archive | knowledge | assistant_knowledge | profile
+    tier: str  # short | mid | archive | knowledge | assistant_knowledge
     text: str
     score: float
     similarity: float
@@ -133,13 +133,9 @@ class Recall:
     knowledge: list[RecallItem]
     profile: list[ProfileItem]
     segments: list[tuple[int, float]] = field(default_factory=list)
-    # The profile's items as lines the relevance judge scored against the query (all but
-    # the standing ones, see context.STANDING_PROFILE): empty when no judge read them, and
-    # then the whole profile stands in the system message as before.
-    profile_lines: list[RecallItem] = field(default_factory=list)
 
     def items(self) -> list[RecallItem]:
-        return [*self.short_term, *self.mid_term, *self.knowledge, *self.profile_lines]
+        return [*self.short_term, *self.mid_term, *self.knowledge]
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -148,6 +144,5 @@ class Recall:
             "mid_term": [i.to_dict() for i in self.mid_term],
             "knowledge": [i.to_dict() for i in self.knowledge],
             "profile": [as_dict(p) for p in self.profile],
-            "profile_lines": [i.to_dict() for i in self.profile_lines],
             "segments": [{"ref": f"s{sid}", "score": s} for sid, s in self.segments],
         }

@@ -28,7 +28,7 @@ from memoryos_cli.memory import long_term, mid_term, short_term
 from memoryos_cli.memory.dates import date_cues
 from memoryos_cli.memory.fts import fts_query, phrase_query
 from memoryos_cli.memory.page_text import page_text
-from memoryos_cli.memory.records import PAGE_COLUMNS, Page, ProfileItem, Recall, RecallItem
+from memoryos_cli.memory.records import PAGE_COLUMNS, Page, Recall, RecallItem
 from memoryos_cli.memory.scope import Scope
 from memoryos_cli.store import vectors
 
@@ -411,23 +411,11 @@ def judged_lift(relevance: dict[int, float]) -> dict[int, float]:
     return {pid: RERANK_WEIGHT * value for pid, value in minmax(relevance).items()}
 
 
-def judge_lines(judge: Reranker, query: str, lines: list[RecallItem]) -> list[RecallItem]:
-    """Facts or profile lines with the judge's score, best first (the pages' scale)."""
-    if not lines:
-        return []
-    scores = judge.score(query, [f.text for f in lines])
-    judged = [replace(f, relevance=s) for f, s in zip(lines, scores, strict=True)]
+def judge_facts(judge: Reranker, query: str, facts: list[RecallItem]) -> list[RecallItem]:
+    """The facts with the judge's score, best first (the same scale as the pages')."""
+    scores = judge.score(query, [f.text for f in facts])
+    judged = [replace(f, relevance=s) for f, s in zip(facts, scores, strict=True)]
     return sorted(judged, key=lambda f: -(f.relevance or 0.0))
-
-
-def profile_candidates(profile: list[ProfileItem]) -> list[RecallItem]:
-    """The profile items the system message does not hold, as lines to judge."""
-    standing = long_term.standing(profile, judged=True)
-    return [
-        RecallItem(p.ref, "profile", long_term.profile_line(p, profile), 0.0, 0.0, p.ts)
-        for p in profile
-        if p not in standing
-    ]
 
 
 def recall(
@@ -475,13 +463,11 @@ def recall(
         profile = long_term.profile(conn, owner)
     # The judge reads outside the lock: a write waits for the store, not for the model.
     relevance: dict[int, float] = {}
-    profile_lines: list[RecallItem] = []
     if judge is not None:
         relevance = judge_pages(judge, query, judged_pages)
         for pid, lift in judged_lift(relevance).items():
             page_scores[pid] += lift
-        facts = judge_lines(judge, query, facts)
-        profile_lines = judge_lines(judge, query, profile_candidates(profile))
+        facts = judge_facts(judge, query, facts)
     with store.lock:
         conn = store.conn
         # Short-term pages get the same score as mid-term ones, so the two rank together.
@@ -521,5 +507,4 @@ def recall(
         knowledge=facts,
         profile=profile,
         segments=top_segments,
-        profile_lines=profile_lines,
     )

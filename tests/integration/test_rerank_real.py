@@ -10,7 +10,7 @@ import pytest
 
 from memoryos_cli.api import Memoryos
 from memoryos_cli.bench.methods import merged_pages
-from memoryos_cli.memory import long_term, retrieve
+from memoryos_cli.memory import retrieve
 from memoryos_cli.memory.records import Recall
 
 QUESTION = "Why did I quit my job at the bank?"
@@ -62,24 +62,3 @@ def test_facts_are_judged_on_the_pages_scale(mem: Memoryos) -> None:
     commute = facts["Alice left the bank because of a two-hour commute each way."]
     peanuts = facts.get("Alice is allergic to peanuts.")
     assert commute is not None and (peanuts is None or peanuts < commute - 5)
-
-
-def test_profile_lines_reach_the_answer_by_relevance_and_the_name_always(
-    mem: Memoryos,
-) -> None:
-    """Only who the user is stands in the system message; the judge decides which other
-    profile items the question is about, as it does for facts."""
-    with mem.store.transaction() as conn:
-        for attribute, value in [("name", "Alice"), ("pets", "a dog named Rex"),
-                                 ("diet", "vegetarian"), ("job", "bank clerk")]:  # fmt: skip
-            long_term.upsert_profile(conn, mem.scope.owner_id, attribute, value, [], 0.0)
-    built = mem.prepare("What is my dog called?", recent=False)  # the chat's own path
-    system = built.messages[0]["content"]
-    assert "Alice" in system
-    assert not any(v in system for v in ("Rex", "vegetarian", "bank clerk"))
-    lines = [i.text for i in built.recalled if i.tier == "profile"]
-    assert lines[:1] == ["Alice's pets: a dog named Rex"]
-    assert built.recalled[0].text == lines[0]  # above every page the judge read
-    assert not any("vegetarian" in line for line in lines)
-    # What the chat warms while the user types is the same system message.
-    assert mem.stable_prefix()[0] == built.messages[0]

@@ -268,26 +268,3 @@ def test_prefix_messages_fit_their_budget_keeping_the_newest_turn(budget_tokens:
     assert message_tokens(messages, approx_tokens) <= budget_tokens
     assert messages[0]["role"] == "system"
     assert messages[-1]["content"].startswith("Reply 8.")  # the newest exchange stays
-
-
-@pytest.mark.parametrize("judge_read_them", [True, False])
-def test_the_system_message_holds_the_whole_profile_only_when_no_judge_read_it(
-    judge_read_them: bool,
-) -> None:
-    from memoryos_cli.memory.context import Budget, build
-    from memoryos_cli.memory.records import ProfileItem, Recall
-
-    profile = [ProfileItem(1, "name", "Mara", 1, [], 0.0, 0.0),
-               ProfileItem(2, "diet", "vegetarian", 1, [], 0.0, 0.0)]  # fmt: skip
-    diet = RecallItem("u2", "profile", "Mara's diet: vegetarian", 0.0, 0.0, 0.0, relevance=3.0)
-    recall = Recall("What should I cook?", [], [], [], profile,
-                    profile_lines=[diet] if judge_read_them else [])  # fmt: skip
-    built = build("What should I cook?", recall, [], assistant="a", budget=Budget(4096, 100, 300),
-                  count_tokens=approx_tokens, zone=dt.UTC)  # fmt: skip
-    system = built.messages[0]["content"]
-    assert "Mara" in system
-    assert ("vegetarian" in system) is not judge_read_them
-    assert [i.ref for i in built.recalled] == (["u2"] if judge_read_them else [])
-    assert [p.attribute for p in built.standing_profile] == (
-        ["name"] if judge_read_them else ["name", "diet"]
-    )
