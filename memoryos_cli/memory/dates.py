@@ -11,6 +11,7 @@ and "in May" (which year?) are left alone. `dateparser` was the library to consi
 `search_dates` reads "may", "now" or "second" as dates and resolves "last week" to one day,
 where the honest reading is "the week before 8 May 2023".
 
+A season is pinned to its year: "last summer (summer 2022)" said on 4 February 2023.
 A span back is pinned at the grain of its unit, as LoCoMo answers it: "5 years ago (2018)",
 "two months ago (March 2023)", "two weeks ago (2 weeks before 8 May 2023)". A span up to
 the day is pinned to its start, "I've had them for 3 years (since 2020)", only where the
@@ -65,6 +66,10 @@ WEEKDAYS = {name[:3].lower(): i for i, name in enumerate(calendar.day_name)}
 _COUNT = r"(?:\d{1,2}|" + "|".join(sorted(map(re.escape, NUMBERS), key=len, reverse=True)) + ")"
 _UNIT = r"(?:decade|day|weekend|week|month|year)"
 # Short names as people type them ("last Tues"), capitalised only: "last sun" is weather.
+# A season's months, as the northern half of the world has them (meteorological seasons).
+# Winter is left out: it spans the new year, and which one "last winter" is in February is
+# the speaker's guess as much as ours.
+SEASONS = {"spring": (3, 5), "summer": (6, 8), "autumn": (9, 11), "fall": (9, 11)}
 _WEEKDAY = "(?:" + "|".join(calendar.day_name) + r"|(?-i:Mon|Tues?|Weds?|Thu(?:rs?)?|Fri|Sat|Sun))"
 
 
@@ -94,6 +99,9 @@ PHRASES = re.compile(
     r"|(?<!\bthe )(?P<lastwd>last " + _WEEKDAY + r")"
     r"|(?<!\bthe )(?P<nextwd>next " + _WEEKDAY + r")"
     r"|(?<!\bthe )(?P<rel>(?:last|this|next) (?:weekend|week|month|year))"
+    r"|(?<!\bthe )(?P<season>(?P<season_which>last|this past|this|next) (?P<season_name>"
+    + "|".join(SEASONS)
+    + r"))"
     r"|(?P<day>yesterday|today|tonight|tomorrow|this morning|this afternoon|this evening)"
     r")\b(?!\s*\()",
     re.IGNORECASE,
@@ -262,6 +270,20 @@ def _before(count: int, unit: str, said: dt.date) -> str:
     return f"{count} {unit}{'s' if count > 1 else ''} before {day_text(said)}"
 
 
+def _season(which: str, name: str, said: dt.date) -> str:
+    """Which year's season "last summer" (or this, next) meant on `said`: the last one
+    that had ended by then ("last summer" on 4 February 2023: summer 2022; on 20 July 2023
+    too, since that summer had not ended), this year's, or the first one still to start."""
+    first, last = SEASONS[name]
+    if which == "this":
+        year = said.year
+    elif which == "next":
+        year = said.year if said.month < first else said.year + 1
+    else:  # "last", "this past"
+        year = said.year if said.month > last else said.year - 1
+    return f"{name} {year}"
+
+
 def _pin(match: re.Match[str], said: dt.date) -> str | None:
     """What a matched phrase means, counted from the day it was said; None to leave it as
     said."""
@@ -288,6 +310,8 @@ def _pin(match: re.Match[str], said: dt.date) -> str | None:
             return day_text(said - dt.timedelta(days=back))
         ahead = (wanted - said.weekday()) % 7 or 7
         return day_text(said + dt.timedelta(days=ahead))
+    if g["season"]:
+        return _season(g["season_which"] or "", g["season_name"] or "", said)
     which, unit = g["rel"].split()
     if unit in ("week", "weekend"):
         place = {"last": "before", "this": "of", "next": "after"}[which]

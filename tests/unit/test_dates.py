@@ -33,6 +33,9 @@ LEAP_MARCH = noon(2024, 3, 1)  # the day after 29 February 2024
 FRIDAY_9_JUNE = noon(2023, 6, 9)
 JUNE_2022 = noon(2022, 6, 1)
 THURSDAY_20_JULY = noon(2023, 7, 20)
+FEB_2023 = noon(2023, 2, 4)
+SEPTEMBER = noon(2023, 9, 20)
+AUGUST = noon(2023, 8, 31)  # the last day of summer
 
 CASES = [
     # the day itself, and one day either side (a month, a year, a leap day away)
@@ -235,7 +238,21 @@ CASES = [
     (MONDAY, "this year", "this year (2023)"),
     (MONDAY, "next year", "next year (2024)"),
     (JANUARY, "last year", "last year (2023)"),
+    # seasons, at the grain of a year: the last one over by the day, this year's, the next
+    # to start (LoCoMo: "last summer" on 4 February 2023 is "summer 2022")
+    (FEB_2023, "I was in Bogota last summer.", "I was in Bogota last summer (summer 2022)."),
+    (THURSDAY_20_JULY, "last summer we swam", "last summer (summer 2022) we swam"),
+    (AUGUST, "since last summer", "since last summer (summer 2022)"),
+    (SEPTEMBER, "Last summer was hot", "Last summer (summer 2023) was hot"),
+    (DECEMBER, "this past fall", "this past fall (fall 2023)"),
+    (FRIDAY_9_JUNE, "this summer", "this summer (summer 2023)"),
+    (MONDAY, "next summer", "next summer (summer 2023)"),
+    (THURSDAY_20_JULY, "next summer", "next summer (summer 2024)"),
+    (MONDAY, "next spring", "next spring (spring 2024)"),
+    # winter spans the new year: which one is a guess
+    (FEB_2023, "last winter", "last winter"),
     # "the last ..." is a last one of something, not the one before the day
+    (FEB_2023, "the last summer of my youth", "the last summer of my youth"),
     (MONDAY, "the last year of college, the next week", "the last year of college, the next week"),
     # ambiguous ("on Friday": past or next? "in May": which year?) or pinned already: as said
     (MONDAY, "on Friday, in May, I may go", "on Friday, in May, I may go"),
