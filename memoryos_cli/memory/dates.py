@@ -66,6 +66,13 @@ WEEKDAYS = {name[:3].lower(): i for i, name in enumerate(calendar.day_name)}
 _COUNT = r"(?:\d{1,2}|" + "|".join(sorted(map(re.escape, NUMBERS), key=len, reverse=True)) + ")"
 _UNIT = r"(?:decade|day|weekend|week|month|year)"
 # Short names as people type them ("last Tues"), capitalised only: "last sun" is weather.
+DAY_SHIFTS = {
+    "the day before yesterday": -2,
+    "last night": -1,
+    "yesterday": -1,
+    "tomorrow": 1,
+    "the day after tomorrow": 2,
+}
 # A season's months, as the northern half of the world has them (meteorological seasons).
 # Winter is left out: it spans the new year, and which one "last winter" is in February is
 # the speaker's guess as much as ours.
@@ -98,11 +105,12 @@ PHRASES = re.compile(
     # "the last Friday of the month", "the last year of college": no day before this one
     r"|(?<!\bthe )(?P<lastwd>last " + _WEEKDAY + r")"
     r"|(?<!\bthe )(?P<nextwd>next " + _WEEKDAY + r")"
-    r"|(?<!\bthe )(?P<rel>(?:last|this|next) (?:weekend|week|month|year))"
+    r"|(?<!\bthe )(?P<rel>(?:last|this|next) (?:weekend|week|month|year)|this past week(?:end)?)"
     r"|(?<!\bthe )(?P<season>(?P<season_which>last|this past|this|next) (?P<season_name>"
     + "|".join(SEASONS)
     + r"))"
-    r"|(?P<day>yesterday|today|tonight|tomorrow|this morning|this afternoon|this evening)"
+    r"|(?P<day>the day before yesterday|the day after tomorrow|last night|yesterday|today"
+    r"|tonight|tomorrow|this morning|this afternoon|this evening)"
     r")\b(?!\s*\()",
     re.IGNORECASE,
 )
@@ -290,7 +298,8 @@ def _pin(match: re.Match[str], said: dt.date) -> str | None:
     today = day_text(said)
     g = {k: (v.lower() if v else v) for k, v in match.groupdict().items()}
     if g["day"]:
-        shift = {"yesterday": -1, "tomorrow": 1}.get(g["day"], 0)
+        # "last night" said at 12:37 am is the night before that day too: the day before
+        shift = DAY_SHIFTS.get(g["day"], 0)
         return day_text(said + dt.timedelta(days=shift))
     if g["ago"]:
         amount = _count(g, "ago")
@@ -312,7 +321,8 @@ def _pin(match: re.Match[str], said: dt.date) -> str | None:
         return day_text(said + dt.timedelta(days=ahead))
     if g["season"]:
         return _season(g["season_which"] or "", g["season_name"] or "", said)
-    which, unit = g["rel"].split()
+    *said_which, unit = g["rel"].split()
+    which = "last" if said_which == ["this", "past"] else said_which[0]
     if unit in ("week", "weekend"):
         place = {"last": "before", "this": "of", "next": "after"}[which]
         return f"the {unit} {place} {today}"

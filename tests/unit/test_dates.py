@@ -41,6 +41,15 @@ CASES = [
     # the day itself, and one day either side (a month, a year, a leap day away)
     (MONDAY, "I went yesterday.", "I went yesterday (7 May 2023)."),
     (MONDAY, "Tomorrow we fly.", "Tomorrow (9 May 2023) we fly."),
+    # not "yesterday (7 May 2023)" inside it: the day before that
+    (
+        MONDAY,
+        "I got it the day before yesterday.",
+        "I got it the day before yesterday (6 May 2023).",
+    ),
+    (MONDAY, "the day after tomorrow", "the day after tomorrow (10 May 2023)"),
+    (MONDAY, "Last night we ate out.", "Last night (7 May 2023) we ate out."),
+    (NEW_YEARS_EVE + 12.5 * 3600, "last night", "last night (31 December 2023)"),  # 0:30 am
     (MONDAY, "today", "today (8 May 2023)"),
     (MONDAY, "tonight", "tonight (8 May 2023)"),
     (MONDAY, "this morning", "this morning (8 May 2023)"),
@@ -224,6 +233,8 @@ CASES = [
     (MONDAY, "this week", "this week (the week of 8 May 2023)"),
     (MONDAY, "next week", "next week (the week after 8 May 2023)"),
     (MONDAY, "last weekend we hiked", "last weekend (the weekend before 8 May 2023) we hiked"),
+    (MONDAY, "this past weekend", "this past weekend (the weekend before 8 May 2023)"),
+    (MONDAY, "this past week", "this past week (the week before 8 May 2023)"),
     (MONDAY, "this weekend", "this weekend (the weekend of 8 May 2023)"),
     (MONDAY, "next weekend", "next weekend (the weekend after 8 May 2023)"),
     # months, across the turn of the year both ways
