@@ -66,10 +66,6 @@ WEEKDAYS = {name[:3].lower(): i for i, name in enumerate(calendar.day_name)}
 _COUNT = r"(?:\d{1,2}|" + "|".join(sorted(map(re.escape, NUMBERS), key=len, reverse=True)) + ")"
 _UNIT = r"(?:decade|day|weekend|week|month|year)"
 # Short names as people type them ("last Tues"), capitalised only: "last sun" is weather.
-# A season's months, as the northern half of the world has them (meteorological seasons).
-# Winter is left out: it spans the new year, and which one "last winter" is in February is
-# the speaker's guess as much as ours.
-SEASONS = {"spring": (3, 5), "summer": (6, 8), "autumn": (9, 11), "fall": (9, 11)}
 _WEEKDAY = "(?:" + "|".join(calendar.day_name) + r"|(?-i:Mon|Tues?|Weds?|Thu(?:rs?)?|Fri|Sat|Sun))"
 # Days named from the day said ("last night" said at 0:30 is the day before, too).
 DAY_SHIFTS = {
@@ -79,6 +75,10 @@ DAY_SHIFTS = {
     "tomorrow": 1,
     "the day after tomorrow": 2,
 }
+# A season's months, as the northern half of the world has them (meteorological seasons).
+# Winter is left out: it spans the new year, and which one "last winter" is in February is
+# the speaker's guess as much as ours.
+SEASONS = {"spring": (3, 5), "summer": (6, 8), "autumn": (9, 11), "fall": (9, 11)}
 
 
 def _amount(name: str) -> str:
