@@ -209,18 +209,26 @@ def focus(page: Page, query: str) -> str:
 FACT_MARGIN = 1.0
 
 
+def judged(pages: list[RecallItem], facts: list[RecallItem]) -> bool:
+    """Whether the relevance judge read the pages and every fact, so they can compete."""
+    return any(p.relevance is not None for p in pages) and all(
+        f.relevance is not None for f in facts
+    )
+
+
 def judged_order(pages: list[RecallItem], facts: list[RecallItem]) -> list[RecallItem]:
     """Pages (best first) and facts in the order they claim the recall budget.
 
     With a relevance judge (recall's cross-encoder scored them all against the query), a
     fact goes in only if it beats a page by FACT_MARGIN: it is placed before the first
-    page it beats, and a fact that beats no page is left out. Without one, pages first and
+    page it beats, and a fact that beats no page is left out (`build` then holds them all
+    to the room the pages alone would take). Without one, pages first and
     facts in the room they leave: taking turns, a fact's paraphrase often displaced the page
     holding the answer (docs/benchmarks.md, "Numbers behind the code").
     """
-    judged_pages = [p.relevance for p in pages if p.relevance is not None]
-    if not judged_pages or any(f.relevance is None for f in facts):
+    if not judged(pages, facts):
         return [*pages, *facts]
+    judged_pages = [p.relevance for p in pages if p.relevance is not None]
 
     def claim(fact: RecallItem) -> float:
         return (fact.relevance or 0.0) - FACT_MARGIN
@@ -265,25 +273,41 @@ def build(
     pages += [i for i in recall.short_term if i.page is not None and i.page.id not in shown]
     best = max((i.score for i in pages), default=0.0)
     relevant = [i for i in pages if i.score >= RELATIVE_PAGE_SCORE * best]
-    candidates = judged_order(sorted(relevant, key=lambda i: -i.score), recall.knowledge)
-    chosen: list[RecallItem] = []
-    lines: list[str] = []
-    used = 0
-    recall_room = min(budget.recall, left // 2)
-    for item in candidates:
-        line = prompts.recalled_line(item.ts, pin_relative_dates(item.text, item.ts, zone), zone)
-        cost = count_tokens(line)
-        if used + cost > recall_room and item.page is not None:
-            line = prompts.recalled_line(
-                item.ts, pin_relative_dates(focus(item.page, query), item.ts, zone), zone
-            )
-            cost = count_tokens(line)
-        if used + cost > recall_room:
-            continue
-        chosen.append(item)
-        lines.append(line)
-        used += cost
+    ranked = sorted(relevant, key=lambda i: -i.score)
+    room = min(budget.recall, left // 2)
+    if recall.knowledge and judged(ranked, recall.knowledge):
+        # A fact the judge puts above a page takes room from the pages, never adds to it:
+        # facts let the prompt recall fewer tokens, not more (on LoCoMo full F1 held, with
+        # 13-18% fewer tokens; docs/benchmarks.md, "Facts take the pages' room").
+        room = lay_out(ranked, room, query, zone, count_tokens)[2]
+    candidates = judged_order(ranked, recall.knowledge)
+    chosen, lines, used = lay_out(candidates, room, query, zone, count_tokens)
     # The recalled block's wrapping and separators count against the query's room too.
     query_room = left - count_tokens(prompts.user_turn("", lines)["content"])
     messages.append(prompts.user_turn(shorten(query, query_room, count_tokens), lines))
     return BuiltPrompt(messages, chosen, used)
+
+
+def lay_out(
+    items: list[RecallItem], room: int, query: str, zone: dt.tzinfo, count_tokens: CountTokens
+) -> tuple[list[RecallItem], list[str], int]:
+    """The items that fit in `room` tokens, in order, as prompt lines, and their cost: a
+    page too long for the room left shows its sentences on the query (`focus`), an item
+    that does not fit even so is skipped."""
+    chosen: list[RecallItem] = []
+    lines: list[str] = []
+    used = 0
+    for item in items:
+        line = prompts.recalled_line(item.ts, pin_relative_dates(item.text, item.ts, zone), zone)
+        cost = count_tokens(line)
+        if used + cost > room and item.page is not None:
+            line = prompts.recalled_line(
+                item.ts, pin_relative_dates(focus(item.page, query), item.ts, zone), zone
+            )
+            cost = count_tokens(line)
+        if used + cost > room:
+            continue
+        chosen.append(item)
+        lines.append(line)
+        used += cost
+    return chosen, lines, used

@@ -62,3 +62,14 @@ def test_facts_are_judged_on_the_pages_scale(mem: Memoryos) -> None:
     commute = facts["Alice left the bank because of a two-hour commute each way."]
     peanuts = facts.get("Alice is allergic to peanuts.")
     assert commute is not None and (peanuts is None or peanuts < commute - 5)
+
+
+def test_a_fact_the_judge_prefers_takes_room_from_the_pages(mem: Memoryos) -> None:
+    """Through the chat's own prompt: the fact goes in, and the recalled lines cost no more
+    tokens than the pages did without it."""
+    pages_alone = mem.prepare(QUESTION, recent=False)
+    mem.remember("Alice quit her job at the bank because of the two-hour commute.")
+    built = mem.prepare(QUESTION, recent=False)
+    assert built.recalled[0].tier == "knowledge"
+    assert any(i.page is not None for i in built.recalled)
+    assert built.recalled_tokens <= pages_alone.recalled_tokens

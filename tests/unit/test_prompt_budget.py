@@ -268,3 +268,39 @@ def test_prefix_messages_fit_their_budget_keeping_the_newest_turn(budget_tokens:
     assert message_tokens(messages, approx_tokens) <= budget_tokens
     assert messages[0]["role"] == "system"
     assert messages[-1]["content"].startswith("Reply 8.")  # the newest exchange stays
+
+
+@pytest.mark.parametrize("with_judge", [True, False])
+def test_a_fact_the_judge_prefers_takes_a_pages_room_and_adds_none(with_judge: bool) -> None:
+    """With the judge, facts and pages together cost no more than the pages alone would:
+    the fact goes first and the weakest page gives up its room. Without a judge, facts
+    only fill the room the pages leave."""
+    from memoryos_cli.memory.context import Budget, BuiltPrompt, build
+    from memoryos_cli.memory.records import Recall
+
+    def page(pid: int, score: float, relevance: float, text: str) -> RecallItem:
+        body = Page(pid, text, "Noted.", 0.0, "mid", None)
+        return RecallItem(f"p{pid}", "mid", text, score, 0.5, 0, page=body,
+                          relevance=relevance if with_judge else None)  # fmt: skip
+
+    pages = [
+        page(1, 2.0, 2.0, "Mara: The ferry to Vigo leaves at 9 from pier 4. I will take it."),
+        page(2, 1.9, 1.0, "Mara: We walked by the harbour. The ferry office was shut. It rained."),
+    ]
+    fact = RecallItem("k1", "knowledge", "Mara takes the 9 o'clock ferry to Vigo.", 1.0, 0.5, 0,
+                      relevance=2.0 + 2 * M if with_judge else None)  # fmt: skip
+    question = "When does my ferry leave?"
+
+    def built(facts: list[RecallItem]) -> BuiltPrompt:
+        recall = Recall(question, [], pages, facts, [])
+        return build(question, recall, [], assistant="a", budget=Budget(4096, 100, 300),
+                     count_tokens=approx_tokens, zone=dt.UTC)  # fmt: skip
+
+    alone, both = built([]), built([fact])
+    assert [i.ref for i in alone.recalled] == ["p1", "p2"]
+    if with_judge:
+        assert [i.ref for i in both.recalled][:2] == ["k1", "p1"]
+        assert both.recalled_tokens <= alone.recalled_tokens
+    else:
+        assert [i.ref for i in both.recalled] == ["p1", "p2", "k1"]
+        assert both.recalled_tokens > alone.recalled_tokens
