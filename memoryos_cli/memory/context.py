@@ -278,7 +278,7 @@ def build(
     if recall.knowledge and judged(ranked, recall.knowledge):
         # A fact the judge puts above a page takes room from the pages, never adds to it:
         # facts let the prompt recall fewer tokens, not more (on LoCoMo full F1 held, with
-        # 13-18% fewer tokens; docs/benchmarks.md, "Facts take the pages' room").
+        # 12-18% fewer tokens; docs/benchmarks.md, "Facts take the pages' room").
         room = lay_out(ranked, room, query, zone, count_tokens)[2]
     candidates = judged_order(ranked, recall.knowledge)
     chosen, lines, used = lay_out(candidates, room, query, zone, count_tokens)
