@@ -141,6 +141,10 @@ def _prefilled(
     mem.mark_digested(but_newest=queued, note="bench: prefilled history")
     if queued:
         mem.end_session()  # their analysis queued
+    # The REPL loads the embedder and the relevance judge while its prompt shows
+    # (`ChatSession.start_loading`); without this the first turn paid the judge's load
+    # (~150 ms) before its first token, which no chat does once started.
+    mem.warm_text_models()
     return mem
 
 

@@ -51,3 +51,33 @@ def test_pace_needs_the_idle_work(tmp_path: Path) -> None:
         )
     with pytest.raises(InvalidInputError):
         run_chat_bench("scripted", turns=1, stored=2, queued=3, embedder=HashingEmbedder())
+
+
+def test_the_judge_is_loaded_before_the_first_question_as_in_the_repl(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The REPL loads the relevance judge while its prompt shows: a bench whose first turn
+    loads it times a wait no chat has."""
+    events: list[str] = []
+
+    class Judge:
+        name = "recording-judge"
+
+        def warm(self) -> None:
+            events.append("warm")
+
+        def score(self, query: str, passages: list[str]) -> list[float]:
+            events.append("score")
+            return [0.0] * len(passages)
+
+    monkeypatch.setattr("memoryos_cli.api.reranker_for", lambda settings: Judge())
+    run_chat_bench(
+        "scripted",
+        turns=2,
+        stored=20,
+        embedder=HashingEmbedder(),
+        llm=ScriptedLLM(default=EMPTY_ANALYSIS),
+        home=tmp_path,
+    )
+    assert "score" in events  # the turns did ask the judge
+    assert events.index("warm") < events.index("score")
