@@ -9,6 +9,10 @@ A page's score is the relative-score fusion of its BM25 and cosine lists, plus:
   so words of the question spread over one conversation lift its pages;
 - a date the query names ("on October 13, 2023", "in June"): +1 when the page is from then;
 - its mid-term segment, as in MemoryOS (a small bonus by the segment's rank and specificity).
+
+A message of a few asks ("What should I cook for Lena? Remember my allergy.") is also
+ranked ask by ask (`memory/asks.py`): a page stands at its best rank among the message's
+and each ask's, and the judge reads each page and fact against each ask.
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ import numpy as np
 
 from memoryos_cli.embed import Reranker, Vector
 from memoryos_cli.memory import long_term, mid_term, short_term
+from memoryos_cli.memory.asks import asks
 from memoryos_cli.memory.dates import date_cues
 from memoryos_cli.memory.fts import fts_query, phrase_query
 from memoryos_cli.memory.page_text import page_text
@@ -82,6 +87,7 @@ class Signals:
     dates: bool = True
     segments: bool = True
     rerank: bool = True  # the cross-encoder, when the scope has one
+    asks: bool = True  # a message of a few asks also ranked ask by ask
 
 
 def rrf(rankings: Iterable[list[int]], k: int = RRF_K) -> dict[int, float]:
@@ -411,11 +417,55 @@ def judged_lift(relevance: dict[int, float]) -> dict[int, float]:
     return {pid: RERANK_WEIGHT * value for pid, value in minmax(relevance).items()}
 
 
-def judge_facts(judge: Reranker, query: str, facts: list[RecallItem]) -> list[RecallItem]:
-    """The facts with the judge's score, best first (the same scale as the pages')."""
-    scores = judge.score(query, [f.text for f in facts])
+def judge_pages_per_ask(
+    judge: Reranker, texts: list[str], pages: dict[int, Page]
+) -> tuple[dict[int, float], dict[int, float]]:
+    """Each page's relevance (its best score against any of `texts`) and lift (its best
+    lift among the pages read against the same text): a page that answers one ask is
+    lifted as high as the page that answers another."""
+    scores = [judge_pages(judge, text, pages) for text in texts]
+    lifts = [judged_lift(s) for s in scores]
+    relevance = {pid: max(s[pid] for s in scores) for pid in pages}
+    return relevance, {pid: max(lift[pid] for lift in lifts) for pid in pages}
+
+
+def judge_facts(judge: Reranker, texts: list[str], facts: list[RecallItem]) -> list[RecallItem]:
+    """The facts with the judge's score (the best against any of `texts`), best first (the
+    same scale as the pages')."""
+    body = [f.text for f in facts]
+    scores = [max(s) for s in zip(*(judge.score(t, body) for t in texts), strict=True)]
     judged = [replace(f, relevance=s) for f, s in zip(facts, scores, strict=True)]
     return sorted(judged, key=lambda f: -(f.relevance or 0.0))
+
+
+def best_segments(conn: Any, owner: int, qvec: Vector, words: Lexical) -> list[tuple[int, float]]:
+    """The TOP_SEGMENTS mid-term segments closest to a query (RRF of cosine and BM25)."""
+    seg_dense = dense(conn, "segments_vec", owner, qvec, CANDIDATES)
+    seg_scores = rrf([[i for i, _ in seg_dense], words.segments])
+    return sorted(seg_scores.items(), key=lambda kv: -kv[1])[:TOP_SEGMENTS]
+
+
+def at_best_rank(whole: dict[int, float], per_ask: list[dict[int, float]]) -> dict[int, float]:
+    """Page scores of a message, each page at its best standing: an ask's scores are
+    scaled so that its best page ties with the message's best page."""
+    best = max(whole.values(), default=0.0)
+    merged = dict(whole)
+    for scores in per_ask:
+        top = max(scores.values(), default=0.0)
+        if top <= 0.0:
+            continue
+        for pid, value in scores.items():
+            merged[pid] = max(merged.get(pid, 0.0), value / top * best)
+    return merged
+
+
+def unique_facts(lists: list[list[RecallItem]]) -> list[RecallItem]:
+    """The facts of several candidate lists, each once (first seen kept)."""
+    seen: dict[str, RecallItem] = {}
+    for items in lists:
+        for item in items:
+            seen.setdefault(item.ref, item)
+    return list(seen.values())
 
 
 def recall(
@@ -438,36 +488,58 @@ def recall(
     """
     store, owner = scope.store, scope.owner_id
     k = pages_k or scope.settings.retrieval_queue_capacity
+    zone = scope.settings.zone
     judge = scope.reranker if signals.rerank else None
+    parts = asks(query) if signals.asks else []
     with store.lock:
         words = search_words(store.conn, owner, query, signals)
+        part_words = [search_words(store.conn, owner, part, signals) for part in parts]
     if isinstance(qvec, Future):
         qvec = qvec.result()
+    part_vecs: Vector | list[Vector] = scope.embedder.embed_query(parts) if parts else []
     with store.lock:
         conn = store.conn
         short = short_term.pages(conn, owner)
         short_ids = {p.id for p in short}
-        seg_dense = dense(conn, "segments_vec", owner, qvec, CANDIDATES)
-        seg_scores = rrf([[i for i, _ in seg_dense], words.segments])
-        top_segments = sorted(seg_scores.items(), key=lambda kv: -kv[1])[:TOP_SEGMENTS]
+        top_segments = best_segments(conn, owner, qvec, words)
         page_scores, page_sims = rank_pages(
-            conn, owner, query, qvec, words, short_ids, top_segments, signals, scope.settings.zone
+            conn, owner, query, qvec, words, short_ids, top_segments, signals, zone
         )
+        facts = knowledge_candidates(conn, owner, query, qvec, words, knowledge_k)
+        for part, vec, found in zip(parts, part_vecs, part_words, strict=True):
+            scores, _ = rank_pages(
+                conn,
+                owner,
+                part,
+                vec,
+                found,
+                short_ids,
+                best_segments(conn, owner, vec, found),
+                signals,
+                zone,
+            )
+            page_scores = at_best_rank(page_scores, [scores])
+            facts = unique_facts(
+                [facts, knowledge_candidates(conn, owner, part, vec, found, knowledge_k)]
+            )
         judged_ids = (
             sorted(page_scores, key=lambda pid: (-page_scores[pid], -pid))[:RERANK_DEPTH]
             if judge
             else []
         )
         judged_pages = load_pages(conn, judged_ids)
-        facts = knowledge_candidates(conn, owner, query, qvec, words, knowledge_k)
         profile = long_term.profile(conn, owner)
     # The judge reads outside the lock: a write waits for the store, not for the model.
     relevance: dict[int, float] = {}
     if judge is not None:
-        relevance = judge_pages(judge, query, judged_pages)
-        for pid, lift in judged_lift(relevance).items():
+        # A message of several asks is read ask by ask: against the whole message the
+        # judge scored "I'm allergic to shellfish" -9.0 for "What should I cook for Lena?
+        # Remember my allergy.", under every page about Lena.
+        texts = parts or [query]
+        relevance, lifts = judge_pages_per_ask(judge, texts, judged_pages)
+        for pid, lift in lifts.items():
             page_scores[pid] += lift
-        facts = judge_facts(judge, query, facts)
+        facts = judge_facts(judge, texts, facts)
     with store.lock:
         conn = store.conn
         # Short-term pages get the same score as mid-term ones, so the two rank together.

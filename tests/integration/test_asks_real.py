@@ -1,0 +1,65 @@
+"""A message of two asks, on the real default embedder, the real judge and SQLite: the side
+ask ("Remember my allergy.") is recalled from weeks ago, through the chat's own prompt."""
+
+from __future__ import annotations
+
+import random
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from memoryos_cli.api import Memoryos
+from memoryos_cli.bench.perf import synth_exchange
+from memoryos_cli.memory.retrieve import Signals
+
+MESSAGE = "What should I cook for Lena? Remember my allergy."
+ALLERGY = "I'm allergic to shellfish, keep that in mind for recipes."
+OWN = [
+    ("Hi! I just moved to Porto for a new job as a data engineer.", "Congratulations!"),
+    ("My partner Sam is a nurse and works night shifts.", "Night shifts are hard."),
+    (ALLERGY, "Noted: no shellfish in recipes."),
+    ("We adopted a dog called Miso last weekend.", "Miso is a lovely name!"),
+]
+
+
+@pytest.fixture
+def mem(home: Path, monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-untyped-def]
+    monkeypatch.setenv("MEMORYOS_RERANKER", "ms-marco-minilm-l12")  # the default
+    rng = random.Random(0)
+    # The person's own talk first, then weeks of other talk (Lena is in many of those
+    # exchanges): the allergy leaves short-term for mid-term and must be recalled.
+    talk = [*OWN, *(synth_exchange(rng, i) for i in range(60))]
+    start = 1.7e9
+    with Memoryos("alice", "assistant", home, llm_model="none") as memory:
+        memory.add_memories(
+            [
+                {"user_input": u, "agent_response": a, "timestamp": start + i * 86400}
+                for i, (u, a) in enumerate(talk)
+            ]
+        )
+        yield memory
+
+
+def recalled(built) -> list[str]:  # type: ignore[no-untyped-def]
+    return [i.page.user_input for i in built.recalled if i.page is not None]
+
+
+def test_the_side_ask_of_a_message_is_recalled(mem: Memoryos) -> None:
+    assert ALLERGY not in [i.page.user_input for i in mem.retrieve(MESSAGE).short_term if i.page]
+    built = mem.prepare(MESSAGE, recent=False)  # the chat's own recall and prompt
+    shown = recalled(built)
+    assert ALLERGY in shown
+    assert any("Lena" in text for text in shown)  # the first ask is still answered
+    # Ranked as one text, the message recalls only its longer ask.
+    whole = mem.retrieve(MESSAGE, touch=False, signals=replace(Signals(), asks=False))
+    assert ALLERGY not in recalled(mem.prepare(MESSAGE, recall=whole, recent=False))
+
+
+def test_a_one_sentence_question_is_ranked_as_before(mem: Memoryos) -> None:
+    question = "What is my partner's job?"
+    on = mem.retrieve(question, touch=False)
+    off = mem.retrieve(question, touch=False, signals=replace(Signals(), asks=False))
+    assert [(i.ref, i.score, i.relevance) for i in on.mid_term] == [
+        (i.ref, i.score, i.relevance) for i in off.mid_term
+    ]
