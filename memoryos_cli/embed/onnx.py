@@ -152,7 +152,12 @@ class OnnxCrossEncoder:
         self.model = OnnxModel(folder, max_tokens=RERANK_MAX_TOKENS, threads=threads)
 
     def warm(self) -> None:
+        """Load, then read one batch shaped like recall's (10 pages of up to 128 tokens):
+        onnxruntime sizes its buffers on a first run, which otherwise falls on the first
+        question (in `bench chat` its bookkeeping took 82-101 ms against 59-69 ms after
+        this warm-up, docs/benchmarks.md)."""
         self.model.load()
+        self.score("warm up", ["warm up " * 64] * 10)
 
     def score(self, query: str, passages: Sequence[str]) -> list[float]:
         """One relevance logit per passage, in the order given."""
