@@ -47,6 +47,12 @@ NOT_KNOWN = re.compile(
 )
 
 
+# A value that only names a side of the chat: Qwen 1.5B wrote "name = User" in a chat
+# where the user never gave a name (the prompt calls that side "User"), which the system
+# message then showed as the user's name.
+ROLE_ONLY = re.compile(r"^\W*(?:the\s+)?(?:user|assistant|me|myself|i)\W*$", re.IGNORECASE)
+
+
 class ProfileChange(BaseModel):
     """A stable attribute of the user (name, city, job, diet...). A value that says the
     attribute is not known is refused, as a malformed item is: it would be shown to the
@@ -63,6 +69,8 @@ class ProfileChange(BaseModel):
     def _says_what_it_is(cls, value: str) -> str:
         if NOT_KNOWN.match(value.strip()):
             raise ValueError("the value says it is not known")
+        if ROLE_ONLY.match(value.strip()):
+            raise ValueError("the value names a side of the chat, not what the user is")
         return value
 
 

@@ -88,6 +88,11 @@ def stored_profile(value: str) -> list[tuple[str, str]]:
         ("none", False),
         ("N/A", False),
         ("?", False),
+        # refused: the value names a side of the chat (Qwen 1.5B, "name = User", bench chat)
+        ("User", False),
+        ("the user", False),
+        ("Assistant.", False),
+        ("me", False),
         # kept: they say what it is
         ("Porto", True),
         ("Unknown Pleasures, Manchester", True),
@@ -96,6 +101,8 @@ def stored_profile(value: str) -> list[tuple[str, str]]:
         ("Nantes", True),
         ("not far from Porto", True),
         ("unknownville", True),
+        ("User Experience Lab, Porto", True),
+        ("Isle of Man", True),
     ],
 )
 def test_a_profile_value_must_say_what_it_is(value: str, kept: bool) -> None:
