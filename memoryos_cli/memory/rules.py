@@ -330,6 +330,34 @@ def addressed_name(item: Item, batch: Batch) -> Verdict:
     return None
 
 
+# How a person gives their own name in a chat: "I'm Tom", "my name is Tom", "call me Tom",
+# "it's Tom", "Tom here".
+SELF_NAMING = r"(?:my name is|my name's|i am|i'm|call me|this is|it's)"
+
+
+def name_not_given(item: Item, batch: Batch) -> Verdict:
+    """A name is the user's only as the user gives it: as the speaker of their turns (an
+    imported chat's "Caroline: ..."), in their own words ("I'm Tom"), or as stored. Qwen
+    1.5B, in a real first session where no name was given, wrote "name = Lena" from "My
+    sister Lena is visiting in two weeks." (and, with another prompt, "name = User"); the
+    system message then called the user by their sister's name."""
+    if long_term.normalize_attribute(item.attribute) not in NAME_ATTRIBUTES:
+        return None
+    words = name_words(item.text)
+    first = item.text.split()[0] if item.text.split() else ""
+    if not words or words & name_words(known_name(batch.profile)):
+        return None
+    own = re.compile(
+        rf"\b{SELF_NAMING}\s+{re.escape(first)}\b(?!['’]s)|^\W*{re.escape(first)}\s+here\b",
+        re.IGNORECASE,
+    )
+    for turn in batch.user_turns.values():
+        tag = SPEAKER_TAG.match(turn)
+        if (tag and words & name_words(tag.group(0))) or own.search(turn):
+            return None
+    return Drop(f"the user never gives {item.text} as their own name")
+
+
 def cite_pages(item: Item, batch: Batch) -> Verdict:
     """Cite the pages that hold an item's words when the ones the model named do not.
 
@@ -669,6 +697,7 @@ RULES: tuple[Rule, ...] = (
     Rule("chat_line", chat_line, FACT_KINDS),
     Rule("courtesy", courtesy, FACT_KINDS),
     Rule("addressed_name", addressed_name, frozenset({"profile"})),
+    Rule("name_not_given", name_not_given, frozenset({"profile"})),
     Rule("cite_pages", cite_pages),
     Rule("unsupported", unsupported),
     Rule("asked_not_told", asked_not_told, frozenset({"user", "profile"})),

@@ -102,6 +102,31 @@ def test_a_profile_value_naming_the_one_the_user_speaks_to_is_not_theirs(
     assert bool(analysis.profile) is kept
 
 
+@pytest.mark.parametrize(
+    ("said", "value", "known", "kept"),
+    [
+        # a real first session: no name given, a sister named (Qwen 1.5B wrote "name = Lena")
+        ("My sister Lena is visiting in two weeks.", "Lena", "", False),
+        ("I'm Lena's sister, by the way.", "Lena", "", False),
+        ("Lena said I'm too busy.", "Lena", "", False),
+        # kept: the user gives it
+        ("Hi! I'm Tom, I just moved to Porto.", "Tom", "", True),
+        ("My name is Tom Reyes.", "Tom Reyes", "", True),
+        ("Call me Tom.", "Tom", "", True),
+        ("Tom here, back from the trip.", "Tom", "", True),
+        ("Caroline: I went to the support group.", "Caroline", "", True),  # an imported chat
+        ("My sister Lena is visiting.", "Tom", "Tom", True),  # the name as stored
+    ],
+)
+def test_a_name_is_the_users_only_as_the_user_gives_it(
+    said: str, value: str, known: str, kept: bool
+) -> None:
+    pages = [(1, 0.0, said, "Nice!")]
+    analysis = Analysis(profile=[("name", value, [1]), ("city", "Porto", [1])])
+    ruled("name_not_given", analysis, pages, known)
+    assert [a for a, _, _ in analysis.profile] == (["name", "city"] if kept else ["city"])
+
+
 SUPPORT = [(1, 0.0, "I adopted a grey kitten called Miso.", "Cute!"), (2, 0.0, "Busy day.", "Ok.")]
 
 
