@@ -265,9 +265,15 @@ def warm_in_background(memory: Memoryos) -> threading.Thread | None:
 def serve(settings: Settings) -> None:
     """Run the MCP server on stdin/stdout until the client disconnects."""
     memory = open_memory(settings)
+    warming: threading.Thread | None = None
     try:
         server = build_server(MemoryTools(memory))
-        warm_in_background(memory)
+        warming = warm_in_background(memory)
         server.run("stdio")
     finally:
+        # A client that leaves at once must not leave the warm-up inside onnxruntime while
+        # the interpreter exits: the process would abort instead of exiting 0 (seen in the
+        # chat, `repl.leave_if_loading`). The warm-up is bounded: load, then one batch.
+        if warming is not None:
+            warming.join()
         memory.close()

@@ -398,16 +398,26 @@ def run(env: Env, mem: Memoryos) -> None:
         session.finish()
     except KeyboardInterrupt:
         session.stop_idle(closing=True)
-        if not session.loader_done(LOADER_JOIN_SECONDS):
-            # The loader is still inside onnxruntime or llama.cpp: the interpreter's exit
-            # would run their C++ destructors under it, and the process would abort
-            # ("terminate called without an active exception") instead of exiting 130.
-            # Everything is committed; the file is closed and the process leaves at once.
-            mem.close()
-            sys.stdout.flush()
-            sys.stderr.flush()
-            os._exit(ExitCode.INTERRUPTED)
+        leave_if_loading(session, mem, ExitCode.INTERRUPTED)
         raise
+    leave_if_loading(session, mem, ExitCode.OK)
+
+
+def leave_if_loading(session: ChatSession, mem: Memoryos, code: ExitCode) -> None:
+    """Leave at once with `code` when the loader is still at work after LOADER_JOIN_SECONDS.
+
+    It may be inside onnxruntime (the judge's warm-up) or llama.cpp: the interpreter's exit
+    would run their C++ destructors under it, and the process would abort ("terminate
+    called without an active exception", exit -6) instead of exiting with `code`: seen on
+    `/exit` right after a `/search` (tests/integration/test_chat_pty.py). Everything is
+    committed; the file is closed and the process leaves.
+    """
+    if session.loader_done(LOADER_JOIN_SECONDS):
+        return
+    mem.close()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
 
 
 def _greet(env: Env, mem: Memoryos) -> None:

@@ -131,3 +131,36 @@ def test_the_exit_analysis_gives_up_at_its_deadline(
     with Memoryos(settings=Env().settings(), llm_model="none", embedder=HashingEmbedder()) as mem:
         assert mem.pending_jobs() == 1  # given back untouched, for a later session
         assert mem.store.query("SELECT attempts, error FROM jobs")[0] == (0, None)
+
+
+def test_exit_while_the_loader_is_at_work_closes_the_store_and_leaves_with_0(
+    fake_llm: ScriptedLLM, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The loader may still be inside onnxruntime or llama.cpp at /exit (the judge's
+    warm-up after a quick /search): the interpreter's exit would abort under it (-6, seen
+    in tests/integration/test_chat_pty.py). The chat closes the store and leaves at once."""
+    import os
+    import threading
+
+    from memoryos_cli.cli import repl
+
+    release = threading.Event()
+    events: list[str] = []
+    monkeypatch.setattr(Memoryos, "warm_text_models", lambda self: release.wait(10))
+    real_close = Memoryos.close
+
+    def close(self: Memoryos) -> None:
+        events.append("close")
+        real_close(self)
+
+    def leave(code: int) -> None:
+        events.append(f"exit {code}")
+        release.set()
+        raise SystemExit(code)
+
+    monkeypatch.setattr(Memoryos, "close", close)
+    monkeypatch.setattr(os, "_exit", leave)
+    monkeypatch.setattr(repl, "LOADER_JOIN_SECONDS", 0.05)
+    result = CliRunner().invoke(app, ["chat"], input="/exit\n")
+    assert result.exit_code == 0, result.output
+    assert events[:2] == ["close", "exit 0"]
