@@ -505,23 +505,17 @@ def recall(
         page_scores, page_sims = rank_pages(
             conn, owner, query, qvec, words, short_ids, top_segments, signals, zone
         )
-        facts = knowledge_candidates(conn, owner, query, qvec, words, knowledge_k)
+        per_ask: list[dict[int, float]] = []
+        fact_lists = [knowledge_candidates(conn, owner, query, qvec, words, knowledge_k)]
         for part, vec, found in zip(parts, part_vecs, part_words, strict=True):
+            segments = best_segments(conn, owner, vec, found)
             scores, _ = rank_pages(
-                conn,
-                owner,
-                part,
-                vec,
-                found,
-                short_ids,
-                best_segments(conn, owner, vec, found),
-                signals,
-                zone,
+                conn, owner, part, vec, found, short_ids, segments, signals, zone
             )
-            page_scores = at_best_rank(page_scores, [scores])
-            facts = unique_facts(
-                [facts, knowledge_candidates(conn, owner, part, vec, found, knowledge_k)]
-            )
+            per_ask.append(scores)
+            fact_lists.append(knowledge_candidates(conn, owner, part, vec, found, knowledge_k))
+        page_scores = at_best_rank(page_scores, per_ask)
+        facts = unique_facts(fact_lists)
         judged_ids = (
             sorted(page_scores, key=lambda pid: (-page_scores[pid], -pid))[:RERANK_DEPTH]
             if judge
