@@ -15,6 +15,7 @@ from typing import Annotated, Any, Literal, TypeVar
 
 from pydantic import BaseModel, Field, ValidationError, field_validator
 
+from memoryos_cli.memory.support import ROLES
 from memoryos_cli.words import tokens
 
 FACT_TEXT_MAX = 200
@@ -50,7 +51,9 @@ NOT_KNOWN = re.compile(
 # A value that only names a side of the chat: Qwen 1.5B wrote "name = User" in a chat
 # where the user never gave a name (the prompt calls that side "User"), which the system
 # message then showed as the user's name.
-ROLE_ONLY = re.compile(r"^\W*(?:the\s+)?(?:user|assistant|me|myself|i)\W*$", re.IGNORECASE)
+ROLE_ONLY = re.compile(
+    rf"^\W*(?:the\s+)?(?:{'|'.join(sorted(ROLES))}|me|myself|i)\W*$", re.IGNORECASE
+)
 
 
 class ProfileChange(BaseModel):
