@@ -458,7 +458,9 @@ class Memoryos:
                 parts.append(piece)
                 yield piece
         finally:
-            self.add_memory(query, "".join(parts).strip(), asked_at, meta_data)
+            # marked as the model's: consolidation never takes its words for the user's
+            answered = {**(meta_data or {}), pages.ANSWERED_BY: self.settings.model}
+            self.add_memory(query, "".join(parts).strip(), asked_at, answered)
 
     def get_response(
         self,

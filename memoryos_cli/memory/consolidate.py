@@ -161,6 +161,7 @@ def analyse(scope: Scope, llm: LLM, job: jobs.Job, cancel: threading.Event | Non
         name = known_name(current_profile)
         fixed = prompts.analysis_messages([], known_lines, name, zone=scope.settings.zone)
         pages = _batch(conn, owner, job, excerpt_room(llm, fixed), llm.count_tokens)
+        answered = page_store.answered_by_model(conn, (p[0] for p in pages))
     if not pages:
         with store.transaction() as conn:
             jobs.finish(conn, job, "nothing to analyse")
@@ -201,7 +202,7 @@ def analyse(scope: Scope, llm: LLM, job: jobs.Job, cancel: threading.Event | Non
             return read_reply(ask(json_schema=reply_schema()), ids)
 
     analysis = look(shown, known_lines, name)
-    batch = rules.Batch(pages, shown, current_profile, zone=zone)
+    batch = rules.Batch(pages, shown, current_profile, zone=zone, answered=answered)
     notes = rules.apply_rules(analysis, batch)
     unheard = set(rules.unheard_pages(analysis, batch))
     if unheard:
@@ -222,6 +223,7 @@ def analyse(scope: Scope, llm: LLM, job: jobs.Job, cancel: threading.Event | Non
             current_profile,
             zone=zone,
             earlier=rules.items_of(analysis),
+            answered=answered,
         )
         notes += rules.apply_rules(second, again)
         analysis.add(second)

@@ -18,6 +18,9 @@ from memoryos_cli.vector import Vector
 
 # A page as the model reads it for analysis: id, time, what the user said, the answer.
 Excerpt = tuple[int, float, str, str]
+# The meta_data key that marks an answer memoryos's own chat model wrote (its value: the
+# model's name). Such an answer is the model's words, never evidence of what the user said.
+ANSWERED_BY = "answered_by"
 EXPORT_COLUMNS = (
     "id, user_input, agent_response, ts, tier, segment_id, meta_json, keywords_json,"
     " analyzed, created_at"
@@ -232,6 +235,19 @@ def _unanalysed(conn: Any, where: str, params: list[Any], limit: int) -> list[Ex
         (*params, limit),
     ).fetchall()
     return [(int(r[0]), float(r[1]), r[2], r[3]) for r in found]
+
+
+def answered_by_model(conn: Any, ids: Iterable[int]) -> frozenset[int]:
+    """Which of these pages hold an answer memoryos's own chat model wrote."""
+    wanted = list(ids)
+    if not wanted:
+        return frozenset()
+    found = conn.execute(
+        f"SELECT id FROM pages WHERE id IN ({','.join('?' * len(wanted))})"
+        f" AND json_extract(meta_json, '$.{ANSWERED_BY}') IS NOT NULL",
+        wanted,
+    ).fetchall()
+    return frozenset(int(r[0]) for r in found)
 
 
 def unanalysed_up_to(conn: Any, owner_id: int, up_to: int, limit: int) -> list[Excerpt]:

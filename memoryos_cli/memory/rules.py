@@ -93,6 +93,8 @@ class Batch:
     # What an earlier look at the same batch kept (`consolidate.analyse`'s second look):
     # the user's name may be found only there.
     earlier: list[Item] = field(default_factory=list)
+    # The pages whose answer memoryos's own chat model wrote (`pages.ANSWERED_BY`).
+    answered: frozenset[int] = frozenset()
 
     @cached_property
     def excerpts(self) -> str:
@@ -488,6 +490,38 @@ def misattributed(item: Item, batch: Batch) -> Verdict:
     return Drop(said)
 
 
+def model_said(item: Item, batch: Batch) -> Verdict:
+    """What memoryos's own chat model said is not knowledge: its answer stays on its page,
+    and what the user is, has or does comes from the user's turns.
+
+    In a real chat (Qwen 1.5B), "What should I cook for Lena? Remember my allergy." was
+    answered "Since Lena is allergic to shellfish, ... grilled shrimp, or oysters". The
+    analysis stored "Lena is allergic to shellfish." as the user's knowledge and the advice
+    as the assistant's; both were recalled for the next asking, as knowledge, ahead of
+    "The user is allergic to shellfish.", and the wrong answer came back word for word.
+    - An assistant fact that cites only pages the model answered is dropped: the model's
+      own words, as memory, would make its mistakes the next answer's evidence.
+    - A user fact or profile value that the model's answers on its cited pages hold more of
+      than the user's turns there, with a word only the model said, is dropped. A fact of
+      the user's words in the model's words too ("The user is going on a trip to Japan"
+      from "I'm going to Japan!" and "Enjoy the trip!") stays.
+    Pages whose other side is a person (an imported chat, LoCoMo) are not read here:
+    `misattributed` weighs them."""
+    answered = tuple(pid for pid in item.sources if pid in batch.answered)
+    if not answered:
+        return None
+    if item.kind == "assistant":
+        if len(answered) == len(item.sources):
+            return Drop("the chat model's own answer: its page keeps it")
+        return None
+    claim = stems(item.text, batch.names)
+    told = claim & stems(_cited(batch.user_turns, item.sources))
+    said = claim & stems(_cited(batch.agent_turns, answered))
+    if said - told and len(said) > len(told):
+        return Drop(f"the model's words, not the user's: {', '.join(sorted(said - told))}")
+    return None
+
+
 # "The assistant suggested that the user should fly to Oslo": the user's own plan, told back
 # as the assistant's advice.
 # "The assistant recommends James to try out RPGs": the user by name, too.
@@ -708,6 +742,7 @@ RULES: tuple[Rule, ...] = (
         "the user's own plan, told as the assistant's advice",
     ),
     Rule("misattributed", misattributed),
+    Rule("model_said", model_said),
     Rule(
         "other_side_named",
         other_side_named,

@@ -174,6 +174,47 @@ def test_copied_example(text: str, kept: bool) -> None:
     assert kept_facts("copied_example", text, [(1, 0.0, excerpts, "")]) is kept
 
 
+# A real chat (Qwen 1.5B): the model's own mistake in its answer, and the user's words.
+ASKED = "What should I cook for Lena this weekend? Remember my allergy."
+WRONG = "Since Lena is allergic to shellfish, try grilled shrimp or oysters instead."
+CHAT = [
+    (1, 0.0, "I'm allergic to shellfish, keep that in mind for recipes.", "Noted!"),
+    (2, 0.0, ASKED, WRONG),
+    (3, 0.0, "I'm going to Japan in April!", "How exciting, enjoy the trip!"),
+    (4, 0.0, "I got the job!", "Congratulations on your new position at Google!"),
+    (5, 0.0, "We adopted a dog called Miso.", "Miso sounds lovely."),
+]
+
+
+@pytest.mark.parametrize(
+    ("kind", "attribute", "text", "cited", "answered", "kept"),
+    [
+        ("user", "", "Lena is allergic to shellfish.", [2], {2}, False),
+        ("user", "", "Lena is allergic to shellfish.", [2], set(), True),  # a person's answer
+        ("user", "", "The user is allergic to shellfish.", [1, 2], {1, 2}, True),  # told on 1
+        ("user", "", "The user is going on a trip to Japan in April.", [3], {3}, True),
+        ("user", "", "The user got a new position at Google.", [4], {4}, False),
+        ("user", "", "The user got a new position at Google.", [4], set(), True),
+        ("profile", "allergies", "shellfish", [2], {2}, False),
+        ("profile", "pets", "dog Miso", [5], {5}, True),
+        ("assistant", "", "The assistant suggested grilled shrimp or oysters.", [2], {2}, False),
+        ("assistant", "", "The assistant suggested grilled shrimp or oysters.", [2], set(), True),
+        ("assistant", "", "The assistant suggested grilled shrimp or oysters.", [1, 2], {2}, True),
+    ],
+)
+def test_model_said(
+    kind: str, attribute: str, text: str, cited: list[int], answered: set[int], kept: bool
+) -> None:
+    if kind == "profile":
+        analysis = Analysis(profile=[(attribute, text, cited)])
+    else:
+        analysis = Analysis(**{f"{kind}_facts": [(text, cited)]})  # type: ignore[arg-type]
+    chosen = tuple(r for r in rules.RULES if r.name == "model_said")
+    batch = rules.Batch(CHAT, CHAT, answered=frozenset(answered))
+    rules.apply_rules(analysis, batch, chosen)
+    assert bool(analysis.profile or analysis.user_facts or analysis.assistant_facts) is kept
+
+
 @pytest.mark.parametrize(
     ("user_facts", "assistant_facts", "kept_user", "kept_assistant"),
     [
