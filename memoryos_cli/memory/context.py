@@ -19,6 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from memoryos_cli.llm import Message, approx_tokens, prompts
+from memoryos_cli.memory.asks import asks
 from memoryos_cli.memory.dates import pin_relative_dates
 from memoryos_cli.memory.page_text import SPEAKER_TAG, page_text
 from memoryos_cli.memory.records import Page, ProfileItem, Recall, RecallItem
@@ -243,6 +244,32 @@ def judged_order(pages: list[RecallItem], facts: list[RecallItem]) -> list[Recal
     return [*order, *waiting]
 
 
+def each_asks_best(
+    query: str, items: list[RecallItem], shown: list[RecallItem]
+) -> list[RecallItem]:
+    """For a message of several asks, the best item of each ask by the judge (a page or a
+    fact), in the asks' order, each once. An ask whose best item is among the recent turns
+    (`shown`) is answered there already. A page where the user asked the same again (every
+    word of the ask in their turn) is an echo of the ask, not its answer.
+
+    Ranked as one list, the best items of one ask can fill the room: for "What should I cook
+    for Lena this weekend? Remember my allergy." a fact about cooking for Lena (judged 6.3)
+    took the room the one page of the allergy (-2.6, the second ask's best) would have had,
+    and the ask's earlier askings, with the model's wrong answers, stood for the allergy.
+    """
+    parts = asks(query)
+    pool = [i for i in (*items, *shown) if len(i.ask_relevance) == len(parts) > 1]
+    in_turns = {i.ref for i in shown}
+    best: dict[str, RecallItem] = {}
+    for n, part in enumerate(parts):
+        wanted = stems(part)
+        answers = [i for i in pool if i.page is None or not wanted <= stems(i.page.user_input)]
+        top = max(answers, key=lambda i: i.ask_relevance[n], default=None)
+        if top is not None and top.ref not in in_turns:
+            best.setdefault(top.ref, top)
+    return list(best.values())
+
+
 def build(
     query: str,
     recall: Recall,
@@ -274,13 +301,19 @@ def build(
     best = max((i.score for i in pages), default=0.0)
     relevant = [i for i in pages if i.score >= RELATIVE_PAGE_SCORE * best]
     ranked = sorted(relevant, key=lambda i: -i.score)
-    room = min(budget.recall, left // 2)
+    limit = room = min(budget.recall, left // 2)
     if recall.knowledge and judged(ranked, recall.knowledge):
         # A fact the judge puts above a page takes room from the pages, never adds to it:
         # facts let the prompt recall fewer tokens, not more (on LoCoMo full F1 held, with
         # 12-18% fewer tokens; docs/benchmarks.md, "Facts take the pages' room").
         room = lay_out(ranked, room, query, zone, count_tokens)[2]
     candidates = judged_order(ranked, recall.knowledge)
+    in_turns = [i for i in recall.short_term if i.page is not None and i.page.id in shown]
+    firsts = each_asks_best(query, [*pages, *recall.knowledge], in_turns)
+    if firsts:  # every ask gets its best item first, and the room for it
+        room = max(room, lay_out(firsts, limit, query, zone, count_tokens)[2])
+        refs = {i.ref for i in firsts}
+        candidates = [*firsts, *(i for i in candidates if i.ref not in refs)]
     chosen, lines, used = lay_out(candidates, room, query, zone, count_tokens)
     # The recalled block's wrapping and separators count against the query's room too.
     query_room = left - count_tokens(prompts.user_turn("", lines)["content"])

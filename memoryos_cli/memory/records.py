@@ -114,6 +114,9 @@ class RecallItem:
     # The relevance judge's score against the question (a cross-encoder logit), when
     # recall ran one: pages and facts on one scale, so they compete for the prompt.
     relevance: float | None = None
+    # A message of several asks (`memory/asks.py`): the judge's score against each ask, in
+    # order (`relevance` is the best of them); empty otherwise.
+    ask_relevance: tuple[float, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         out = asdict(self)

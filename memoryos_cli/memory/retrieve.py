@@ -206,7 +206,11 @@ def _similarities(conn: Any, table: str, ids: list[int], qvec: Vector) -> dict[i
 
 
 def page_item(
-    page: Page, score: float, sim: float, relevance: dict[int, float] | None = None
+    page: Page,
+    score: float,
+    sim: float,
+    relevance: dict[int, float] | None = None,
+    by_ask: dict[int, tuple[float, ...]] | None = None,
 ) -> RecallItem:
     return RecallItem(
         ref=page.ref,
@@ -218,6 +222,7 @@ def page_item(
         segment_id=page.segment_id,
         page=page,
         relevance=(relevance or {}).get(page.id),
+        ask_relevance=(by_ask or {}).get(page.id, ()),
     )
 
 
@@ -419,22 +424,26 @@ def judged_lift(relevance: dict[int, float]) -> dict[int, float]:
 
 def judge_pages_per_ask(
     judge: Reranker, texts: list[str], pages: dict[int, Page]
-) -> tuple[dict[int, float], dict[int, float]]:
-    """Each page's relevance (its best score against any of `texts`) and lift (its best
-    lift among the pages read against the same text): a page that answers one ask is
-    lifted as high as the page that answers another."""
+) -> tuple[dict[int, float], dict[int, float], dict[int, tuple[float, ...]]]:
+    """Each page's relevance (its best score against any of `texts`), lift (its best lift
+    among the pages read against the same text: a page that answers one ask is lifted as
+    high as the page that answers another) and score against each text."""
     scores = [judge_pages(judge, text, pages) for text in texts]
     lifts = [judged_lift(s) for s in scores]
-    relevance = {pid: max(s[pid] for s in scores) for pid in pages}
-    return relevance, {pid: max(lift[pid] for lift in lifts) for pid in pages}
+    by_text = {pid: tuple(s[pid] for s in scores) for pid in pages}
+    relevance = {pid: max(values) for pid, values in by_text.items()}
+    return relevance, {pid: max(lift[pid] for lift in lifts) for pid in pages}, by_text
 
 
 def judge_facts(judge: Reranker, texts: list[str], facts: list[RecallItem]) -> list[RecallItem]:
-    """The facts with the judge's score (the best against any of `texts`), best first (the
-    same scale as the pages')."""
+    """The facts with the judge's score (the best against any of `texts`, and against each
+    when there are several), best first (the same scale as the pages')."""
     body = [f.text for f in facts]
-    scores = [max(s) for s in zip(*(judge.score(t, body) for t in texts), strict=True)]
-    judged = [replace(f, relevance=s) for f, s in zip(facts, scores, strict=True)]
+    per_fact = list(zip(*(judge.score(t, body) for t in texts), strict=True))
+    judged = [
+        replace(f, relevance=max(s), ask_relevance=tuple(s) if len(texts) > 1 else ())
+        for f, s in zip(facts, per_fact, strict=True)
+    ]
     return sorted(judged, key=lambda f: -(f.relevance or 0.0))
 
 
@@ -525,12 +534,14 @@ def recall(
         profile = long_term.profile(conn, owner)
     # The judge reads outside the lock: a write waits for the store, not for the model.
     relevance: dict[int, float] = {}
+    by_ask: dict[int, tuple[float, ...]] = {}
     if judge is not None:
         # A message of several asks is read ask by ask: against the whole message the
         # judge scored "I'm allergic to shellfish" -9.0 for "What should I cook for Lena?
         # Remember my allergy.", under every page about Lena.
         texts = parts or [query]
-        relevance, lifts = judge_pages_per_ask(judge, texts, judged_pages)
+        relevance, lifts, by_text = judge_pages_per_ask(judge, texts, judged_pages)
+        by_ask = by_text if parts else {}
         for pid, lift in lifts.items():
             page_scores[pid] += lift
         facts = judge_facts(judge, texts, facts)
@@ -539,7 +550,7 @@ def recall(
         # Short-term pages get the same score as mid-term ones, so the two rank together.
         short_sims = _similarities(conn, "pages_vec", list(short_ids), qvec)
         short_items = [
-            page_item(p, page_scores.get(p.id, 0.0), short_sims.get(p.id, 0.0), relevance)
+            page_item(p, page_scores.get(p.id, 0.0), short_sims.get(p.id, 0.0), relevance, by_ask)
             for p in short
         ]
         best = sorted(
@@ -552,7 +563,7 @@ def recall(
         )
         pages = load_pages(conn, chosen)
         mid_items = [
-            page_item(pages[pid], score, page_sims.get(pid, 0.0), relevance)
+            page_item(pages[pid], score, page_sims.get(pid, 0.0), relevance, by_ask)
             for score, pid in best
             if pid in pages
         ]

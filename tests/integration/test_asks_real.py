@@ -63,3 +63,13 @@ def test_a_one_sentence_question_is_ranked_as_before(mem: Memoryos) -> None:
     assert [(i.ref, i.score, i.relevance) for i in on.mid_term] == [
         (i.ref, i.score, i.relevance) for i in off.mid_term
     ]
+
+
+def test_a_fact_the_judge_prefers_for_one_ask_leaves_the_other_its_page(mem: Memoryos) -> None:
+    """A wrong fact from a real chat (Qwen 1.5B's analysis of the question itself) that the
+    judge puts far above every page for the first ask: it took the room the allergy page
+    had, until each ask got its best item first."""
+    mem.remember("Lena wants to cook for her partner on the weekend.")
+    built = mem.prepare(MESSAGE, recent=False)
+    assert [i.ref for i in built.recalled if i.page is None], "the fact is shown"
+    assert ALLERGY in recalled(built)

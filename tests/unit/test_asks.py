@@ -3,6 +3,8 @@ ranks among them make one score."""
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
 
 from memoryos_cli.memory.asks import asks, sentences
@@ -87,12 +89,13 @@ PAGES = {
 
 
 def test_the_page_that_answers_an_ask_gets_the_full_lift() -> None:
-    relevance, lift = judge_pages_per_ask(JUDGE, [COOK, ALLERGY], PAGES)
+    relevance, lift, by_ask = judge_pages_per_ask(JUDGE, [COOK, ALLERGY], PAGES)
     # Read against the first ask only, the allergy is the worst page (-11, no lift); read
     # against its own ask, it is that ask's best page.
     assert lift[3] == RERANK_WEIGHT == lift[1]
     assert lift[2] < RERANK_WEIGHT
     assert relevance == {1: 2.0, 2: 0.0, 3: -8.8}  # each page's best score
+    assert by_ask == {1: (2.0, -11.0), 2: (0.0, -11.0), 3: (-11.0, -8.8)}
     one_text = judge_pages_per_ask(JUDGE, [COOK], PAGES)
     assert one_text[1][3] == 0.0 and one_text[0][3] == -11.0
 
@@ -102,3 +105,50 @@ def test_a_fact_is_judged_by_the_ask_it_answers() -> None:
     other = RecallItem("k2", "knowledge", "Alice visited the museum.", 0.1, 0.5, 0.0)
     judged = judge_facts(JUDGE, [COOK, ALLERGY], [other, fact])
     assert [(f.ref, f.relevance) for f in judged] == [("k2", 0.0), ("k1", -8.8)]
+    assert [f.ask_relevance for f in judged] == [(0.0, -11.0), (-11.0, -8.8)]
+    assert judge_facts(JUDGE, [COOK], [fact])[0].ask_relevance == ()  # one text: no asks
+
+
+ASKED = "What should I cook for Lena this weekend? Remember my allergy."
+
+
+def item(ref: str, text: str, score: float, by_ask: tuple[float, float]) -> RecallItem:
+    """A recalled page (`p..`, its text the user's turn) or fact (`k..`), judged per ask."""
+    page = Page(int(ref[1:]), text, "Noted.", 0.0, "mid", None) if ref[0] == "p" else None
+    return RecallItem(
+        ref, "mid" if page else "knowledge", text, score, 0.5, 0.0,
+        page=page, relevance=max(by_ask), ask_relevance=by_ask,
+    )  # fmt: skip
+
+
+SOURDOUGH = item("p1", "Lena loves the sourdough from the bakery.", 3.0, (2.0, -11.0))
+ALLERGIC = item("p5", "I'm allergic to shellfish, keep that in mind.", 1.0, (-11.0, -2.6))
+COOKING = item("k8", "Lena wants to cook for her partner this weekend.", 0.1, (6.3, -11.0))
+# An earlier asking of the same message, with the model's answer, among the recent turns.
+ECHO = item("p10", "What should I cook for Lena? Remember my allergy.", 0.5, (5.0, 8.0))
+
+
+def recalled(recent: list[RecallItem]) -> list[str]:
+    from memoryos_cli.llm import approx_tokens
+    from memoryos_cli.memory.context import Budget, build
+    from memoryos_cli.memory.records import Recall
+
+    recall = Recall(ASKED, recent, [SOURDOUGH, ALLERGIC], [COOKING], [])
+    built = build(
+        ASKED, recall, [i.page for i in recent if i.page], assistant="a",
+        budget=Budget(4096, 100, 300), count_tokens=approx_tokens, zone=dt.UTC,
+    )  # fmt: skip
+    return [i.ref for i in built.recalled]
+
+
+def test_each_ask_gets_its_best_item_first() -> None:
+    # Ranked as one list, the fact about cooking for Lena takes the room of the pages
+    # (the allergy page is far under the best page's score); each ask's best comes first.
+    assert recalled([]) == ["k8", "p5"]
+    # The earlier asking is no answer to "Remember my allergy.", however the judge scores it.
+    assert recalled([ECHO]) == ["k8", "p5"]
+
+
+def test_an_ask_answered_by_the_recent_turns_takes_no_room() -> None:
+    told = item("p9", "I'm allergic to shellfish, no prawns please.", 0.5, (-11.0, -1.0))
+    assert recalled([told]) == ["k8"]  # the fact, as ranked; the allergy is in the turns
