@@ -22,6 +22,7 @@ from memoryos_cli.llm import Message, approx_tokens, prompts
 from memoryos_cli.memory.asks import asks
 from memoryos_cli.memory.dates import pin_relative_dates
 from memoryos_cli.memory.page_text import SPEAKER_TAG, page_text
+from memoryos_cli.memory.pages import ANSWERED_BY
 from memoryos_cli.memory.records import Page, ProfileItem, Recall, RecallItem
 from memoryos_cli.memory.support import stems
 
@@ -244,6 +245,18 @@ def judged_order(pages: list[RecallItem], facts: list[RecallItem]) -> list[Recal
     return [*order, *waiting]
 
 
+def asked_again(page: Page | None, query: str) -> bool:
+    """Whether `page` is an earlier asking of `query` that memoryos's own model answered:
+    the user's turn holds every content word of the query, and the rest is the model's
+    words. Recalled, such pages filled the room ("the two earlier askings of the same
+    question, with their long answers, filled the 200 recalled tokens"), and a wrong answer
+    came back as evidence for itself; whatever the answer rested on is recalled on its own."""
+    if page is None or ANSWERED_BY not in page.meta:
+        return False
+    wanted = stems(query)
+    return bool(wanted) and wanted <= stems(page.user_input)
+
+
 def each_asks_best(
     query: str, items: list[RecallItem], shown: list[RecallItem]
 ) -> list[RecallItem]:
@@ -298,6 +311,7 @@ def build(
     shown = {p.id for p in recent}
     pages = [i for i in recall.mid_term if i.page is None or i.page.id not in shown]
     pages += [i for i in recall.short_term if i.page is not None and i.page.id not in shown]
+    pages = [i for i in pages if not asked_again(i.page, query)]
     best = max((i.score for i in pages), default=0.0)
     relevant = [i for i in pages if i.score >= RELATIVE_PAGE_SCORE * best]
     ranked = sorted(relevant, key=lambda i: -i.score)

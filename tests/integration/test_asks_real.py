@@ -73,3 +73,24 @@ def test_a_fact_the_judge_prefers_for_one_ask_leaves_the_other_its_page(mem: Mem
     built = mem.prepare(MESSAGE, recent=False)
     assert [i.ref for i in built.recalled if i.page is None], "the fact is shown"
     assert ALLERGY in recalled(built)
+
+
+def test_earlier_askings_the_model_answered_leave_the_room_to_what_the_user_said(
+    mem: Memoryos,
+) -> None:
+    """A question asked again recalled its own earlier askings first, with the model's long
+    (here wrong) answers, and they filled the room of what the user had said."""
+    question = "What does my partner Sam do for work?"
+    wrong = (
+        "Your partner Sam works as a software engineer at a startup in Porto, building data "
+        "pipelines; the job keeps Sam busy, so plan your evenings together ahead of time."
+    )
+    for day in (70, 71):
+        mem.add_memory(question, wrong, 1.7e9 + day * 86400, {"answered_by": "qwen"})
+    mem.add_memories(  # newer talk: the askings leave the recent turns for mid-term
+        [{"user_input": f"Day {d} was fine.", "agent_response": "Good.",
+          "timestamp": 1.7e9 + d * 86400} for d in range(72, 82)]
+    )  # fmt: skip
+    shown = recalled(mem.prepare(question, recent=False))
+    assert question not in shown
+    assert OWN[1][0] in shown  # "My partner Sam is a nurse and works night shifts."

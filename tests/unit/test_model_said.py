@@ -66,3 +66,24 @@ def test_the_mark_is_the_models_name_whatever_meta_data_the_caller_gave(
         mem.get_response("Hello", user_conversation_meta_data=meta)
         (page,) = mem.pages()
     assert page.meta == {**(meta or {}), "answered_by": mem.settings.model}
+
+
+@pytest.mark.parametrize(
+    ("asked", "meta", "query", "again"),
+    [
+        (ASKED, {"answered_by": "qwen"}, ASKED, True),
+        (ASKED, {"answered_by": "qwen"}, "What should I cook for Lena?", True),  # fewer words
+        (ASKED, {}, ASKED, False),  # a person's answer is evidence
+        (ASKED, {"answered_by": "qwen"}, "What did you suggest I cook for Lena?", False),
+        ("Thanks!", {"answered_by": "qwen"}, "?", False),  # no content words: no echo
+    ],
+)
+def test_an_earlier_asking_the_model_answered(
+    asked: str, meta: dict[str, str], query: str, again: bool
+) -> None:
+    from memoryos_cli.memory.context import asked_again
+    from memoryos_cli.memory.records import Page
+
+    page = Page(1, asked, WRONG, 0.0, "mid", None, meta)
+    assert asked_again(page, query) is again
+    assert asked_again(None, query) is False
