@@ -16,8 +16,10 @@ def doctor(
     ctx: typer.Context,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
 ) -> None:
-    """Check the SQLite driver, sqlite-vec, FTS5, the model, embedder and reranker files (sha256),
-    the database and permissions."""
+    """Check the driver, sqlite-vec, FTS5, the models, the database and permissions.
+
+    Each model's files are checked by sha256: the chat model, the embedder and the reranker.
+    """
     from memoryos_cli.api import Memoryos  # imported here: it is slow, and every start pays
 
     env = get_env(ctx)

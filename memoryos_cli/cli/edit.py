@@ -133,8 +133,9 @@ def about(seconds: float) -> str:
 
 
 def reindex(ctx: typer.Context, as_json: JsonFlag = False) -> None:
-    """Re-embed every page, segment and fact with the configured embedder (after a change,
-    or to move a memory made with an older default embedder to today's).
+    """Re-embed every page, segment and fact with the configured embedder.
+
+    After a change of embedder, or to move a memory made with an older default to today's.
 
     One transaction: interrupted, the memory stays as it was, on its old embedder.
     """

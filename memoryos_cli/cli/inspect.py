@@ -296,8 +296,10 @@ def memory_why(
     ] = 1,
     as_json: JsonFlag = False,
 ) -> None:
-    """The exchanges a fact or profile item was learned from; without REF, what the
-    consolidation rules did with the last analysis: "dropped by <rule>: <reason>"."""
+    """Where a fact or profile item came from, or what the last analysis kept and dropped.
+
+    With REF: the exchanges it was learned from. Without: what the consolidation rules did
+    with the last analysis ("dropped by <rule>: <reason>")."""
     if ref is None:
         analysis_notes(ctx, last, as_json)
         return
@@ -404,8 +406,9 @@ def search(
 
 
 def stats(ctx: typer.Context, as_json: JsonFlag = False) -> None:
-    """Counts per tier, job queue, file size, embedder and model; says when a reindex
-    would move the memory to a better embedder."""
+    """Counts per tier, job queue, file size, embedder and model.
+
+    Says when a reindex would move the memory to a better embedder."""
     env = get_env(ctx)
     with opened(ctx) as mem:
         data = mem.stats()

@@ -73,8 +73,9 @@ def list_cmd(
     ctx: typer.Context,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
 ) -> None:
-    """Show the catalogue: chat models, embedders and rerankers, which are installed and
-    verified, size, licence, sha256, path."""
+    """Show the catalogue: chat models, embedders and rerankers, installed or not.
+
+    Each with its size, licence, sha256 and path, and whether it is verified."""
     env = get_env(ctx)
     settings = env.settings()
     infos = catalog.list_models(settings)
@@ -185,8 +186,10 @@ def verify_cmd(
         typer.Argument(help="Catalogue name or GGUF path (default: the active chat model)."),
     ] = None,
 ) -> None:
-    """Check a model: a chat model file present, full size, GGUF, with the expected sha256;
-    an embedder's or reranker's files present with theirs."""
+    """Check a model's files against the catalogue's sha256.
+
+    A chat model: its file present, full size, GGUF, with the expected sha256. An embedder
+    or a reranker: each of its files present, with theirs."""
     env = get_env(ctx)
     settings = env.settings()
     spec = spec or settings.model

@@ -30,6 +30,9 @@ def test_every_command_has_help(env: Env) -> None:
 
     def walk(cmd: Any, path: list[str]) -> None:
         assert (cmd.help or "").strip(), f"`{' '.join(path)}` has no help"
+        # the summary in a command list is the first paragraph: one line, or rich breaks it
+        summary = cmd.help.strip().split("\n\n")[0]
+        assert "\n" not in summary, f"`{' '.join(path)}`: a one-line first paragraph"
         seen.append(" ".join(path))
         result = run(env, *path[1:], "--help")
         assert "Usage:" in result.output
