@@ -8,9 +8,9 @@ from memoryos_cli.cli.env import get_env
 
 
 def chat(ctx: typer.Context) -> None:
-    """Talk with the assistant; every exchange is remembered across runs.
+    r"""Talk with the assistant; every exchange is remembered across runs.
 
-    Slash commands: /help /profile /memory [short|mid|long] /search TEXT /why
+    Slash commands: /help /profile /memory \[short|mid|long] /search TEXT /why
     /forget ID /remember TEXT /model /new /exit. Ctrl-C stops an answer, Ctrl-D leaves.
     """
     from memoryos_cli.cli.repl import run

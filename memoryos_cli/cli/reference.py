@@ -5,8 +5,15 @@ from __future__ import annotations
 from typing import Any
 
 import typer
+from rich.text import Text
 
 from memoryos_cli.cli.app import app
+
+
+def shown(help_text: str) -> str:
+    """Help text as `--help` shows it: rich markup read (an escaped "\\[short|mid|long]" is
+    "[short|mid|long]"; unescaped, rich takes it for a style and drops it)."""
+    return Text.from_markup(help_text).plain
 
 
 def _walk(cmd: Any, path: list[str]) -> list[tuple[list[str], Any]]:
@@ -24,7 +31,7 @@ def render() -> str:
     for path, cmd in _walk(root, ["memoryos"]):
         ctx = cmd.context_class(cmd, info_name=" ".join(path))
         lines += [f"## `{' '.join(path)}`", ""]
-        lines += [(cmd.help or "").strip(), ""]
+        lines += [shown(cmd.help or "").strip(), ""]
         lines += ["```", cmd.get_usage(ctx).strip()]
         for param in cmd.get_params(ctx):
             record = param.get_help_record(ctx)

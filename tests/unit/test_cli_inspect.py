@@ -14,6 +14,7 @@ from cli_support import T0, fast_env, rows, run, seed
 from memoryos_cli.api import Memoryos
 from memoryos_cli.cli.app import app
 from memoryos_cli.cli.env import Env
+from memoryos_cli.cli.reference import shown
 from memoryos_cli.embed.hashing import HashingEmbedder
 from memoryos_cli.errors import EmbedderMismatchError, InvalidInputError, NotFoundError
 from memoryos_cli.memory import reindex as reindexing
@@ -33,6 +34,9 @@ def test_every_command_has_help(env: Env) -> None:
         # the summary in a command list is the first paragraph: one line, or rich breaks it
         summary = cmd.help.strip().split("\n\n")[0]
         assert "\n" not in summary, f"`{' '.join(path)}`: a one-line first paragraph"
+        # rich reads help as markup: an unescaped "[short|mid|long]" would vanish from it
+        for text in [cmd.help, *(getattr(p, "help", None) or "" for p in cmd.params)]:
+            assert shown(text) == text.replace("\\[", "["), f"`{' '.join(path)}`: {text!r}"
         seen.append(" ".join(path))
         result = run(env, *path[1:], "--help")
         assert "Usage:" in result.output
