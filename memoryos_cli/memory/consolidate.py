@@ -22,7 +22,8 @@ from memoryos_cli.memory.analysis import Analysis, read_reply, reply_schema
 from memoryos_cli.memory.context import CountTokens, message_tokens, shorten
 from memoryos_cli.memory.dates import pin_relative_dates
 from memoryos_cli.memory.pages import Excerpt
-from memoryos_cli.memory.rules import known_name, split_own_clauses
+from memoryos_cli.memory.person import known_name
+from memoryos_cli.memory.rules import split_own_clauses
 from memoryos_cli.memory.scope import Scope
 
 # A batch this size is one call of ~1,000 prompt tokens (and at most one second look);

@@ -218,6 +218,15 @@ def judged(pages: list[RecallItem], facts: list[RecallItem]) -> bool:
     )
 
 
+# The judge's logit under which a fact is off the topic, when no page is there to compare it
+# with (a new user's pages are all among the recent turns): it gives -9 to -11.3 to text that
+# shares nothing with the message ("Noor's favourite author is Ursula K. Le Guin." for "Any
+# dinner ideas for tonight?"), and -4.2 to "The user's sister Lena is visiting in two
+# weeks." for "What should I cook for Lena?". The same floor holds a fact put first for an
+# ask (`each_asks_best`) to what is on the ask's topic.
+TOPIC_FLOOR = -6.0
+
+
 def judged_order(pages: list[RecallItem], facts: list[RecallItem]) -> list[RecallItem]:
     """Pages (best first) and facts in the order they claim the recall budget.
 
@@ -228,6 +237,10 @@ def judged_order(pages: list[RecallItem], facts: list[RecallItem]) -> list[Recal
     facts in the room they leave: taking turns, a fact's paraphrase often displaced the page
     holding the answer (docs/benchmarks.md, "Numbers behind the code").
     """
+    if not pages and facts and all(f.relevance is not None for f in facts):
+        # no page to beat: a fact is shown only if it is on the message's topic (before
+        # this, a new user's every fact filled the room, whatever was asked)
+        return [f for f in facts if (f.relevance or 0.0) >= TOPIC_FLOOR]
     if not judged(pages, facts):
         return [*pages, *facts]
     judged_pages = [p.relevance for p in pages if p.relevance is not None]
@@ -277,6 +290,10 @@ def each_asks_best(
     for n, part in enumerate(parts):
         wanted = stems(part)
         answers = [i for i in pool if i.page is None or not wanted <= stems(i.page.user_input)]
+        # a fact must be on the ask's topic; a page is among the message's best by its
+        # words and neighbours already (the judge gave the right page -8.8 for "Remember my
+        # allergy.": "Noted: no shellfish in recipes.")
+        answers = [i for i in answers if i.page is not None or i.ask_relevance[n] >= TOPIC_FLOOR]
         top = max(answers, key=lambda i: i.ask_relevance[n], default=None)
         if top is not None and top.ref not in in_turns:
             best.setdefault(top.ref, top)

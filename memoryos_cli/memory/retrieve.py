@@ -20,7 +20,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass, replace
 from typing import Any, NamedTuple
@@ -33,6 +33,7 @@ from memoryos_cli.memory.asks import asks
 from memoryos_cli.memory.dates import date_cues
 from memoryos_cli.memory.fts import fts_query, phrase_query
 from memoryos_cli.memory.page_text import page_text
+from memoryos_cli.memory.person import as_the_fact_says, user_forms
 from memoryos_cli.memory.records import PAGE_COLUMNS, Page, Recall, RecallItem
 from memoryos_cli.memory.scope import Scope
 from memoryos_cli.store import vectors
@@ -435,11 +436,27 @@ def judge_pages_per_ask(
     return relevance, {pid: max(lift[pid] for lift in lifts) for pid in pages}, by_text
 
 
-def judge_facts(judge: Reranker, texts: list[str], facts: list[RecallItem]) -> list[RecallItem]:
+def judge_facts(
+    judge: Reranker, texts: list[str], facts: list[RecallItem], user_names: Sequence[str] = ()
+) -> list[RecallItem]:
     """The facts with the judge's score (the best against any of `texts`, and against each
-    when there are several), best first (the same scale as the pages')."""
+    when there are several), best first (the same scale as the pages').
+
+    Facts name the user in the third person: a text in the first person is read against
+    each fact as said of the user the way the fact names them ("Where do I live now?" as
+    "Where do Noor live now?" for "Noor moved to York"; `memory/person.py`). Each fact is
+    still read once per text."""
     body = [f.text for f in facts]
-    per_fact = list(zip(*(judge.score(t, body) for t in texts), strict=True))
+    per_text = []
+    for text in texts:
+        forms = [as_the_fact_says(text, fact, user_names) for fact in body]
+        scores = [0.0] * len(body)
+        for form in dict.fromkeys(forms):
+            ids = [i for i, f in enumerate(forms) if f == form]
+            for i, score in zip(ids, judge.score(form, [body[i] for i in ids]), strict=True):
+                scores[i] = score
+        per_text.append(scores)
+    per_fact = list(zip(*per_text, strict=True))
     judged = [
         replace(f, relevance=max(s), ask_relevance=tuple(s) if len(texts) > 1 else ())
         for f, s in zip(facts, per_fact, strict=True)
@@ -544,7 +561,7 @@ def recall(
         by_ask = by_text if parts else {}
         for pid, lift in lifts.items():
             page_scores[pid] += lift
-        facts = judge_facts(judge, texts, facts)
+        facts = judge_facts(judge, texts, facts, user_forms(profile))
     with store.lock:
         conn = store.conn
         # Short-term pages get the same score as mid-term ones, so the two rank together.

@@ -26,6 +26,7 @@ from memoryos_cli.memory.analysis import Analysis, Kind
 from memoryos_cli.memory.dates import pin_relative_dates
 from memoryos_cli.memory.keywords import content_words
 from memoryos_cli.memory.page_text import SPEAKER_TAG
+from memoryos_cli.memory.person import NAME_ATTRIBUTES, known_name
 from memoryos_cli.memory.support import ROLES, stems, support
 
 PageRow = tuple[int, float, str, str]  # page id, time, what the user said, the answer
@@ -39,7 +40,6 @@ MAX_CITED_PAGES = 3
 # Moving an item renames its subject: its claim must be nearly all in the other side's words
 # ("The assistant recommended Klara a violin teacher" is half in "Klara started violin").
 REFILE_SUPPORT = 0.75
-NAME_ATTRIBUTES = ("name", "user_name", "first_name", "full_name")
 
 
 @dataclass(frozen=True)
@@ -178,11 +178,6 @@ class Batch:
 def name_words(text: str) -> set[str]:
     """The words of a name (or any text), lowercased: how names are compared."""
     return {w.lower() for w in re.findall(r"[A-Za-z]+", text)}
-
-
-def known_name(profile: list[Any]) -> str:
-    names = [p.value for p in profile if p.attribute in NAME_ATTRIBUTES]
-    return names[0] if names else ""
 
 
 def _cited(turns: dict[int, str], sources: tuple[int, ...]) -> str:

@@ -94,3 +94,22 @@ def test_earlier_askings_the_model_answered_leave_the_room_to_what_the_user_said
     shown = recalled(mem.prepare(question, recent=False))
     assert question not in shown
     assert OWN[1][0] in shown  # "My partner Sam is a nurse and works night shifts."
+
+
+def test_a_new_users_facts_are_judged_as_said_of_the_user(home: Path) -> None:
+    """A new user: every page is among the recent turns, so facts have no page to beat. The
+    judge read "Where do I live now?" against "The user moved from Leeds to York..." at
+    -10.2 (it reads person), and every fact filled the room, whatever was asked."""
+    facts = [
+        "The user moved from Leeds to York last month.",
+        "The user's favourite author is Ursula K. Le Guin.",
+        "The user is allergic to shellfish.",
+    ]
+    with Memoryos("noor", "assistant", home, llm_model="none") as mem:
+        mem.add_memory("Hi! I teach chemistry.", "Nice to meet you!")
+        for fact in facts:
+            mem.remember(fact)
+        shown = [i.text for i in mem.prepare("Where do I live now?").recalled]
+        assert shown == [facts[0]]
+        shown = [i.text for i in mem.prepare("Any dinner ideas? Remember my allergy.").recalled]
+        assert shown == [facts[2]]

@@ -152,3 +152,25 @@ def test_each_ask_gets_its_best_item_first() -> None:
 def test_an_ask_answered_by_the_recent_turns_takes_no_room() -> None:
     told = item("p9", "I'm allergic to shellfish, no prawns please.", 0.5, (-11.0, -1.0))
     assert recalled([told]) == ["k8"]  # the fact, as ranked; the allergy is in the turns
+
+
+def test_a_fact_in_the_third_person_is_judged_against_the_message_in_the_third_person() -> None:
+    # the table judge, like the real one, matches the person: only "the user's allergy"
+    judge = TableJudge({("Remember the user's allergy.", "allergic"): -0.6})
+    fact = RecallItem("k1", "knowledge", "The user is allergic to shellfish.", 0.1, 0.5, 0.0)
+    assert judge_facts(judge, [ALLERGY], [fact])[0].relevance == -11.0
+    assert judge_facts(judge, [ALLERGY], [fact], ["the user"])[0].relevance == -0.6
+    said = RecallItem("k2", "knowledge", "I take the allergic pills.", 0.1, 0.5, 0.0)
+    judge = TableJudge({(ALLERGY, "allergic"): 1.0, ("Remember the user's allergy.", "pills"): -5})
+    # a fact in the first person (`remember`) keeps its score against the message as said
+    assert judge_facts(judge, [ALLERGY], [said], ["the user"])[0].relevance == 1.0
+
+
+def test_an_ask_with_no_fact_on_its_topic_gets_no_fact_first() -> None:
+    from memoryos_cli.memory.context import each_asks_best
+
+    off = item("k9", "The user's favourite author is Ursula K. Le Guin.", 1.0, (-11.0, -9.0))
+    assert [i.ref for i in each_asks_best(ASKED, [SOURDOUGH, off], [])] == ["p1"]
+    # a page the judge reads badly is still the ask's best page: the allergy, at -8.8
+    page = item("p5", "I'm allergic to shellfish, keep that in mind.", 1.0, (-11.0, -8.8))
+    assert [i.ref for i in each_asks_best(ASKED, [SOURDOUGH, off, page], [])] == ["p1", "p5"]

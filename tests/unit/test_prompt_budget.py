@@ -147,8 +147,9 @@ def judged(ref: str, relevance: float | None, *, page: bool) -> RecallItem:
         ([("p1", 0.0), ("p2", 5.0)], [("kA", 1.0 + M)], ["kA", "p1", "p2"]),
         # no judge: pages first, facts in the room they leave
         ([("p1", None), ("p2", None)], [("kA", None)], ["p1", "p2", "kA"]),
-        # no page to compare with: the facts
+        # no page to compare with: the facts on the message's topic
         ([], [("kA", -1.0)], ["kA"]),
+        ([], [("kA", 4.0), ("kB", -5.0), ("kC", -9.0), ("kD", -11.2)], ["kA", "kB"]),
     ],
 )
 def test_a_fact_enters_the_prompt_only_when_the_judge_puts_it_above_a_page(

@@ -1,0 +1,75 @@
+"""Who a text speaks of: the user's name as the profile gives it, and a user's message put in
+the third person, the way stored facts name the user.
+
+The relevance judge (an ms-marco cross-encoder) reads person: against "Where do I live
+now?" it scored "Noor moved from Leeds to York last month." -10.1, and 4.6 against "Where
+does Noor live now?"; "Remember my allergy." against "The user is allergic to shellfish."
+-10.5, and -0.6 against "Remember the user's allergy." Facts are written in the third
+person (the analysis prompt asks for it), so the judge reads them against the message in
+the third person too.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from typing import Any
+
+NAME_ATTRIBUTES = ("name", "user_name", "first_name", "full_name")
+# How facts name a user whose name is not known.
+THE_USER = "the user"
+
+# The user's words for themself, and what each becomes ({} is the name): "I" and its
+# contractions are matched as written (a capital I); the others in any case.
+_FIRST_PERSON = {
+    "I'm": "{} is",
+    "I've": "{} has",
+    "I'd": "{} would",
+    "I'll": "{} will",
+    "I": "{}",
+    "me": "{}",
+    "myself": "{}",
+    "my": "{}'s",
+    "mine": "{}'s",
+}
+_WORD = re.compile(r"\b(I['’](?:m|ve|d|ll)|I|[Mm]e|[Mm]yself|[Mm]y|[Mm]ine)\b")
+
+
+def known_name(profile: list[Any]) -> str:
+    """The user's name from the profile, or "" when none is stored."""
+    names = [p.value for p in profile if p.attribute in NAME_ATTRIBUTES]
+    return names[0] if names else ""
+
+
+def in_first_person(text: str) -> bool:
+    return _WORD.search(text) is not None
+
+
+def third_person(text: str, name: str = THE_USER) -> str:
+    """`text` with the speaker's first person put as `name`: "Where do I live now?" ->
+    "Where do Noor live now?" (the judge reads the person, not the grammar)."""
+
+    def said_of(match: re.Match[str]) -> str:
+        word = match.group(1).replace("’", "'")
+        key = word if word.startswith("I") else word.lower()
+        return _FIRST_PERSON[key].format(name)
+
+    return _WORD.sub(said_of, text)
+
+
+def user_forms(profile: list[Any]) -> list[str]:
+    """The names facts may give the user: the stored name (facts written after it was
+    learned) and "the user" (facts written before)."""
+    name = known_name(profile)
+    return [name, THE_USER] if name else [THE_USER]
+
+
+def as_the_fact_says(text: str, fact: str, user_names: Sequence[str]) -> str:
+    """`text` in the person `fact` speaks in: as written when either is in the first person
+    (a fact the user stored with `remember` says "I"), else said of the name of the user
+    the fact holds, or of the first of `user_names`."""
+    if not user_names or not in_first_person(text) or in_first_person(fact):
+        return text
+    lowered = fact.lower()
+    name = next((n for n in user_names if n.lower() in lowered), user_names[0])
+    return third_person(text, name)

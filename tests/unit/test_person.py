@@ -1,0 +1,56 @@
+"""The user's message in the third person, as facts name the user, for the judge."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+import pytest
+
+from memoryos_cli.memory.person import (
+    THE_USER,
+    as_the_fact_says,
+    in_first_person,
+    third_person,
+    user_forms,
+)
+
+
+@pytest.mark.parametrize(
+    ("said", "as_said_of_noor"),
+    [
+        ("Where do I live now?", "Where do Noor live now?"),
+        ("Remember my allergy.", "Remember Noor's allergy."),
+        ("I'm tired; I've cooked, I'd rest, I'll sleep.",
+         "Noor is tired; Noor has cooked, Noor would rest, Noor will sleep."),
+        ("I’m off. Tell me about myself. Is it mine? My turn.",
+         "Noor is off. Tell Noor about Noor. Is it Noor's? Noor's turn."),
+        ("What is Caroline's job?", "What is Caroline's job?"),  # no first person: as it was
+        ("Is it time for some mime?", "Is it time for some mime?"),  # whole words only
+    ],
+)  # fmt: skip
+def test_third_person(said: str, as_said_of_noor: str) -> None:
+    assert third_person(said, "Noor") == as_said_of_noor
+    assert in_first_person(said) is (said != as_said_of_noor)
+
+
+def test_the_user_is_named_as_facts_name_them() -> None:
+    assert third_person("Remember my allergy.") == "Remember the user's allergy."
+    assert user_forms([]) == [THE_USER]
+    named = [SimpleNamespace(attribute="city", value="York"),
+             SimpleNamespace(attribute="name", value="Noor")]  # fmt: skip
+    assert user_forms(named) == ["Noor", THE_USER]
+
+
+@pytest.mark.parametrize(
+    ("fact", "form"),
+    [
+        ("Noor moved from Leeds to York.", "Where do Noor live now?"),
+        ("The user moved from Leeds to York.", "Where do the user live now?"),  # before the name
+        ("Idris turns 7 next Tuesday.", "Where do Noor live now?"),  # the user's name first
+        ("I take the 7:40 train to work.", "Where do I live now?"),  # stored by `remember`
+    ],
+)
+def test_the_message_is_read_as_each_fact_names_the_user(fact: str, form: str) -> None:
+    assert as_the_fact_says("Where do I live now?", fact, ["Noor", THE_USER]) == form
+    assert as_the_fact_says("Where is York?", fact, ["Noor", THE_USER]) == "Where is York?"
+    assert as_the_fact_says("Where do I live now?", fact, []) == "Where do I live now?"
