@@ -349,7 +349,9 @@ class ChatSession:
         if built is None:
             self.console.print("Nothing answered yet in this session.")
         elif not built.recalled:
-            self.console.print("The last answer used no recalled memories (only recent turns).")
+            self.console.print(
+                "The last answer used no recalled memories (only the profile and recent turns)."
+            )
         else:
             self.console.print(self._recall_table(built.recalled, "Recalled for the last answer"))
 
