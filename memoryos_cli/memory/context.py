@@ -25,6 +25,7 @@ from memoryos_cli.memory.page_text import SPEAKER_TAG, page_text
 from memoryos_cli.memory.pages import ANSWERED_BY
 from memoryos_cli.memory.records import Page, ProfileItem, Recall, RecallItem
 from memoryos_cli.memory.support import stems
+from memoryos_cli.words import SENTENCE_END
 
 MAX_PROFILE_LINES = 40
 # Weakly matching pages cost prompt time (~1 s per 100 tokens on a laptop CPU) and add
@@ -43,7 +44,6 @@ QUERY_SHARE = 0.25
 SHORTEST_TURN = 32
 
 CountTokens = Callable[[str], int]
-SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
 
 
 @dataclass(frozen=True)

@@ -28,6 +28,7 @@ from memoryos_cli.memory.keywords import content_words
 from memoryos_cli.memory.page_text import SPEAKER_TAG
 from memoryos_cli.memory.person import NAME_ATTRIBUTES, known_name
 from memoryos_cli.memory.support import ROLES, stems, support
+from memoryos_cli.words import SENTENCE_END
 
 PageRow = tuple[int, float, str, str]  # page id, time, what the user said, the answer
 FACT_KINDS: frozenset[Kind] = frozenset({"user", "assistant"})
@@ -833,7 +834,6 @@ def apply_rules(
 
 # -- pages no item heard ----------------------------------------------------------------
 
-SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
 MIN_STATED_WORDS = 3  # "I'm so glad!" tells nothing to keep; "I'm flying to Oslo" does
 
 
