@@ -159,7 +159,12 @@ def build_server(tools: MemoryTools) -> MCPServer:
             ),
         ] = None,
         meta_data: Annotated[
-            dict[str, Any] | None, Field(description="Any JSON object to keep with the exchange.")
+            dict[str, Any] | None,
+            Field(
+                description="Any JSON object to keep with the exchange. With "
+                '{"answered_by": "<your model>"} the response is your own words: the '
+                "analysis then never takes them for facts about the user."
+            ),
         ] = None,
     ) -> dict[str, Any]:
         """Store one exchange (user input + assistant response) in the user's memory.
