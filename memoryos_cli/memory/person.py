@@ -65,11 +65,14 @@ def user_forms(profile: list[Any]) -> list[str]:
 
 
 def as_the_fact_says(text: str, fact: str, user_names: Sequence[str]) -> str:
-    """`text` in the person `fact` speaks in: as written when either is in the first person
-    (a fact the user stored with `remember` says "I"), else said of the name of the user
-    the fact holds, or of the first of `user_names`."""
-    if not user_names or not in_first_person(text) or in_first_person(fact):
+    """`text` said of the user the way `fact` names them: of the name among `user_names`
+    that the fact holds, else as written. A fact that names the user otherwise ("Alice quit
+    her job at the bank", the profile holding no name) or not at all ("Idris turns 7") was
+    judged closer to the message as typed: 7.4 against 3.2 for "Why did I quit my job at
+    the bank?" as "Why did the user quit the user's job...", -5.0 against -8.8 for "How old
+    will my son be next week?"."""
+    if not in_first_person(text) or in_first_person(fact):
         return text
     lowered = fact.lower()
-    name = next((n for n in user_names if n.lower() in lowered), user_names[0])
-    return third_person(text, name)
+    name = next((n for n in user_names if re.search(rf"\b{re.escape(n.lower())}\b", lowered)), "")
+    return third_person(text, name) if name else text

@@ -46,7 +46,9 @@ def test_the_user_is_named_as_facts_name_them() -> None:
     [
         ("Noor moved from Leeds to York.", "Where do Noor live now?"),
         ("The user moved from Leeds to York.", "Where do the user live now?"),  # before the name
-        ("Idris turns 7 next Tuesday.", "Where do Noor live now?"),  # the user's name first
+        ("Idris turns 7 next Tuesday.", "Where do I live now?"),  # not naming the user
+        ("Alice quit her job at the bank.", "Where do I live now?"),  # a name not stored
+        ("Noori likes tea.", "Where do I live now?"),  # whole names only
         ("I take the 7:40 train to work.", "Where do I live now?"),  # stored by `remember`
     ],
 )
