@@ -454,7 +454,11 @@ class Memoryos:
         try:  # a model that fails to load, or a failed recall, loses no word the user typed
             llm = self.llm  # loaded first: the prompt is measured with its tokenizer
             built = self.prepare(query, relationship_with_user, style_hint)
-            for piece in llm.stream(built.messages, max_tokens=self.prompt_budget().answer):
+            for piece in llm.stream(
+                built.messages,
+                max_tokens=self.prompt_budget().answer,
+                temperature=self.settings.answer_temperature,
+            ):
                 parts.append(piece)
                 yield piece
         finally:

@@ -63,6 +63,11 @@ class Settings:
     # "Numbers behind the code", recall budget).
     recall_token_budget: int = 200
     max_answer_tokens: int = 384
+    # Sampling temperature of the chat's answers; `bench locomo --pipeline full` answers with
+    # the same, so its scores are the chat's. 0 (greedy) answers from what is recalled: at
+    # 0.7, Qwen 1.5B told a user who asked for "my partner's job" that it had no memories,
+    # with the answer in the prompt (docs/benchmarks.md, "One temperature").
+    answer_temperature: float = 0.0
     # Analyses the chat runs at exit before it returns (the rest waits for idle time in a
     # later session): enough for one session's pages, never minutes of catch-up.
     exit_consolidation_jobs: int = 2

@@ -198,7 +198,9 @@ def answer(mem: Memoryos, llm: CountingLLM, method: str, q: Question, depth: int
     start = time.perf_counter()
     first: float | None = None
     parts: list[str] = []
-    for piece in llm.stream(built.messages, max_tokens=ANSWER_TOKENS, temperature=0.0):
+    # the chat's own temperature: the scores are those of the answers a user gets
+    temperature = mem.settings.answer_temperature
+    for piece in llm.stream(built.messages, max_tokens=ANSWER_TOKENS, temperature=temperature):
         first = first if first is not None else time.perf_counter() - start
         parts.append(piece)
     text = "".join(parts).strip()
@@ -405,6 +407,8 @@ def run_pipeline(
                 llm_model=counting,
                 embedder=embedder,
                 timezone=TIMEZONE,
+                # the user's chat temperature (None: the default, or MEMORYOS_* as set)
+                answer_temperature=settings.answer_temperature if settings else None,
             ) as mem:
                 run_conversation(
                     run,

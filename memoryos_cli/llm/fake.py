@@ -51,7 +51,7 @@ class ScriptedLLM:
     def stream(
         self, messages: list[Message], *, max_tokens: int = 256, temperature: float = 0.7
     ) -> Iterator[str]:
-        self.calls.append({"kind": "stream", "messages": messages})
+        self.calls.append({"kind": "stream", "messages": messages, "temperature": temperature})
         self._cancel.clear()
         words = self._next(messages).split(" ")
         for i, word in enumerate(words):

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from memoryos_cli.bench.pipeline import run_pipeline
+from memoryos_cli.config import load_settings
 from memoryos_cli.embed.hashing import HashingEmbedder
 from memoryos_cli.errors import InvalidInputError
 from memoryos_cli.llm import Message
@@ -111,6 +112,16 @@ def test_pipeline_plays_consolidates_and_answers_through_the_chat_prompt(tmp_pat
     answers = [c for c in llm.calls if c["kind"] == "stream"]
     assert len(answers) == 2 * 4
     assert all("a few words" in c["messages"][0]["content"] for c in answers)
+    assert {c["temperature"] for c in answers} == {0.0}  # the chat's: greedy by default
+
+
+def test_the_pipeline_answers_at_the_chats_temperature(tmp_path: Path) -> None:
+    data = tmp_path / "mini.json"
+    data.write_text(json.dumps([SAMPLE]), encoding="utf-8")
+    llm = ScriptedLLM(default=model)
+    settings = load_settings(tmp_path / "home", answer_temperature=0.4)
+    run_pipeline(data, sessions=2, llm=llm, embedder=HashingEmbedder(), settings=settings)
+    assert {c["temperature"] for c in llm.calls if c["kind"] == "stream"} == {0.4}
 
 
 def test_each_rules_drops_are_graded_like_the_stored_facts(tmp_path: Path) -> None:

@@ -87,3 +87,19 @@ def test_an_earlier_asking_the_model_answered(
     page = Page(1, asked, WRONG, 0.0, "mid", None, meta)
     assert asked_again(page, query) is again
     assert asked_again(None, query) is False
+
+
+@pytest.mark.parametrize("temperature", [None, 0.7])
+def test_the_chat_answers_at_its_configured_temperature(
+    tmp_path: Path, temperature: float | None
+) -> None:
+    llm = ScriptedLLM(["Hi."])
+    with Memoryos(
+        data_storage_path=tmp_path,
+        llm_model=llm,
+        embedder=HashingEmbedder(),
+        answer_temperature=temperature,
+    ) as mem:
+        mem.get_response("Hello")
+    (call,) = [c for c in llm.calls if c["kind"] == "stream"]
+    assert call["temperature"] == (0.0 if temperature is None else temperature)
