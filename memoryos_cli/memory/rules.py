@@ -260,6 +260,23 @@ def chat_line(item: Item, batch: Batch) -> Verdict:
     return Drop("one side talking to the other") if is_chat_line(item.text) else None
 
 
+# "User is allergic to shellfish.": a side named by its bare role ("User:" is a chat line).
+BARE_ROLE = re.compile(r"^\s*(User|Assistant)\b(?!:)")
+
+
+def bare_role(item: Item, batch: Batch) -> Verdict:
+    """A fact whose subject is a bare role says "The user" (or "The assistant") as every
+    other fact does. Qwen 1.5B wrote "User is allergic to shellfish." and "User's sister
+    Lena is visiting in two weeks." in a real chat at temperature 0; the rules that move a
+    fact to its side read "The user", and so does the judge, which reads a first-person
+    message against a fact as said of the user the way the fact names them
+    (`memory/person.py`)."""
+    match = BARE_ROLE.match(item.text)
+    if match is None:
+        return None
+    return replace(item, text=f"The {match.group(1).lower()}{item.text[match.end() :]}")
+
+
 # "Caroline thanked Mel for motivating her": who it is about (a word or two), then a courtesy
 # to someone (`whom`) or an expressed feeling, as the main verb.
 COURTESY = re.compile(
@@ -725,6 +742,7 @@ RULES: tuple[Rule, ...] = (
     Rule("copied_example", copied_example),
     Rule("copied_turn", copied_turn, FACT_KINDS),
     Rule("chat_line", chat_line, FACT_KINDS),
+    Rule("bare_role", bare_role, FACT_KINDS, "a side named by its bare role"),
     Rule("courtesy", courtesy, FACT_KINDS),
     Rule("addressed_name", addressed_name, frozenset({"profile"})),
     Rule("name_not_given", name_not_given, frozenset({"profile"})),

@@ -160,7 +160,9 @@ ANALYSIS = {
     "summary": "tomato growing",
     "keywords": ["tomatoes"],
     "profile": [{"attribute": "hobby", "value": "growing tomatoes", "sources": []}],
-    "user_facts": [{"text": "User grows tomatoes on the balcony", "sources": [], "supersedes": []}],
+    "user_facts": [
+        {"text": "The user grows tomatoes on the balcony", "sources": [], "supersedes": []}
+    ],
     "assistant_facts": [],
 }
 
@@ -201,7 +203,7 @@ def test_consolidation_killed_mid_llm_call_runs_again_exactly_once(home: Path) -
         assert len(llm.calls) == 2  # one job: its analysis and its second look, once
         facts = mem.knowledge(history=True)
         assert [(f.text, f.evidence_count) for f in facts] == [
-            ("User grows tomatoes on the balcony", 1)
+            ("The user grows tomatoes on the balcony", 1)
         ]
         assert [(p.attribute, p.value, p.evidence_count) for p in mem.profile(history=True)] == [
             ("hobby", "growing tomatoes", 1)

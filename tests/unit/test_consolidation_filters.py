@@ -617,3 +617,20 @@ def test_what_the_user_said_of_someone_of_theirs_is_about_them(
 ) -> None:
     name = "Lea" if fact.startswith("Lea") else "Deborah"
     assert user_fact_after("kin_statement", fact, cited, KIN, name) == [(stored, cited)]
+
+
+@pytest.mark.parametrize(
+    ("kind", "text", "after"),
+    [
+        ("user", "User is allergic to shellfish.", "The user is allergic to shellfish."),
+        ("user", "User's sister Lena visits soon.", "The user's sister Lena visits soon."),
+        ("assistant", "Assistant promised a recipe.", "The assistant promised a recipe."),
+        ("user", "The user is allergic to shellfish.", "The user is allergic to shellfish."),
+        ("user", "Users of the app like it.", "Users of the app like it."),  # not the role
+        ("user", "Userland is a game she plays.", "Userland is a game she plays."),
+    ],
+)
+def test_bare_role(kind: str, text: str, after: str) -> None:
+    analysis = Analysis(**{f"{kind}_facts": [(text, [1])]})  # type: ignore[arg-type]
+    ruled("bare_role", analysis, [(1, 0.0, text, "Ok.")])
+    assert [t for t, _ in getattr(analysis, f"{kind}_facts")] == [after]
