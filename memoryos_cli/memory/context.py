@@ -264,9 +264,12 @@ def asked_again(page: Page | None, query: str) -> bool:
     words. Recalled, such pages filled the room ("the two earlier askings of the same
     question, with their long answers, filled the 200 recalled tokens"), and a wrong answer
     came back as evidence for itself; whatever the answer rested on is recalled on its own."""
-    if page is None or ANSWERED_BY not in page.meta:
-        return False
-    wanted = stems(query)
+    return page is not None and ANSWERED_BY in page.meta and repeats(page, query)
+
+
+def repeats(page: Page, text: str) -> bool:
+    """Whether the user's turn on `page` says every content word of `text` again."""
+    wanted = stems(text)
     return bool(wanted) and wanted <= stems(page.user_input)
 
 
@@ -288,8 +291,7 @@ def each_asks_best(
     in_turns = {i.ref for i in shown}
     best: dict[str, RecallItem] = {}
     for n, part in enumerate(parts):
-        wanted = stems(part)
-        answers = [i for i in pool if i.page is None or not wanted <= stems(i.page.user_input)]
+        answers = [i for i in pool if i.page is None or not repeats(i.page, part)]
         # a fact must be on the ask's topic; a page is among the message's best by its
         # words and neighbours already (the judge gave the right page -8.8 for "Remember my
         # allergy.": "Noted: no shellfish in recipes.")
