@@ -727,6 +727,68 @@ def kin_statement(item: Item, batch: Batch) -> Verdict:
     return None
 
 
+# Attributes that say where the user lives or what they do now. Where the user comes from
+# (hometown, origin, nationality) stays theirs after a move, so it is not among them.
+NOW_ATTRIBUTES = frozenset(
+    {
+        "city", "current_city", "town", "location", "current_location", "residence",
+        "address", "lives_in", "country", "neighborhood", "neighbourhood",
+        "job", "current_job", "work", "occupation", "profession", "employer", "workplace",
+        "company", "school",
+    }
+)  # fmt: skip
+PLACE_ATTRIBUTES = frozenset(
+    {"city", "current_city", "town", "location", "current_location", "residence", "lives_in"}
+)
+# How people say they left a place or a job, just before naming it (case aside).
+LEAVING = (
+    r"(?:moved|moving|relocated|relocating)\s+(?:away\s+|out\s+|over\s+)?(?:from|of)"
+    r"|left|leaving|quit|quitting"
+    r"|used\s+to\s+(?:live|work|be)\s*(?:in|at|for|as)?"
+    r"|no\s+longer\s+(?:live|work|am|be)\s*(?:in|at|for|as)?"
+)
+# Where they went, when they say it right after: "from Leeds to York" (a name, capitalised).
+DESTINATION = r"(?:\s+to\s+(?P<to>[A-Z][\w'’-]*(?:\s+[A-Z][\w'’-]*)*))?"
+
+
+def left_value(value: str) -> re.Pattern[str]:
+    """The user saying they left `value`: "I moved from Leeds to York", "I quit my job at
+    Acme", "I no longer work at Acme"; the destination, if named, as group "to"."""
+    words = r"\s+".join(re.escape(w) for w in value.split())
+    article = r"(?:my\s+job\s+(?:at|as|in)\s+|the\s+|an?\s+)?"
+    return re.compile(rf"(?i:\b(?:{LEAVING})\s+{article}{words}\b){DESTINATION}")
+
+
+def left_behind(item: Item, batch: Batch) -> Verdict:
+    """A profile value of where the user lives or works that the user, the last time they
+    name it in the batch, says they left: in a first session, "I teach chemistry at a high
+    school in Leeds." then "Actually, I moved from Leeds to York last month." gave "city =
+    Leeds" (Qwen 1.5B), which the chat then showed as where they live. It becomes the
+    place they name next ("York"), or is dropped when they name none."""
+    attribute = long_term.normalize_attribute(item.attribute)
+    value = item.text.split(",")[0].strip()
+    if attribute not in NOW_ATTRIBUTES or not value:
+        return None
+    named = re.compile(rf"(?i:\b{re.escape(value)}\b)")
+    last = next(
+        (
+            (pid, said)
+            for pid, said in sorted(batch.user_turns.items(), reverse=True)
+            if named.search(said)
+        ),
+        None,
+    )
+    if last is None:
+        return None
+    pid, said = last
+    left = left_value(value).search(said)
+    if left is None:
+        return None
+    if left.group("to") and attribute in PLACE_ATTRIBUTES:
+        return replace(item, text=left.group("to"), sources=(pid,))
+    return Drop(f"the user says they left it (p{pid}: {left.group(0)!r})")
+
+
 @dataclass(frozen=True)
 class Rule:
     name: str
@@ -774,6 +836,12 @@ RULES: tuple[Rule, ...] = (
         kin_statement,
         frozenset({"user"}),
         "what the user said of someone of theirs, put on the user",
+    ),
+    Rule(
+        "left_behind",
+        left_behind,
+        frozenset({"profile"}),
+        "the user says they moved on from it: where they went instead",
     ),
     Rule("pin_dates", pin_dates, FACT_KINDS, "a relative time, pinned to the day it was said"),
 )

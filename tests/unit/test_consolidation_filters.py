@@ -634,3 +634,52 @@ def test_bare_role(kind: str, text: str, after: str) -> None:
     analysis = Analysis(**{f"{kind}_facts": [(text, [1])]})  # type: ignore[arg-type]
     ruled("bare_role", analysis, [(1, 0.0, text, "Ok.")])
     assert [t for t, _ in getattr(analysis, f"{kind}_facts")] == [after]
+
+
+NOOR = [
+    (1, 0.0, "Hi, I'm Noor. I teach chemistry at a high school in Leeds.", "Nice to meet you!"),
+    (2, 0.0, "Actually, I moved from Leeds to York last month.", "How is York?"),
+]
+
+
+@pytest.mark.parametrize(
+    ("attribute", "value", "pages", "after"),
+    [
+        # the last time the user names it, they say they left it: where they went instead
+        ("city", "Leeds", NOOR, [("city", "York", [2])]),
+        ("location", "Leeds", NOOR, [("location", "York", [2])]),
+        ("city", "Leeds", [(1, 0.0, "I left Leeds in May.", "Oh!")], []),
+        ("employer", "Acme", [(1, 0.0, "I quit my job at Acme last week.", "Wow.")], []),
+        ("job", "teacher", [(1, 0.0, "I no longer work as a teacher.", "Ok.")], []),
+        ("employer", "Acme", [(1, 0.0, "I used to work at Acme, now I'm freelance.", "Ok")], []),
+        # kept: where they come from stays theirs; named again later as theirs; not left
+        ("hometown", "Leeds", NOOR, [("hometown", "Leeds", [1])]),
+        ("country", "Sweden", [(1, 0.0, "I moved from Sweden four years ago.", "Ok")], []),
+        (
+            "city",
+            "Leeds",
+            [*NOOR, (3, 0.0, "We moved back to Leeds, York was too quiet.", "Welcome back!")],
+            [("city", "Leeds", [1])],
+        ),
+        ("city", "York", NOOR, [("city", "York", [2])]),
+        (
+            "job",
+            "teacher",
+            [(1, 0.0, "I'm a teacher who left the city.", "Ok")],
+            [("job", "teacher", [1])],
+        ),
+        (
+            "city",
+            "Leeds",
+            [(1, 0.0, "I left my keys in Leeds!", "Oh no")],
+            [("city", "Leeds", [1])],
+        ),
+    ],
+)
+def test_a_place_or_job_the_user_says_they_left_is_not_theirs_now(
+    attribute: str, value: str, pages: Pages, after: list
+) -> None:
+    cited = [1] if value != "York" else [2]
+    analysis = Analysis(profile=[(attribute, value, cited)])
+    ruled("left_behind", analysis, pages)
+    assert analysis.profile == after
