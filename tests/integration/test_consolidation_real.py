@@ -136,9 +136,12 @@ def test_the_users_plan_told_back_as_advice_is_stored_as_the_users(
     home: Path, default_model_path: Path, default_embedder
 ) -> None:
     """Exchanges an agent stores through the API (its own answers), analysed by the default
-    model: Qwen 1.5B files the Oslo trip as "The assistant suggested that the user should fly
-    to Oslo..." (greedy decoding, every run here). The rules make it the user's plan, with
-    its month pinned; nothing about the trip is left on the assistant."""
+    model: Qwen 1.5B files the Oslo trip under the assistant ("The assistant suggested that
+    the user should fly to Oslo...", greedy decoding, every run here). The rules make it the
+    user's plan, with its month pinned; nothing about the trip is left on the assistant.
+    Which rule moves it depends on the model's wording, which differs between CPUs: on the
+    machine of earlier sessions `reported_plan` (advice), on a 2-core AMD EPYC with AVX2
+    `misattributed` (the user's own words filed under the assistant)."""
     with Memoryos(
         data_storage_path=home,
         llm_model=str(default_model_path),
@@ -151,9 +154,11 @@ def test_the_users_plan_told_back_as_advice_is_stored_as_the_users(
         assert mem.consolidate() == 1
         user = [f.text for f in mem.knowledge("user")]
         assistant = [f.text for f in mem.knowledge("assistant")]
-        notes = [(e.note.rule, e.note.action) for e in mem.analysis_log()]
+        log = mem.analysis_log()
+        notes = [(e.note.rule, e.note.action) for e in log]
+        moved = [e.note.rule for e in log if e.note.action == "moved" and "Oslo" in e.note.item]
     oslo = [t for t in user if "Oslo" in t]
     assert oslo and all(t.startswith("Mara") for t in oslo), (user, notes)
     assert any("December 2023" in t for t in oslo), (user, notes)
     assert not [t for t in assistant if "Oslo" in t], (assistant, notes)
-    assert ("reported_plan", "moved") in notes, notes
+    assert set(moved) & {"reported_plan", "misattributed"}, notes
