@@ -228,6 +228,7 @@ def analyse(scope: Scope, llm: LLM, job: jobs.Job, cancel: threading.Event | Non
         )
         notes += rules.apply_rules(second, again)
         analysis.add(second)
+    notes += rules.moved_on(analysis, batch)
     texts = [t for t, _ in analysis.user_facts + analysis.assistant_facts]
     vecs: list[Any] = list(scope.embedder.embed(texts)) if texts else []
     page_ts = {p[0]: p[1] for p in pages}

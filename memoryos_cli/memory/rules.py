@@ -751,6 +751,9 @@ LEAVING = (
 DESTINATION = r"(?:\s+to\s+(?P<to>[A-Z][\w'’-]*(?:\s+[A-Z][\w'’-]*)*))?"
 
 
+LEFT_BEHIND_CHANGES = "the user says they moved on from it: where they went instead"
+
+
 def left_value(value: str) -> re.Pattern[str]:
     """The user saying they left `value`: "I moved from Leeds to York", "I quit my job at
     Acme", "I no longer work at Acme"; the destination, if named, as group "to"."""
@@ -787,6 +790,24 @@ def left_behind(item: Item, batch: Batch) -> Verdict:
     if left.group("to") and attribute in PLACE_ATTRIBUTES:
         return replace(item, text=left.group("to"), sources=(pid,))
     return Drop(f"the user says they left it (p{pid}: {left.group(0)!r})")
+
+
+def moved_on(analysis: Analysis, batch: Batch) -> list[Note]:
+    """Where the user lives, as stored, when this batch's user says they moved from it and
+    names where to, and the reply holds no new value for it: the new place, added to the
+    reply (`left_behind` reads the reply's own items; this reads the stored profile, which
+    the model was shown as known and often leaves as it is). Returns the notes."""
+    replied = {long_term.normalize_attribute(a) for a, _, _ in analysis.profile}
+    notes = []
+    for known in batch.profile:
+        if long_term.normalize_attribute(known.attribute) in replied:
+            continue
+        stored = Item("profile", known.value, (), known.attribute)
+        after = left_behind(stored, batch)
+        if isinstance(after, Item):  # a new place; a drop cannot retire a stored value
+            analysis.profile.append((after.attribute, after.text, list(after.sources)))
+            notes.append(_note("left_behind", stored, after, "stored; " + LEFT_BEHIND_CHANGES))
+    return notes
 
 
 @dataclass(frozen=True)
@@ -841,7 +862,7 @@ RULES: tuple[Rule, ...] = (
         "left_behind",
         left_behind,
         frozenset({"profile"}),
-        "the user says they moved on from it: where they went instead",
+        LEFT_BEHIND_CHANGES,
     ),
     Rule("pin_dates", pin_dates, FACT_KINDS, "a relative time, pinned to the day it was said"),
 )

@@ -314,6 +314,28 @@ def test_a_known_profile_echoed_back_stays_one_row(mem: Memoryos, llm: ScriptedL
     assert by_attr["city"].evidence_count == 2
 
 
+def test_a_move_in_a_later_session_updates_the_stored_city(mem: Memoryos, llm: ScriptedLLM) -> None:
+    """Shown "city = Porto" as known, a small model often leaves it out of its reply when the
+    user says they moved: the move itself gives the new city, the old one stays as history."""
+    mem.add_memory("Hi, I'm Ana.", "Nice to meet you, Ana!", timestamp=T0)
+    mem.add_memory("I live in Porto and work as a nurse.", "Porto is lovely.", timestamp=T0 + 60)
+    mem.end_session()
+    llm.default = facts_reply
+    mem.consolidate()
+    moved = mem.add_memory(
+        "Big news: we moved from Porto to Lisbon last month.",
+        "Congratulations!",
+        timestamp=T0 + 9e4,
+    )
+    mem.end_session()
+    llm.default = json.dumps({"user_facts": [f"{moved}: Ana moved from Porto to Lisbon."]})
+    mem.consolidate()
+    city = [(p.value, p.source_page_ids, p.superseded_by is None) for p in mem.profile(history=True)
+            if p.attribute == "city"]  # fmt: skip
+    assert city[-1] == ("Lisbon", [moved], True) and city[0][0] == "Porto" and not city[0][2]
+    assert ("left_behind", "changed") in [(e.note.rule, e.note.action) for e in mem.analysis_log()]
+
+
 def test_a_full_batch_queues_one_call_during_a_session(mem: Memoryos, llm: ScriptedLLM) -> None:
     for i in range(consolidate.PAGES_PER_CALL - 1):
         mem.add_memory(f"topic number {i} about gardening {i}", "ok", timestamp=T0 + i)

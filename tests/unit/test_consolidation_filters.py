@@ -683,3 +683,27 @@ def test_a_place_or_job_the_user_says_they_left_is_not_theirs_now(
     analysis = Analysis(profile=[(attribute, value, cited)])
     ruled("left_behind", analysis, pages)
     assert analysis.profile == after
+
+
+@pytest.mark.parametrize(
+    ("stored", "reply", "pages", "after"),
+    [
+        # the model leaves the stored city as it is: the move names the new one
+        (("city", "Leeds"), [], NOOR[1:], [("city", "York", [2])]),
+        # its own new value stands
+        (("city", "Leeds"), [("city", "York", [2])], NOOR[1:], [("city", "York", [2])]),
+        # where they come from is not where they live; no place named; not left
+        (("hometown", "Leeds"), [], NOOR[1:], []),
+        (("city", "Leeds"), [], [(2, 0.0, "I left Leeds in May.", "Oh!")], []),
+        (("city", "Leeds"), [], [(2, 0.0, "Leeds was lovely in May.", "Nice")], []),
+    ],
+)
+def test_a_stored_city_the_user_moved_from_gives_way_to_the_new_one(
+    stored: tuple[str, str], reply: list, pages: Pages, after: list
+) -> None:
+    attribute, value = stored
+    analysis = Analysis(profile=list(reply))
+    known = [SimpleNamespace(attribute=attribute, value=value)]
+    notes = rules.moved_on(analysis, rules.Batch(pages, pages, known))
+    assert analysis.profile == after
+    assert [n.result for n in notes] == [f"city = {v}" for _, v, _ in after if not reply]
