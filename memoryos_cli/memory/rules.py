@@ -749,8 +749,6 @@ LEAVING = (
 )
 # Where they went, when they say it right after: "from Leeds to York" (a name, capitalised).
 DESTINATION = r"(?:\s+to\s+(?P<to>[A-Z][\w'’-]*(?:\s+[A-Z][\w'’-]*)*))?"
-
-
 LEFT_BEHIND_CHANGES = "the user says they moved on from it: where they went instead"
 
 
