@@ -652,9 +652,9 @@ NOOR = [
         ("employer", "Acme", [(1, 0.0, "I quit my job at Acme last week.", "Wow.")], []),
         ("job", "teacher", [(1, 0.0, "I no longer work as a teacher.", "Ok.")], []),
         ("employer", "Acme", [(1, 0.0, "I used to work at Acme, now I'm freelance.", "Ok")], []),
+        ("country", "Sweden", [(1, 0.0, "I moved from Sweden four years ago.", "Ok")], []),
         # kept: where they come from stays theirs; named again later as theirs; not left
         ("hometown", "Leeds", NOOR, [("hometown", "Leeds", [1])]),
-        ("country", "Sweden", [(1, 0.0, "I moved from Sweden four years ago.", "Ok")], []),
         (
             "city",
             "Leeds",
