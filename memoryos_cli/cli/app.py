@@ -102,12 +102,17 @@ def main(argv: list[str] | None = None) -> None:
             sys.exit(int(ExitCode.INTERRUPTED))
         typer.echo("aborted", err=True)
         sys.exit(int(ExitCode.ERROR))
-    except Exception as exc:  # click usage errors and the unexpected
-        import click
-
-        if isinstance(exc, click.ClickException):
-            exc.show()
-            sys.exit(exc.exit_code)
+    except typer.TyperException as exc:
+        # A usage error (unknown option, missing argument: typer's own copy of click's
+        # errors): click's message and usage hint, and its exit status, 2 as a shell
+        # expects, not a traceback hint; nothing went wrong that --debug would show.
+        show = getattr(exc, "show", None)
+        if callable(show):
+            show()
+        else:
+            typer.secho(f"error: {exc.format_message()}", err=True, fg="red")
+        sys.exit(int(exc.exit_code))
+    except Exception as exc:  # the unexpected
         if debug:
             raise
         typer.secho(f"error: {type(exc).__name__}: {exc} (rerun with --debug)", err=True, fg="red")

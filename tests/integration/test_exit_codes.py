@@ -54,6 +54,30 @@ def test_a_declined_forget_exits_1_and_keeps_everything(
         assert [p.id for p in mem.pages()] == [1]
 
 
+@pytest.mark.parametrize(
+    ("argv", "said"),
+    [
+        (["forget", "--bogus"], "No such option: --bogus"),
+        (["nosuch"], "No such command 'nosuch'"),
+        (["add", "--user-input", "hi"], "Missing option '--response'"),
+    ],
+)
+def test_a_usage_error_exits_2_with_the_usage_line(home: Path, argv: list[str], said: str) -> None:
+    """A mistyped command is the shell's usage error (2), told as click tells it, with the
+    command's usage and where its help is; not a crash line asking for --debug."""
+    done = subprocess.run(
+        [memoryos_command(), *argv],
+        capture_output=True,
+        text=True,
+        env=_env(home),
+        timeout=300,
+    )
+    assert done.returncode == ExitCode.USAGE, done.stderr
+    assert said in done.stderr
+    assert "Usage: memoryos" in done.stderr and "--help" in done.stderr
+    assert "--debug" not in done.stderr
+
+
 # The chat's loader thread kept inside onnxruntime, as on a cold disk: the embedder's
 # session is built again and again until the process ends.
 SLOW_LOADER = """
