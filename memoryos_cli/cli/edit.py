@@ -18,9 +18,17 @@ from memoryos_cli.clock import when
 from memoryos_cli.errors import InvalidInputError
 
 
+def _counted(name: str, n: int) -> str:
+    """`history_entries` as words: "history entries", or "history entry" for one."""
+    words = name.replace("_", " ")
+    if n != 1:
+        return words
+    return words[:-3] + "y" if words.endswith("ies") else words.removesuffix("s")
+
+
 def counts_line(counts: dict[str, int]) -> str:
-    """What a forget counts, in words: "2 facts, 3 pages" ("nothing" for none)."""
-    parts = [f"{n} {name.replace('_', ' ')}" for name, n in sorted(counts.items()) if n]
+    """What a forget counts, in words: "1 fact, 3 pages" ("nothing" for none)."""
+    parts = [f"{n} {_counted(name, n)}" for name, n in sorted(counts.items()) if n]
     return ", ".join(parts) if parts else "nothing"
 
 

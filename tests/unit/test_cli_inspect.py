@@ -208,7 +208,7 @@ def test_forget_one_page_asks_first(env: Env, home: Path) -> None:
     assert rows(home, "SELECT COUNT(*) FROM pages WHERE id = 4") == [(1,)]
     out = run(env, "forget", "p4", input="y\n").output
     assert "Forget these for good? [y/N]: y" in out
-    assert out.splitlines()[-1] == "forgot 1 facts, 1 pages, 1 profile items"
+    assert out.splitlines()[-1] == "forgot 1 fact, 1 page, 1 profile item"
     assert rows(home, "SELECT COUNT(*) FROM pages WHERE id = 4") == [(0,)]
     assert rows(home, "SELECT id FROM knowledge") == [(2,)]  # k1 cited p4; k2 cites p5
     assert isinstance(run(env, "forget", "p4", "--yes", ok=False).exception, NotFoundError)
@@ -218,7 +218,7 @@ def test_forget_match_and_all(env: Env, home: Path) -> None:
     seed(home)
     out = run(env, "forget", "--match", "Lisbon", "--yes").output
     assert "p8" in out
-    assert out.splitlines()[-1] == "forgot 1 pages"
+    assert out.splitlines()[-1] == "forgot 1 page"
     assert rows(home, "SELECT COUNT(*) FROM pages WHERE user_input LIKE '%Lisbon%'") == [(0,)]
     assert run(env, "forget", "--match", "zebra", "--yes").output == "nothing matches 'zebra'\n"
     out = run(env, "forget", "--all", "--yes").output

@@ -75,7 +75,7 @@ def test_forgetting_a_page_keeps_facts_learned_from_other_pages(env: Env, home: 
         ("u1", "current again"),
         ("u2", "forget"),
     ]
-    assert out.splitlines()[-1] == "forgot 1 facts, 1 pages, 1 profile items"
+    assert out.splitlines()[-1] == "forgot 1 fact, 1 page, 1 profile item"
 
 
 def test_an_older_version_replaces_the_forgotten_one_in_its_chain(home: Path) -> None:
@@ -242,3 +242,18 @@ def test_forget_wins_a_race_with_a_running_analysis(home: Path, forget: str) -> 
         assert "diabetes" not in replies[-1] and len(replies) == 2
         assert facts == ["The user plays the violin on Sundays."]
         assert mem.pending_jobs() == 0
+
+
+@pytest.mark.parametrize(
+    ("counts", "said"),
+    [
+        ({"facts": 1, "pages": 3}, "1 fact, 3 pages"),
+        ({"history_entries": 1, "profile_items": 2}, "1 history entry, 2 profile items"),
+        ({"history_entries": 2, "segments": 1}, "2 history entries, 1 segment"),
+        ({"pages": 0}, "nothing"),
+    ],
+)
+def test_what_a_forget_counts_reads_as_words(counts: dict[str, int], said: str) -> None:
+    from memoryos_cli.cli.edit import counts_line
+
+    assert counts_line(counts) == said
