@@ -14,22 +14,9 @@ from rich.text import Text
 
 from memoryos_cli.cli.env import get_env
 from memoryos_cli.cli.inspect import JsonFlag, clip, config_app, opened
+from memoryos_cli.cli.words import counted, counts_line
 from memoryos_cli.clock import when
 from memoryos_cli.errors import InvalidInputError
-
-
-def _counted(name: str, n: int) -> str:
-    """`history_entries` as words: "history entries", or "history entry" for one."""
-    words = name.replace("_", " ")
-    if n != 1:
-        return words
-    return words[:-3] + "y" if words.endswith("ies") else words.removesuffix("s")
-
-
-def counts_line(counts: dict[str, int]) -> str:
-    """What a forget counts, in words: "1 fact, 3 pages" ("nothing" for none)."""
-    parts = [f"{n} {_counted(name, n)}" for name, n in sorted(counts.items()) if n]
-    return ", ".join(parts) if parts else "nothing"
 
 
 def add(
@@ -173,7 +160,8 @@ def reindex(ctx: typer.Context, as_json: JsonFlag = False) -> None:
 
     def estimated(plan: Any) -> None:
         env.console.print(Text(
-            f"re-embedding {plan.pages} pages and {plan.facts} facts with {plan.embedder}: "
+            f"re-embedding {counted(plan.pages, 'pages')} and {counted(plan.facts, 'facts')}"
+            f" with {plan.embedder}: "
             f"{about(plan.seconds)}"
         ))  # fmt: skip
         bar.update(task, description="re-embedding")
@@ -188,8 +176,9 @@ def reindex(ctx: typer.Context, as_json: JsonFlag = False) -> None:
         env.console.print(Text("interrupted: nothing changed; run `memoryos reindex` again"))
         raise
     env.console.print(Text(
-        f"reindexed {result['pages']} pages, {result['segments']} segments and "
-        f"{result['facts']} facts with {result['embedder']} ({result['dim']}-d)"
+        f"reindexed {counted(result['pages'], 'pages')}, "
+        f"{counted(result['segments'], 'segments')} and {counted(result['facts'], 'facts')}"
+        f" with {result['embedder']} ({result['dim']}-d)"
     ))  # fmt: skip
 
 

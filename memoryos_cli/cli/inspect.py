@@ -18,8 +18,10 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
+from memoryos_cli.catalog import DEFAULT_EMBEDDER
 from memoryos_cli.cli.env import get_env
-from memoryos_cli.clock import when
+from memoryos_cli.cli.words import counted
+from memoryos_cli.clock import SystemZone, when
 from memoryos_cli.errors import InvalidInputError
 from memoryos_cli.memory.records import as_dict
 
@@ -205,8 +207,8 @@ def memory_mid(ctx: typer.Context, as_json: JsonFlag = False) -> None:
     if as_json:
         env.print_json(data)
         return
-    table = Table(title=f"Mid-term ({len(segs)} segments, analysis at heat {threshold:g})",
-                  title_justify="left")  # fmt: skip
+    title = f"Mid-term ({counted(len(segs), 'segments')}, analysis at heat {threshold:g})"
+    table = Table(title=title, title_justify="left")
     for col in ("id", "heat", "N_visit", "L_interaction", "recency", "pages", "summary"):
         table.add_column(col, no_wrap=col != "summary")
     for seg, row in zip(segs, data, strict=True):
@@ -244,7 +246,9 @@ def memory_long(ctx: typer.Context, as_json: JsonFlag = False) -> None:
                 " ".join(f"p{p}" for p in f.source_page_ids),
             )  # fmt: skip
         env.console.print(table)
-    env.console.print(Text(f"Profile: {len(profile)} trait(s); see `memoryos profile show`."))
+    env.console.print(
+        Text(f"Profile: {counted(len(profile), 'traits')}; see `memoryos profile show`.")
+    )
 
 
 @memory_app.command("segment")
@@ -444,8 +448,20 @@ def config_show(ctx: typer.Context, as_json: JsonFlag = False) -> None:
     table.add_column("key", style="bold")
     table.add_column("value")
     for key, value in data.items():
-        table.add_row(key, Text(str(value)))
+        unset = value == "" and _UNSET.get(key)
+        table.add_row(key, Text(f"({unset()})", style="dim") if unset else Text(str(value)))
     env.console.print(table)
+
+
+def _system_zone() -> str:
+    return f"the system's: {dt.datetime.now(SystemZone()).tzname()}"
+
+
+# What an empty setting means, for people (--json keeps the empty string it is).
+_UNSET = {
+    "embedder": lambda: f"the memory's own; {DEFAULT_EMBEDDER} for a new one",
+    "timezone": _system_zone,
+}
 
 
 def register(app: typer.Typer) -> None:

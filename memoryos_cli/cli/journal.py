@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import TYPE_CHECKING
 
+from memoryos_cli.cli.words import counted
 from memoryos_cli.clock import local
 
 if TYPE_CHECKING:  # the models are imported with the command, not at CLI start
@@ -19,7 +20,7 @@ def render(export: ExportFile, zone: dt.tzinfo) -> str:
     """Profile and knowledge first, then every exchange by the day it was in `zone`."""
     out = [f"# memoryos journal: {export.user_id} with {export.assistant_id}", ""]
     out.append(
-        f"{len(export.pages)} exchanges, exported"
+        f"{counted(len(export.pages), 'exchanges')}, exported"
         f" {local(export.exported_at or 0.0, zone):%Y-%m-%d %H:%M %Z}."
         f" Times are in {zone}."
     )

@@ -11,6 +11,7 @@ from rich.text import Text
 
 from memoryos_cli.cli import journal
 from memoryos_cli.cli.env import Env, get_env
+from memoryos_cli.cli.words import counted
 from memoryos_cli.errors import InvalidInputError
 from memoryos_cli.files import write_private
 
@@ -58,8 +59,9 @@ def export(
     text = exported.to_json() if fmt == "json" else journal.render(exported, zone)
     if _write(env, output, text):
         env.console.print(
-            Text(f"exported {len(exported.pages)} exchanges, {len(exported.knowledge)} facts "
-                 f"and {len(exported.profile)} profile items to {output}")
+            Text(f"exported {counted(len(exported.pages), 'exchanges')}, "
+                 f"{counted(len(exported.knowledge), 'facts')} and "
+                 f"{counted(len(exported.profile), 'profile items')} to {output}")
         )  # fmt: skip
 
 
@@ -76,9 +78,10 @@ def import_(
         counts = mem.import_(exported)
         who = f"{mem.settings.user_id} with {mem.settings.assistant_id}"
     env.console.print(
-        Text(f"imported {counts.pages} exchanges ({counts.duplicate_pages} already here), "
-             f"{counts.segments} segments, {counts.facts} facts, "
-             f"{counts.profile_items} profile items into {who}")
+        Text(f"imported {counted(counts.pages, 'exchanges')} ({counts.duplicate_pages} "
+             f"already here), {counted(counts.segments, 'segments')}, "
+             f"{counted(counts.facts, 'facts')}, "
+             f"{counted(counts.profile_items, 'profile items')} into {who}")
     )  # fmt: skip
 
 

@@ -25,6 +25,7 @@ from rich.text import Text
 
 from memoryos_cli.api import Memoryos
 from memoryos_cli.cli.env import Env
+from memoryos_cli.cli.words import counts_line
 from memoryos_cli.clock import when
 from memoryos_cli.errors import ExitCode, MemoryosError
 
@@ -366,8 +367,7 @@ class ChatSession:
             counts = self.mem.forget(ref)
         finally:
             self.start_idle()
-        gone = ", ".join(f"{n} {k}" for k, n in counts.items()) or "nothing"
-        self.console.print(f"forgotten: {gone}")
+        self.console.print(f"forgotten: {counts_line(counts)}")
 
     def remember(self, text: str) -> None:
         fact_id = self.mem.remember(text)

@@ -64,7 +64,7 @@ def test_slash_commands(fake_llm: ScriptedLLM) -> None:
     assert out.count("I am vegetarian") >= 3
     assert "Nothing answered yet" in out
     assert "unknown command /bogus" in out
-    assert "forgotten: 1 facts" in out
+    assert "forgotten: 1 fact\n" in out
     assert "/remember TEXT" in out
     assert [c for c in fake_llm.calls if c["kind"] == "stream"] == []
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import time
 from pathlib import Path
 from typing import Any
 
@@ -268,6 +269,23 @@ def test_config_show_and_set(env: Env, home: Path) -> None:
     assert isinstance(run(env, "config", "set", "nope", "1", ok=False).exception, InvalidInputError)
 
 
+def test_config_show_tells_what_an_empty_setting_means(
+    env: Env, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An empty embedder or time zone is not nothing: people see what it stands for, the
+    JSON keeps the empty string that is stored."""
+    monkeypatch.setenv("TZ", "Asia/Tokyo")
+    time.tzset()  # the next test's `home` sets UTC again
+    data = json.loads(run(env, "config", "show", "--json").output)
+    assert data["embedder"] == "" and data["timezone"] == ""
+    shown = run(env, "config", "show").output.splitlines()
+    cells = [line.split("│") for line in shown if line.count("│") == 3]
+    lines = {cell[1].strip(): cell[2].strip() for cell in cells}
+    assert lines["timezone"] == "(the system's: JST)"
+    assert lines["embedder"].startswith("(the memory's own; bge-small-en-v1.5")
+    assert lines["pip_args"] == ""
+
+
 def test_reindex_moves_the_store_to_a_new_embedder(
     env: Env, home: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -277,7 +295,7 @@ def test_reindex_moves_the_store_to_a_new_embedder(
         Memoryos("alice", "assistant", home, llm_model="none", embedder=new)
     monkeypatch.setattr(reindexing, "make_embedder", lambda settings: new)
     out = run(env, "reindex").output
-    assert out.endswith("\nreindexed 9 pages, 1 segments and 2 facts with hashing-32 (32-d)\n")
+    assert out.endswith("\nreindexed 9 pages, 1 segment and 2 facts with hashing-32 (32-d)\n")
     assert rows(home, "SELECT value FROM meta WHERE key IN ('embedder', 'embedding_dim')"
                 " ORDER BY key") == [("hashing-32",), ("32",)]  # fmt: skip
     assert rows(home, "SELECT COUNT(*) FROM pages_vec") == [(9,)]

@@ -254,6 +254,6 @@ def test_forget_wins_a_race_with_a_running_analysis(home: Path, forget: str) -> 
     ],
 )
 def test_what_a_forget_counts_reads_as_words(counts: dict[str, int], said: str) -> None:
-    from memoryos_cli.cli.edit import counts_line
+    from memoryos_cli.cli.words import counts_line
 
     assert counts_line(counts) == said

@@ -84,7 +84,7 @@ def test_roundtrip_into_a_fresh_home(
     assert ("embedding" in first["pages"][0]) is with_vectors
     fresh = Env(home=tmp_path / "other", user="alice", assistant="assistant")
     out = run(fresh, "import", str(tmp_path / "me.json")).output
-    assert out == ("imported 9 exchanges (0 already here), 1 segments, 2 facts, "
+    assert out == ("imported 9 exchanges (0 already here), 1 segment, 2 facts, "
                    "2 profile items into alice with assistant\n")  # fmt: skip
     second = export(fresh, tmp_path / "again.json", *extra)
     same(first, second)

@@ -157,7 +157,7 @@ def test_cli_says_how_long_and_what_it_did(
     out = run(env, "reindex").output  # piped: no bar, only the two lines
     assert out == (
         "re-embedding 9 pages and 2 facts with hashing-32: about 1 s\n"
-        "reindexed 9 pages, 1 segments and 2 facts with hashing-32 (32-d)\n"
+        "reindexed 9 pages, 1 segment and 2 facts with hashing-32 (32-d)\n"
     )
 
 
