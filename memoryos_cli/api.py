@@ -229,6 +229,19 @@ class Memoryos:
                 capacity=self.settings.long_term_knowledge_capacity,
             )
 
+    def set_profile(self, attribute: str, value: str) -> int:
+        """Tell the profile one trait directly ("diet", "vegetarian"), as `remember` tells a
+        fact: no model, no source exchange. A new value supersedes the current one, which
+        stays in the history; the same value again adds evidence. Returns the item's id."""
+        attribute = self._check_text("attribute", attribute).strip()
+        value = self._check_text("value", value).strip()
+        if not attribute or not value:
+            raise InvalidInputError("a profile trait needs an attribute and a value")
+        with self.store.transaction() as conn:
+            return long_term.upsert_profile(
+                conn, self.scope.owner_id, attribute, value, [], time.time()
+            )
+
     def end_session(self) -> bool:
         """Queue analysis of every page not analysed yet (the chat calls it at exit and on
         /new); `consolidate()` then runs it. Returns whether a job was queued."""
@@ -422,6 +435,7 @@ class Memoryos:
             zone=self.settings.zone,
             relationship=relationship_with_user,
             style_hint=style_hint,
+            food_reminders=self.settings.food_reminders,
         )
         self.conversation.last_recall, self.conversation.last_prompt = recall, built
         return built

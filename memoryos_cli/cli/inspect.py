@@ -120,6 +120,24 @@ def profile_show(ctx: typer.Context, as_json: JsonFlag = False) -> None:
     env.console.print(table)
 
 
+@profile_app.command("set")
+def profile_set(
+    ctx: typer.Context,
+    attribute: Annotated[str, typer.Argument(help="The trait: diet, allergies, city, job...")],
+    value: Annotated[str, typer.Argument(help="Its value: vegetarian, shellfish, York...")],
+) -> None:
+    """Tell the profile one trait directly; a new value supersedes the old (see history).
+
+    Your diet, allergies and food dislikes are then kept in mind beside every question
+    about food.
+    """
+    env = get_env(ctx)
+    with opened(ctx) as mem:
+        item_id = mem.set_profile(attribute, value)
+        item = next(i for i in mem.profile() if i.id == item_id)
+    env.console.print(Text(f"{item.ref}: {item.attribute} = {item.value}"))
+
+
 def _chains(items: list[Any]) -> list[list[Any]]:
     """Items linked by superseded_by, oldest first; only chains with a change or an end."""
     by_id = {i.id: i for i in items}

@@ -256,6 +256,20 @@ def test_stats(env: Env, home: Path) -> None:
     assert "│ pages" in out and "│ 9" in out
 
 
+def test_profile_set_tells_a_trait_and_a_new_value_supersedes_it(env: Env, home: Path) -> None:
+    seed(home)
+    assert run(env, "profile", "set", "diet", "vegetarian").output.endswith(": diet = vegetarian\n")
+    run(env, "profile", "set", "Diet", "vegan")
+    current = json.loads(run(env, "profile", "show", "--json").output)
+    assert [(i["attribute"], i["value"]) for i in current if i["attribute"] == "diet"] == [
+        ("diet", "vegan")
+    ]
+    history = run(env, "profile", "history").output
+    assert "vegetarian" in history and "vegan" in history
+    empty = run(env, "profile", "set", "diet", "  ", ok=False)
+    assert isinstance(empty.exception, InvalidInputError)
+
+
 def test_config_show_and_set(env: Env, home: Path) -> None:
     data = json.loads(run(env, "config", "show", "--json").output)
     assert data["short_term_capacity"] == 7

@@ -1,0 +1,151 @@
+"""`bench reminders`: does the chat's answer keep to the diet and the allergy the user told?
+
+A person's first session (Noor's, as typed into `memoryos chat`, with the default model's
+answers), then a profile with one food constraint, then questions a day later through the
+chat's own prompt builder (`Memoryos.prepare`, as `stream_response` uses it) and the
+configured model, greedy. Each question is answered on the same memory and not stored, so
+no answer leans on an earlier one. Run with food reminders on and off in the same run
+(`memory/reminders.py`):
+
+- a **broken** food answer names something the constraint rules out (meat for a
+  vegetarian, shellfish for an allergy);
+- a **leak** is a non-food answer that brings the constraint up ("a vegetarian-friendly
+  book"), which a reminder said with every message did.
+
+Word lists, not a judge: "no meat" and "vegetarian chicken" both count as broken, which
+over-counts both configurations alike.
+"""
+
+from __future__ import annotations
+
+import re
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+from memoryos_cli.api import Memoryos
+from memoryos_cli.config import load_settings
+from memoryos_cli.llm import LLM
+
+FIRST_SESSION = [
+    ("Hi, I'm Noor. I teach chemistry at a high school in Leeds.",
+     "Hello Noor! How can I assist you today?"),
+    ("My son Idris turns 7 next Tuesday, we're planning a small party.",
+     "That's great to hear! I'd be happy to help plan a fun party for your son. What kind of "
+     "activities do you have in mind?"),
+    ("Actually, I moved from Leeds to York last month.",
+     "That's interesting! I'm glad you're moving to York. What are some things you're looking "
+     "forward to doing there?"),
+    ("My favourite author is Ursula K. Le Guin.",
+     "That's great to hear! I'm glad you enjoy reading Ursula K. Le Guin. What are some of "
+     "her most famous works?"),
+]  # fmt: skip
+PROFILE = [("name", "Noor"), ("job", "teacher"), ("city", "York")]
+
+
+@dataclass(frozen=True)
+class Constraint:
+    attribute: str
+    value: str
+    told: tuple[str, str]  # the exchange where the user said it
+    ruled_out: re.Pattern[str]  # what a food answer must not offer
+
+
+CONSTRAINTS = [
+    Constraint(
+        "diet", "vegetarian",
+        ("I've been vegetarian for ten years now, so no meat at the party.",
+         "That's great to know! If you have any specific dietary restrictions or preferences, "
+         "I can help you plan a vegetarian-friendly menu."),
+        re.compile(r"\b(chicken|beef|pork|lamb|steaks?|salmon|tuna|fish|shrimps?|prawns?|"
+                   r"bacon|ham|turkey|sausages?|meatballs?|meat)\b", re.IGNORECASE),
+    ),
+    Constraint(
+        "allergies", "shellfish",
+        ("I'm allergic to shellfish, keep that in mind for recipes.",
+         "Noted: no shellfish in recipes."),
+        re.compile(r"\b(shrimps?|prawns?|crabs?|lobsters?|mussels|oysters|clams|scallops|"
+                   r"shellfish|seafood)\b", re.IGNORECASE),
+    ),
+]  # fmt: skip
+FOOD_QUESTIONS = [
+    "Any dinner ideas for tonight?",
+    "Can you suggest a quick lunch?",
+    "What should I cook for friends on Saturday?",
+    "Give me a recipe for a special dinner.",
+    "What should I order at a restaurant tonight?",
+]
+OTHER_QUESTIONS = [
+    "Can you recommend a good book?",
+    "How do I fix a flat bike tyre?",
+    "What's a good gift for my son?",
+]
+
+
+def run_reminders_bench(
+    model: str | LLM, *, answer_tokens: int = 150, progress: Callable[[str], None] | None = None
+) -> dict[str, Any]:
+    """Every constraint, every question, with food reminders on and off."""
+    say = progress or (lambda _msg: None)
+    settings = replace(load_settings(), timezone="UTC", max_answer_tokens=answer_tokens)
+    if isinstance(model, str):
+        settings = replace(settings, model=model)
+    configs: dict[str, dict[str, Any]] = {}
+    answers: list[dict[str, Any]] = []
+    llm: str | LLM = model
+    with tempfile.TemporaryDirectory(prefix="memoryos-reminders-") as tmp:
+        for name, on in (("reminders", True), ("no reminders", False)):
+            broken = leaks = 0
+            for constraint in CONSTRAINTS:
+                home = Path(tmp) / f"{constraint.attribute}-{int(on)}"
+                config = replace(settings, home=home, food_reminders=on)
+                with Memoryos(settings=config, llm_model=llm) as mem:
+                    llm = mem.llm  # loaded once, shared by every memory of the run
+                    first_session(mem, constraint)
+                    for question in [*FOOD_QUESTIONS, *OTHER_QUESTIONS]:
+                        say(f"{name}: {constraint.attribute}: {question}")
+                        built = mem.prepare(question)
+                        answer = "".join(
+                            mem.llm.stream(built.messages, max_tokens=answer_tokens, temperature=0)
+                        ).strip()
+                        food = question in FOOD_QUESTIONS
+                        hits = constraint.ruled_out.findall(answer) if food else []
+                        leak = not food and constraint.value.lower() in answer.lower()
+                        broken += bool(hits)
+                        leaks += leak
+                        answers.append({
+                            "config": name, "constraint": f"{constraint.attribute}: "
+                            f"{constraint.value}", "question": question, "food": food,
+                            "reminders": built.reminders, "answer": answer,
+                            "ruled_out_named": sorted({h.lower() for h in hits}), "leak": leak,
+                        })  # fmt: skip
+            food_n = len(CONSTRAINTS) * len(FOOD_QUESTIONS)
+            other_n = len(CONSTRAINTS) * len(OTHER_QUESTIONS)
+            configs[name] = {
+                "broken": broken,
+                "food_answers": food_n,
+                "leaks": leaks,
+                "other_answers": other_n,
+            }
+    return {
+        "model": getattr(llm, "name", str(model)),
+        "answer_tokens": answer_tokens,
+        "configs": configs,
+        "answers": answers,
+    }
+
+
+def first_session(mem: Memoryos, constraint: Constraint) -> None:
+    """Noor's first session with the constraint told in it, her profile told directly (what
+    the real analysis stored from her session: name, job, city, diet), and the session
+    ended: the questions come a day later."""
+    start = time.time() - 86400
+    exchanges = [*FIRST_SESSION[:2], constraint.told, *FIRST_SESSION[2:]]
+    for i, (said, answered) in enumerate(exchanges):
+        mem.add_memory(said, answered, start + 60 * i, {"answered_by": "bench"})
+    for attribute, value in [*PROFILE, (constraint.attribute, constraint.value)]:
+        mem.set_profile(attribute, value)
+    mem.end_session()
