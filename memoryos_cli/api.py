@@ -435,7 +435,6 @@ class Memoryos:
             zone=self.settings.zone,
             relationship=relationship_with_user,
             style_hint=style_hint,
-            food_reminders=self.settings.food_reminders,
         )
         self.conversation.last_recall, self.conversation.last_prompt = recall, built
         return built

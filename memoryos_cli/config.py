@@ -63,9 +63,6 @@ class Settings:
     # "Numbers behind the code", recall budget).
     recall_token_budget: int = 200
     max_answer_tokens: int = 384
-    # Repeat the user's diet, allergies and food dislikes beside a question about food:
-    # Qwen 1.5B follows them there, not in the profile (memory/reminders.py).
-    food_reminders: bool = True
     # Sampling temperature of the chat's answers; `bench locomo --pipeline full` answers with
     # the same, so its scores are the chat's. 0 (greedy) answers from what is recalled: at
     # 0.7, Qwen 1.5B told a user who asked for "my partner's job" that it had no memories,

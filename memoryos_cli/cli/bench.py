@@ -494,19 +494,8 @@ def startup(
     _write_json(env, report, json_out)
 
 
-def reminders_table(report: dict[str, Any]) -> Table:
-    table = Table(title=f"food answers that keep to the user's diet or allergy ({report['model']})")
-    for col in ("configuration", "broken food answers", "leaks into other answers"):
-        table.add_column(col)
-    for name, c in report["configs"].items():
-        table.add_row(
-            name, f"{c['broken']} of {c['food_answers']}", f"{c['leaks']} of {c['other_answers']}"
-        )
-    return table
-
-
-@bench_app.command("reminders")
-def reminders(
+@bench_app.command("constraints")
+def constraints(
     ctx: typer.Context,
     answer_tokens: Annotated[
         int, typer.Option("--answer-tokens", help="Max tokens per answer.")
@@ -515,20 +504,24 @@ def reminders(
         Path | None, typer.Option("--json", help="Also write the report, every answer in it.")
     ] = None,
 ) -> None:
-    """Food answers against the diet and allergy the user told, food reminders on and off.
+    """Food answers against the diet and the allergy the user told.
 
     A first session tells a diet (vegetarian) or an allergy (shellfish); a day later the
     configured model answers food questions (broken: it offers what is ruled out) and
     other questions (a leak: it brings the constraint up) through the chat's own prompt.
     """
-    from memoryos_cli.bench.reminders_bench import run_reminders_bench
+    from memoryos_cli.bench.constraints_bench import run_constraints_bench
 
     env = get_env(ctx)
-    with env.console.status("reminders bench") as status:
-        report = run_reminders_bench(
+    with env.console.status("constraints bench") as status:
+        report = run_constraints_bench(
             _model_path(env), answer_tokens=answer_tokens, progress=lambda m: status.update(m)
         )
-    env.console.print(reminders_table(report))
+    env.console.print(
+        f"{report['model']}: {report['broken']} of {report['food_answers']} food answers offer "
+        f"what the user's diet or allergy rules out; {report['leaks']} of "
+        f"{report['other_answers']} other answers bring it up"
+    )
     _write_json(env, report, json_out)
 
 

@@ -126,11 +126,7 @@ def profile_set(
     attribute: Annotated[str, typer.Argument(help="The trait: diet, allergies, city, job...")],
     value: Annotated[str, typer.Argument(help="Its value: vegetarian, shellfish, York...")],
 ) -> None:
-    """Tell the profile one trait directly; a new value supersedes the old (see history).
-
-    Your diet, allergies and food dislikes are then kept in mind beside every question
-    about food.
-    """
+    """Tell the profile one trait directly; a new value supersedes the old (see history)."""
     env = get_env(ctx)
     with opened(ctx) as mem:
         item_id = mem.set_profile(attribute, value)

@@ -355,9 +355,6 @@ class ChatSession:
             )
         else:
             self.console.print(self._recall_table(built.recalled, "Recalled for the last answer"))
-        if built is not None and built.reminders:
-            kept = "; ".join(built.reminders)
-            self.console.print(Text(f"Kept in mind beside the question: {kept}"))
 
     def forget(self, ref: str) -> None:
         if not ref:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
 
 from memoryos_cli.clock import day
 from memoryos_cli.llm import Message
@@ -35,11 +34,8 @@ def system_message(
     return {"role": "system", "content": text}
 
 
-def user_turn(query: str, recalled_lines: list[str], reminders: Sequence[str] = ()) -> Message:
-    """The final user message: recalled memories first (as data), then what the user
-    asked to be kept in mind (`memory/reminders.py`), then the question."""
-    if reminders:
-        query = f"Keep in mind about me: {quote('; '.join(reminders))}. {query}"
+def user_turn(query: str, recalled_lines: list[str]) -> Message:
+    """The final user message: recalled memories first (as data), then the question."""
     if not recalled_lines:
         return {"role": "user", "content": query}
     block = "\n".join(recalled_lines)

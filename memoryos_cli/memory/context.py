@@ -16,7 +16,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from memoryos_cli.llm import Message, approx_tokens, prompts
 from memoryos_cli.memory.asks import asks
@@ -24,7 +24,6 @@ from memoryos_cli.memory.dates import pin_relative_dates
 from memoryos_cli.memory.page_text import SPEAKER_TAG, page_text
 from memoryos_cli.memory.pages import ANSWERED_BY
 from memoryos_cli.memory.records import Page, ProfileItem, Recall, RecallItem
-from memoryos_cli.memory.reminders import reminders
 from memoryos_cli.memory.support import stems
 from memoryos_cli.words import SENTENCE_END
 
@@ -117,8 +116,6 @@ class BuiltPrompt:
     messages: list[Message]
     recalled: list[RecallItem]
     recalled_tokens: int
-    # profile lines repeated beside the question (`memory/reminders.py`)
-    reminders: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -316,11 +313,9 @@ def build(
     zone: dt.tzinfo,
     relationship: str = "friend",
     style_hint: str = "",
-    food_reminders: bool = True,
 ) -> BuiltPrompt:
     """The prompt for `query`: the prefix, then recalled lines (up to `budget.recall`
-    tokens, never more than half of what the prefix leaves) and the query in what is left,
-    after the profile's food constraints when it is about food (`food_reminders`).
+    tokens, never more than half of what the prefix leaves) and the query in what is left.
     Each line shows its day, and its relative times pinned, in `zone` (the user's)."""
     messages = prefix_messages(
         assistant,
@@ -353,12 +348,10 @@ def build(
         refs = {i.ref for i in firsts}
         candidates = [*firsts, *(i for i in candidates if i.ref not in refs)]
     chosen, lines, used = lay_out(candidates, room, query, zone, count_tokens)
-    kept_in_mind = reminders(query, recall.profile) if food_reminders else []
     # The recalled block's wrapping and separators count against the query's room too.
-    query_room = left - count_tokens(prompts.user_turn("", lines, kept_in_mind)["content"])
-    query = shorten(query, query_room, count_tokens)
-    messages.append(prompts.user_turn(query, lines, kept_in_mind))
-    return BuiltPrompt(messages, chosen, used, kept_in_mind)
+    query_room = left - count_tokens(prompts.user_turn("", lines)["content"])
+    messages.append(prompts.user_turn(shorten(query, query_room, count_tokens), lines))
+    return BuiltPrompt(messages, chosen, used)
 
 
 def lay_out(

@@ -1,19 +1,18 @@
-"""`bench reminders`: does the chat's answer keep to the diet and the allergy the user told?
+"""`bench constraints`: does the chat's answer keep to the diet and the allergy the user told?
 
 A person's first session (Noor's, as typed into `memoryos chat`, with the default model's
-answers), then a profile with one food constraint, then questions a day later through the
-chat's own prompt builder (`Memoryos.prepare`, as `stream_response` uses it) and the
+answers), her profile with one food constraint in it, then questions a day later through
+the chat's own prompt builder (`Memoryos.prepare`, as `stream_response` uses it) and the
 configured model, greedy. Each question is answered on the same memory and not stored, so
-no answer leans on an earlier one. Run with food reminders on and off in the same run
-(`memory/reminders.py`):
+no answer leans on an earlier one.
 
-- a **broken** food answer names something the constraint rules out (meat for a
-  vegetarian, shellfish for an allergy);
-- a **leak** is a non-food answer that brings the constraint up ("a vegetarian-friendly
-  book"), which a reminder said with every message did.
+- a **broken** food answer offers something the constraint rules out (meat or fish for a
+  vegetarian, shrimp or crab for a shellfish allergy). A mention the answer itself rules
+  out does not count: "shellfish-free", "no shrimp", "instead of chicken";
+- a **leak** is an answer to a question that has nothing to do with food that brings the
+  constraint up ("a vegetarian-friendly book").
 
-Word lists, not a judge: "no meat" and "vegetarian chicken" both count as broken, which
-over-counts both configurations alike.
+Word lists, not a judge: a dish named without its meat ("a vegetarian stir-fry") passes.
 """
 
 from __future__ import annotations
@@ -61,14 +60,14 @@ CONSTRAINTS = [
          "That's great to know! If you have any specific dietary restrictions or preferences, "
          "I can help you plan a vegetarian-friendly menu."),
         re.compile(r"\b(chicken|beef|pork|lamb|steaks?|salmon|tuna|fish|shrimps?|prawns?|"
-                   r"bacon|ham|turkey|sausages?|meatballs?|meat)\b", re.IGNORECASE),
+                   r"bacon|ham|turkey|sausages?|meatballs?)\b", re.IGNORECASE),
     ),
     Constraint(
         "allergies", "shellfish",
         ("I'm allergic to shellfish, keep that in mind for recipes.",
          "Noted: no shellfish in recipes."),
-        re.compile(r"\b(shrimps?|prawns?|crabs?|lobsters?|mussels|oysters|clams|scallops|"
-                   r"shellfish|seafood)\b", re.IGNORECASE),
+        re.compile(r"\b(shrimps?|prawns?|crabs?|lobsters?|mussels|oysters|clams|scallops)\b",
+                   re.IGNORECASE),
     ),
 ]  # fmt: skip
 FOOD_QUESTIONS = [
@@ -83,57 +82,62 @@ OTHER_QUESTIONS = [
     "How do I fix a flat bike tyre?",
     "What's a good gift for my son?",
 ]
+# Words just before a mention that rule it out: "no shrimp", "without chicken", "avoid fish".
+RULED_OUT_BEFORE = re.compile(
+    r"(?:\b(?:no|not|without|avoid\w*|free of|instead of)|n't \w+)\s+(?:\w+\s+){0,2}$",
+    re.IGNORECASE,
+)
 
 
-def run_reminders_bench(
+def offered(constraint: Constraint, answer: str) -> list[str]:
+    """What `answer` offers that `constraint` rules out (mentions it rules out itself
+    left aside), lowercased, in order."""
+    found = []
+    for match in constraint.ruled_out.finditer(answer):
+        before = answer[max(0, match.start() - 40) : match.start()]
+        if RULED_OUT_BEFORE.search(before) or answer[match.end() :].startswith("-free"):
+            continue
+        found.append(match.group(0).lower())
+    return found
+
+
+def run_constraints_bench(
     model: str | LLM, *, answer_tokens: int = 150, progress: Callable[[str], None] | None = None
 ) -> dict[str, Any]:
-    """Every constraint, every question, with food reminders on and off."""
+    """Every constraint, every question, through the chat's prompt."""
     say = progress or (lambda _msg: None)
     settings = replace(load_settings(), timezone="UTC", max_answer_tokens=answer_tokens)
     if isinstance(model, str):
         settings = replace(settings, model=model)
-    configs: dict[str, dict[str, Any]] = {}
     answers: list[dict[str, Any]] = []
     llm: str | LLM = model
-    with tempfile.TemporaryDirectory(prefix="memoryos-reminders-") as tmp:
-        for name, on in (("reminders", True), ("no reminders", False)):
-            broken = leaks = 0
-            for constraint in CONSTRAINTS:
-                home = Path(tmp) / f"{constraint.attribute}-{int(on)}"
-                config = replace(settings, home=home, food_reminders=on)
-                with Memoryos(settings=config, llm_model=llm) as mem:
-                    llm = mem.llm  # loaded once, shared by every memory of the run
-                    first_session(mem, constraint)
-                    for question in [*FOOD_QUESTIONS, *OTHER_QUESTIONS]:
-                        say(f"{name}: {constraint.attribute}: {question}")
-                        built = mem.prepare(question)
-                        answer = "".join(
-                            mem.llm.stream(built.messages, max_tokens=answer_tokens, temperature=0)
-                        ).strip()
-                        food = question in FOOD_QUESTIONS
-                        hits = constraint.ruled_out.findall(answer) if food else []
-                        leak = not food and constraint.value.lower() in answer.lower()
-                        broken += bool(hits)
-                        leaks += leak
-                        answers.append({
-                            "config": name, "constraint": f"{constraint.attribute}: "
-                            f"{constraint.value}", "question": question, "food": food,
-                            "reminders": built.reminders, "answer": answer,
-                            "ruled_out_named": sorted({h.lower() for h in hits}), "leak": leak,
-                        })  # fmt: skip
-            food_n = len(CONSTRAINTS) * len(FOOD_QUESTIONS)
-            other_n = len(CONSTRAINTS) * len(OTHER_QUESTIONS)
-            configs[name] = {
-                "broken": broken,
-                "food_answers": food_n,
-                "leaks": leaks,
-                "other_answers": other_n,
-            }
+    with tempfile.TemporaryDirectory(prefix="memoryos-constraints-") as tmp:
+        for constraint in CONSTRAINTS:
+            home = Path(tmp) / constraint.attribute
+            with Memoryos(settings=replace(settings, home=home), llm_model=llm) as mem:
+                llm = mem.llm  # loaded once, shared by every memory of the run
+                first_session(mem, constraint)
+                for question in [*FOOD_QUESTIONS, *OTHER_QUESTIONS]:
+                    say(f"{constraint.attribute}: {question}")
+                    built = mem.prepare(question)
+                    pieces = mem.llm.stream(built.messages, max_tokens=answer_tokens, temperature=0)
+                    answer = "".join(pieces).strip()
+                    food = question in FOOD_QUESTIONS
+                    answers.append({
+                        "constraint": f"{constraint.attribute}: {constraint.value}",
+                        "question": question, "food": food, "answer": answer,
+                        "offered": offered(constraint, answer) if food else [],
+                        "leak": not food and constraint.value.lower() in answer.lower(),
+                    })  # fmt: skip
+    food_answers = [a for a in answers if a["food"]]
+    other_answers = [a for a in answers if not a["food"]]
     return {
         "model": getattr(llm, "name", str(model)),
         "answer_tokens": answer_tokens,
-        "configs": configs,
+        "broken": sum(bool(a["offered"]) for a in food_answers),
+        "food_answers": len(food_answers),
+        "leaks": sum(a["leak"] for a in other_answers),
+        "other_answers": len(other_answers),
         "answers": answers,
     }
 
