@@ -103,14 +103,11 @@ def main(argv: list[str] | None = None) -> None:
         typer.echo("aborted", err=True)
         sys.exit(int(ExitCode.ERROR))
     except typer.TyperException as exc:
-        # A usage error (unknown option, missing argument: typer's own copy of click's
-        # errors): click's message and usage hint, and its exit status, 2 as a shell
-        # expects, not a traceback hint; nothing went wrong that --debug would show.
-        show = getattr(exc, "show", None)
-        if callable(show):
-            show()
-        else:
-            typer.secho(f"error: {exc.format_message()}", err=True, fg="red")
+        # A usage error (unknown option, missing argument): typer raises only its own copy
+        # of click's ClickException, which is not exported, so it is caught by its base.
+        # Click's message and usage hint, and its exit status, 2 as a shell expects; nothing
+        # went wrong that --debug would show.
+        exc.show()  # type: ignore[attr-defined]
         sys.exit(int(exc.exit_code))
     except Exception as exc:  # the unexpected
         if debug:
