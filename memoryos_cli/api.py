@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Generator, Sequence
+from collections.abc import Callable, Generator, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, Literal, overload
@@ -465,19 +465,28 @@ class Memoryos:
         parts: list[str] = []
         asked_at = time.time()
         try:  # a model that fails to load, or a failed recall, loses no word the user typed
-            llm = self.llm  # loaded first: the prompt is measured with its tokenizer
+            _ = self.llm  # loaded first: the prompt is measured with its tokenizer
             built = self.prepare(query, relationship_with_user, style_hint)
-            for piece in llm.stream(
-                built.messages,
-                max_tokens=self.prompt_budget().answer,
-                temperature=self.settings.answer_temperature,
-            ):
+            for piece in self.stream_answer(built):
                 parts.append(piece)
                 yield piece
         finally:
             # marked as the model's: consolidation never takes its words for the user's
             answered = {**(meta_data or {}), pages.ANSWERED_BY: self.settings.model}
             self.add_memory(query, "".join(parts).strip(), asked_at, answered)
+
+    def stream_answer(
+        self, built: prompt_context.BuiltPrompt, *, max_tokens: int | None = None
+    ) -> Iterator[str]:
+        """The model's answer to a prompt from `prepare`, made as the chat makes it: at the
+        chat's temperature, and never offering a food the profile rules out. Stores nothing."""
+        return self.llm.stream(
+            built.messages,
+            max_tokens=self.prompt_budget().answer if max_tokens is None else max_tokens,
+            temperature=self.settings.answer_temperature,
+            # only when there is something to avoid: an LLM object of the user's may predate it
+            **({"avoid": built.avoid} if built.avoid else {}),
+        )
 
     def get_response(
         self,

@@ -2,13 +2,17 @@
 
 A person's first session (Noor's, as typed into `memoryos chat`, with the default model's
 answers), her profile with one food constraint in it, then questions a day later through
-the chat's own prompt builder (`Memoryos.prepare`, as `stream_response` uses it) and the
-configured model, greedy. Each question is answered on the same memory and not stored, so
-no answer leans on an earlier one.
+the chat's own prompt builder and answer (`Memoryos.prepare`, `Memoryos.stream_answer`, as
+`stream_response` uses them) and the configured model, greedy. Each question is answered
+on the same memory and not stored, so no answer leans on an earlier one. Each is answered
+twice in the same run: as the chat answers (the foods the profile rules out banned,
+`memory/ruled_out.py`) and without the ban, as before it.
 
 - a **broken** food answer offers something the constraint rules out (meat or fish for a
   vegetarian, shrimp or crab for a shellfish allergy). A mention the answer itself rules
-  out does not count: "shellfish-free", "no shrimp", "instead of chicken";
+  out does not count: "shellfish-free", "no shrimp", "instead of chicken". The lists here
+  are wider than the ban ("turkey", "ham", "seafood" are not banned), so a banned answer
+  that swaps chicken for turkey still counts as broken;
 - a **leak** is an answer to a question that has nothing to do with food that brings the
   constraint up ("a vegetarian-friendly book").
 
@@ -60,14 +64,16 @@ CONSTRAINTS = [
          "That's great to know! If you have any specific dietary restrictions or preferences, "
          "I can help you plan a vegetarian-friendly menu."),
         re.compile(r"\b(chicken|beef|pork|lamb|steaks?|salmon|tuna|fish|shrimps?|prawns?|"
-                   r"bacon|ham|turkey|sausages?|meatballs?)\b", re.IGNORECASE),
+                   r"bacon|ham|turkey|sausages?|meatballs?|seafood|duck|veal|"
+                   r"venison|goose|jerky|cod|trout|anchovies|sardines|crabs?|lobsters?|"
+                   r"chorizo|pepperoni|salami|prosciutto)\b", re.IGNORECASE),
     ),
     Constraint(
         "allergies", "shellfish",
         ("I'm allergic to shellfish, keep that in mind for recipes.",
          "Noted: no shellfish in recipes."),
-        re.compile(r"\b(shrimps?|prawns?|crabs?|lobsters?|mussels|oysters|clams|scallops)\b",
-                   re.IGNORECASE),
+        re.compile(r"\b(shrimps?|prawns?|crabs?|lobsters?|mussels|oysters|clams|scallops|"
+                   r"seafood|squid|calamari|scampi|crawfish)\b", re.IGNORECASE),
     ),
 ]  # fmt: skip
 FOOD_QUESTIONS = [
@@ -101,12 +107,18 @@ def offered(constraint: Constraint, answer: str) -> list[str]:
     return found
 
 
+# How each question is answered: as the chat answers it, and as it did before the ban.
+WAYS = {"chat": "as the chat answers", "no_ban": "without the ban"}
+
+
 def run_constraints_bench(
     model: str | LLM, *, answer_tokens: int = 150, progress: Callable[[str], None] | None = None
 ) -> dict[str, Any]:
-    """Every constraint, every question, through the chat's prompt."""
+    """Every constraint, every question, through the chat's prompt, each of `WAYS`."""
     say = progress or (lambda _msg: None)
-    settings = replace(load_settings(), timezone="UTC", max_answer_tokens=answer_tokens)
+    settings = replace(
+        load_settings(), timezone="UTC", max_answer_tokens=answer_tokens, answer_temperature=0.0
+    )
     if isinstance(model, str):
         settings = replace(settings, model=model)
     answers: list[dict[str, Any]] = []
@@ -118,27 +130,42 @@ def run_constraints_bench(
                 llm = mem.llm  # loaded once, shared by every memory of the run
                 first_session(mem, constraint)
                 for question in [*FOOD_QUESTIONS, *OTHER_QUESTIONS]:
-                    say(f"{constraint.attribute}: {question}")
                     built = mem.prepare(question)
-                    pieces = mem.llm.stream(built.messages, max_tokens=answer_tokens, temperature=0)
-                    answer = "".join(pieces).strip()
-                    food = question in FOOD_QUESTIONS
-                    answers.append({
-                        "constraint": f"{constraint.attribute}: {constraint.value}",
-                        "question": question, "food": food, "answer": answer,
-                        "offered": offered(constraint, answer) if food else [],
-                        "leak": not food and constraint.value.lower() in answer.lower(),
-                    })  # fmt: skip
-    food_answers = [a for a in answers if a["food"]]
-    other_answers = [a for a in answers if not a["food"]]
+                    for way in WAYS:
+                        say(f"{constraint.attribute}, {way}: {question}")
+                        prompt = built if way == "chat" else replace(built, avoid=[])
+                        started = time.perf_counter()
+                        answer = "".join(mem.stream_answer(prompt, max_tokens=answer_tokens))
+                        answers.append(graded(constraint, question, way, answer.strip()))
+                        answers[-1]["seconds"] = time.perf_counter() - started
     return {
         "model": getattr(llm, "name", str(model)),
         "answer_tokens": answer_tokens,
-        "broken": sum(bool(a["offered"]) for a in food_answers),
-        "food_answers": len(food_answers),
-        "leaks": sum(a["leak"] for a in other_answers),
-        "other_answers": len(other_answers),
+        "ways": {way: tally([a for a in answers if a["way"] == way]) for way in WAYS},
         "answers": answers,
+    }
+
+
+def graded(constraint: Constraint, question: str, way: str, answer: str) -> dict[str, Any]:
+    food = question in FOOD_QUESTIONS
+    return {
+        "constraint": f"{constraint.attribute}: {constraint.value}", "way": way,
+        "question": question, "food": food, "answer": answer,
+        "offered": offered(constraint, answer) if food else [],
+        "leak": not food and constraint.value.lower() in answer.lower(),
+    }  # fmt: skip
+
+
+def tally(answers: list[dict[str, Any]]) -> dict[str, Any]:
+    food = [a for a in answers if a["food"]]
+    other = [a for a in answers if not a["food"]]
+    seconds = sorted(a["seconds"] for a in answers)
+    return {
+        "broken": sum(bool(a["offered"]) for a in food),
+        "food_answers": len(food),
+        "leaks": sum(a["leak"] for a in other),
+        "other_answers": len(other),
+        "seconds_p50": seconds[len(seconds) // 2] if seconds else 0.0,
     }
 
 

@@ -198,9 +198,8 @@ def answer(mem: Memoryos, llm: CountingLLM, method: str, q: Question, depth: int
     start = time.perf_counter()
     first: float | None = None
     parts: list[str] = []
-    # the chat's own temperature: the scores are those of the answers a user gets
-    temperature = mem.settings.answer_temperature
-    for piece in llm.stream(built.messages, max_tokens=ANSWER_TOKENS, temperature=temperature):
+    # made as the chat makes it (its temperature, its banned foods): the answers a user gets
+    for piece in mem.stream_answer(built, max_tokens=ANSWER_TOKENS):
         first = first if first is not None else time.perf_counter() - start
         parts.append(piece)
     text = "".join(parts).strip()

@@ -508,20 +508,23 @@ def constraints(
 
     A first session tells a diet (vegetarian) or an allergy (shellfish); a day later the
     configured model answers food questions (broken: it offers what is ruled out) and
-    other questions (a leak: it brings the constraint up) through the chat's own prompt.
+    other questions (a leak: it brings the constraint up) through the chat's own prompt,
+    each twice: as the chat answers (ruled-out foods banned) and without the ban.
     """
-    from memoryos_cli.bench.constraints_bench import run_constraints_bench
+    from memoryos_cli.bench.constraints_bench import WAYS, run_constraints_bench
 
     env = get_env(ctx)
     with env.console.status("constraints bench") as status:
         report = run_constraints_bench(
             _model_path(env), answer_tokens=answer_tokens, progress=lambda m: status.update(m)
         )
-    env.console.print(
-        f"{report['model']}: {report['broken']} of {report['food_answers']} food answers offer "
-        f"what the user's diet or allergy rules out; {report['leaks']} of "
-        f"{report['other_answers']} other answers bring it up"
-    )
+    for way, tally in report["ways"].items():
+        env.console.print(
+            f"{report['model']}, {WAYS[way]}: {tally['broken']} of {tally['food_answers']} "
+            f"food answers offer what the user's diet or allergy rules out; "
+            f"{tally['leaks']} of {tally['other_answers']} other answers bring it up "
+            f"(p50 {tally['seconds_p50']:.1f} s an answer)"
+        )
     _write_json(env, report, json_out)
 
 

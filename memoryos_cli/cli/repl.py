@@ -355,6 +355,11 @@ class ChatSession:
             )
         else:
             self.console.print(self._recall_table(built.recalled, "Recalled for the last answer"))
+        if built is not None and built.avoid:
+            ruled_out = ", ".join(built.avoid)
+            self.console.print(
+                Text(f"Kept out of it (your diet or allergies rule them out): {ruled_out}")
+            )
 
     def forget(self, ref: str) -> None:
         if not ref:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol, runtime_checkable
 
@@ -41,8 +41,16 @@ class LLM(Protocol):
     ) -> str: ...
 
     def stream(
-        self, messages: list[Message], *, max_tokens: int = 256, temperature: float = 0.7
-    ) -> Iterator[str]: ...
+        self,
+        messages: list[Message],
+        *,
+        max_tokens: int = 256,
+        temperature: float = 0.7,
+        avoid: Sequence[str] = (),
+    ) -> Iterator[str]:
+        """The reply piece by piece; it never says a word of `avoid` (lowercase words, each
+        also kept out capitalized) where the model can tell one apart."""
+        ...
 
     def count_tokens(self, text: str) -> int: ...
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any
 
 from memoryos_cli.llm import GenerationStats, Message, approx_tokens
@@ -49,9 +49,21 @@ class ScriptedLLM:
         return self._next(messages)
 
     def stream(
-        self, messages: list[Message], *, max_tokens: int = 256, temperature: float = 0.7
+        self,
+        messages: list[Message],
+        *,
+        max_tokens: int = 256,
+        temperature: float = 0.7,
+        avoid: Sequence[str] = (),
     ) -> Iterator[str]:
-        self.calls.append({"kind": "stream", "messages": messages, "temperature": temperature})
+        self.calls.append(
+            {
+                "kind": "stream",
+                "messages": messages,
+                "temperature": temperature,
+                "avoid": list(avoid),
+            }
+        )
         self._cancel.clear()
         words = self._next(messages).split(" ")
         for i, word in enumerate(words):

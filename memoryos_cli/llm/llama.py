@@ -5,6 +5,7 @@ from __future__ import annotations
 import ctypes
 import io
 import os
+import re
 import threading
 import time
 from collections.abc import Iterator, Sequence
@@ -134,6 +135,50 @@ def _import_llama() -> Any:
     return Llama
 
 
+class WordBan:
+    """A logits processor that keeps whole words out of a reply, however the model would
+    spell them in tokens.
+
+    Banning each word's own token is not enough: kept from " chicken", a model writes
+    "**Ch" + "icken" (SmolLM2 did). So at each step the word being written (the letters at
+    the end of the reply so far) is looked up, and every token that would complete a banned
+    word from there is banned: "icken" after "Ch", " chicken" anywhere. A banned word is
+    the word, its plural, lowercase or capitalized. Words made of a banned word and more,
+    split where the banned word ends ("fish" + "ing"), are kept out too: the price of
+    deciding token by token.
+    """
+
+    TAIL_TOKENS = 8  # enough to hold the word being written (a longer one bans nothing)
+
+    def __init__(self, llama: Any, words: frozenset[str]) -> None:
+        self.words = words
+        self._llama = llama
+        self.after: dict[str, set[int]] = {}  # word so far (lowercase) -> tokens ending a ban
+        self.anywhere: set[int] = set()  # " chicken": a new word that is a banned one
+        for word in words:
+            for form in {word, word + "s", word + "es"}:
+                for spelled in {form, form.capitalize()}:
+                    self._add(" " + spelled, self.anywhere)
+                    for cut in range(len(spelled)):
+                        self._add(spelled[cut:], self.after.setdefault(form[:cut], set()))
+
+    def _add(self, text: str, into: set[int]) -> None:
+        ids = self._llama.tokenize(text.encode("utf-8"), add_bos=False, special=False)
+        if len(ids) == 1:
+            into.add(ids[0])
+
+    def word_so_far(self, input_ids: Any) -> str:
+        tail = self._llama.detokenize(list(input_ids[-self.TAIL_TOKENS :]))
+        letters = re.search(r"[A-Za-z]*$", tail.decode("utf-8", "ignore"))
+        return letters.group(0).lower() if letters else ""
+
+    def __call__(self, input_ids: Any, scores: Any) -> Any:
+        banned = self.anywhere | self.after.get(self.word_so_far(input_ids), set())
+        if banned:
+            scores[list(banned)] = -np.inf
+        return scores
+
+
 class LlamaCppLLM:
     """The `LLM` protocol over llama-cpp-python. Thread-safe: one lock serializes every call.
 
@@ -169,6 +214,7 @@ class LlamaCppLLM:
         self._interrupted: KeptState | None = None  # a complete() stopped by cancel()
         self._sampling: tuple[Any, ...] | None = None  # the running call's, see _sampling_key
         self._prompt_tokens = 0  # the running call's prompt length
+        self._word_ban: WordBan | None = None  # the last stream's, kept for the next
         started = time.perf_counter()
         safe = cpu_has_amx() and not settings.llama_repack
         _silence_llama_logs()
@@ -212,12 +258,24 @@ class LlamaCppLLM:
     # -- protocol -----------------------------------------------------------------------
 
     def stream(
-        self, messages: list[Message], *, max_tokens: int = 256, temperature: float = 0.7
+        self,
+        messages: list[Message],
+        *,
+        max_tokens: int = 256,
+        temperature: float = 0.7,
+        avoid: Sequence[str] = (),
     ) -> Iterator[str]:
-        """Yield the reply piece by piece; stops early when `cancel()` is called."""
+        """Yield the reply piece by piece; stops early when `cancel()` is called. No word
+        of `avoid` is written, whichever pieces it would be made of (`WordBan`)."""
         with self._lock:
             self._clear_cancel()
-            yield from self._run(messages, max_tokens=max_tokens, temperature=temperature)
+            ban = self._ban(avoid) if avoid else None
+            yield from self._run(
+                messages,
+                max_tokens=max_tokens,
+                temperature=temperature,
+                **({"logits_processor": [ban]} if ban else {}),
+            )
 
     def complete(
         self,
@@ -282,6 +340,13 @@ class LlamaCppLLM:
             )
 
     # -- internals ----------------------------------------------------------------------
+
+    def _ban(self, words: Sequence[str]) -> WordBan:
+        """The ban on `words` (made once per set of words: the chat's is the same each turn)."""
+        key = frozenset(words)
+        if self._word_ban is None or self._word_ban.words != key:
+            self._word_ban = WordBan(self._llama, key)
+        return self._word_ban
 
     def _run(self, messages: list[Message], **kwargs: Any) -> Iterator[str]:
         """One streamed chat completion (caller holds the lock); fills `last_stats`."""

@@ -16,7 +16,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from memoryos_cli.llm import Message, approx_tokens, prompts
 from memoryos_cli.memory.asks import asks
@@ -24,6 +24,7 @@ from memoryos_cli.memory.dates import pin_relative_dates
 from memoryos_cli.memory.page_text import SPEAKER_TAG, page_text
 from memoryos_cli.memory.pages import ANSWERED_BY
 from memoryos_cli.memory.records import Page, ProfileItem, Recall, RecallItem
+from memoryos_cli.memory.ruled_out import to_avoid
 from memoryos_cli.memory.support import stems
 from memoryos_cli.words import SENTENCE_END
 
@@ -116,6 +117,9 @@ class BuiltPrompt:
     messages: list[Message]
     recalled: list[RecallItem]
     recalled_tokens: int
+    # foods the profile rules out and the prompt does not name: the answer must not offer
+    # them (`memory/ruled_out.py`)
+    avoid: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -351,7 +355,10 @@ def build(
     # The recalled block's wrapping and separators count against the query's room too.
     query_room = left - count_tokens(prompts.user_turn("", lines)["content"])
     messages.append(prompts.user_turn(shorten(query, query_room, count_tokens), lines))
-    return BuiltPrompt(messages, chosen, used)
+    # The profile's own lines (the system message) do not count as named: "allergies:
+    # shellfish" there must not lift the ban on shrimp.
+    said = "\n".join(m["content"] for m in messages if m["role"] != "system")
+    return BuiltPrompt(messages, chosen, used, to_avoid(recall.profile, said))
 
 
 def lay_out(

@@ -214,3 +214,13 @@ def test_models_verify_failures_are_one_clear_line(
     assert code == 4
     assert expected in err and "\n" not in err
     assert err.startswith("error: ")
+
+
+def test_a_banned_word_is_not_written_in_any_spelling(smol: LlamaCppLLM) -> None:
+    """Kept from its " chicken" token alone, SmolLM2 writes "Ch" + "icken": the ban follows
+    the word being written, not one token."""
+    asked = [{"role": "user", "content": "Write the word chicken five times."}]
+    free = "".join(smol.stream(asked, max_tokens=24, temperature=0.0))
+    assert "chicken" in free.lower()  # what the model writes when nothing is banned
+    banned = "".join(smol.stream(asked, max_tokens=24, temperature=0.0, avoid=["chicken"]))
+    assert banned.strip() and "chicken" not in banned.lower()

@@ -77,6 +77,14 @@ def test_why_shows_recalled_memories(fake_llm: ScriptedLLM) -> None:
     assert "My cat is called Pixel" in call["messages"][-1]["content"]
 
 
+def test_why_names_the_foods_kept_out_of_the_answer(fake_llm: ScriptedLLM, home) -> None:
+    with Memoryos(data_storage_path=home, embedder=HashingEmbedder(), llm_model=fake_llm) as mem:
+        mem.set_profile("allergies", "shellfish")
+    out = chat("Any dinner ideas?\n/why\n")
+    assert "Kept out of it (your diet or allergies rule them out): " in out
+    assert "shrimp" in out and "chicken" not in out
+
+
 def test_user_text_is_not_markup(fake_llm: ScriptedLLM) -> None:
     fake_llm.replies = ["[bold]not bold[/bold] [red]x"]
     out = chat("/remember [link=http://x]click[/link]\n/memory long\nhello\n")
