@@ -31,7 +31,7 @@ from typing import Any
 
 from memoryos_cli.api import Memoryos
 from memoryos_cli.config import load_settings
-from memoryos_cli.llm import LLM
+from memoryos_cli.llm import LLM, GenerationStats
 
 FIRST_SESSION = [
     ("Hi, I'm Noor. I teach chemistry at a high school in Leeds.",
@@ -129,15 +129,15 @@ def run_constraints_bench(
             with Memoryos(settings=replace(settings, home=home), llm_model=llm) as mem:
                 llm = mem.llm  # loaded once, shared by every memory of the run
                 first_session(mem, constraint)
-                for question in [*FOOD_QUESTIONS, *OTHER_QUESTIONS]:
+                for n, question in enumerate([*FOOD_QUESTIONS, *OTHER_QUESTIONS]):
                     built = mem.prepare(question)
-                    for way in WAYS:
+                    # each way goes first as often: the second finds the prompt in the cache
+                    for way in list(WAYS)[:: 1 if n % 2 else -1]:
                         say(f"{constraint.attribute}, {way}: {question}")
                         prompt = built if way == "chat" else replace(built, avoid=[])
-                        started = time.perf_counter()
                         answer = "".join(mem.stream_answer(prompt, max_tokens=answer_tokens))
                         answers.append(graded(constraint, question, way, answer.strip()))
-                        answers[-1]["seconds"] = time.perf_counter() - started
+                        answers[-1]["ms_per_token"] = ms_per_token(mem.llm.last_stats)
     return {
         "model": getattr(llm, "name", str(model)),
         "answer_tokens": answer_tokens,
@@ -159,14 +159,20 @@ def graded(constraint: Constraint, question: str, way: str, answer: str) -> dict
 def tally(answers: list[dict[str, Any]]) -> dict[str, Any]:
     food = [a for a in answers if a["food"]]
     other = [a for a in answers if not a["food"]]
-    seconds = sorted(a["seconds"] for a in answers)
+    per_token = sorted(a["ms_per_token"] for a in answers)
     return {
         "broken": sum(bool(a["offered"]) for a in food),
         "food_answers": len(food),
         "leaks": sum(a["leak"] for a in other),
         "other_answers": len(other),
-        "seconds_p50": seconds[len(seconds) // 2] if seconds else 0.0,
+        "ms_per_token_p50": per_token[len(per_token) // 2] if per_token else 0.0,
     }
+
+
+def ms_per_token(stats: GenerationStats) -> float:
+    """Milliseconds per answer token after the first (what the ban adds is per token)."""
+    after_first = stats.seconds_total - stats.seconds_to_first_token
+    return 1000 * after_first / max(1, stats.completion_tokens - 1)
 
 
 def first_session(mem: Memoryos, constraint: Constraint) -> None:

@@ -140,10 +140,11 @@ class WordBan:
     spell them in tokens.
 
     Banning each word's own token is not enough: kept from " chicken", a model writes
-    "**Ch" + "icken" (SmolLM2 did). So at each step the word being written (the letters at
-    the end of the reply so far) is looked up, and every token that would complete a banned
-    word from there is banned: "icken" after "Ch", " chicken" anywhere. A banned word is
-    the word, its plural, lowercase or capitalized. Words made of a banned word and more,
+    "**Ch" + "icken" (SmolLM2 did), and kept from "clams", "cl" + "AMS" (Qwen 1.5B did). So
+    at each step the word being written (the letters at the end of the reply so far) is
+    looked up, and every token that would complete a banned word from there is banned:
+    "icken" and "ICKEN" after "Ch", " chicken" anywhere. A banned word is the word and its
+    plural, lowercase, capitalized or in capitals. Words made of a banned word and more,
     split where the banned word ends ("fish" + "ing"), are kept out too: the price of
     deciding token by token.
     """
@@ -153,30 +154,43 @@ class WordBan:
     def __init__(self, llama: Any, words: frozenset[str]) -> None:
         self.words = words
         self._llama = llama
-        self.after: dict[str, set[int]] = {}  # word so far (lowercase) -> tokens ending a ban
+        self._ids: dict[str, int | None] = {}
+        self.after: dict[str, set[int]] = {}  # the word so far -> tokens that end a ban
         self.anywhere: set[int] = set()  # " chicken": a new word that is a banned one
         for word in words:
-            for form in {word, word + "s", word + "es"}:
-                for spelled in {form, form.capitalize()}:
+            for form in {word, plural(word)}:
+                for spelled in {form, form.capitalize(), form.upper()}:
                     self._add(" " + spelled, self.anywhere)
                     for cut in range(len(spelled)):
-                        self._add(spelled[cut:], self.after.setdefault(form[:cut], set()))
+                        rest = spelled[cut:]
+                        into = self.after.setdefault(spelled[:cut], set())
+                        for text in {rest, rest.lower(), rest.upper()} if cut else {rest}:
+                            self._add(text, into)
 
     def _add(self, text: str, into: set[int]) -> None:
-        ids = self._llama.tokenize(text.encode("utf-8"), add_bos=False, special=False)
-        if len(ids) == 1:
-            into.add(ids[0])
+        if text not in self._ids:
+            ids = self._llama.tokenize(text.encode("utf-8"), add_bos=False, special=False)
+            self._ids[text] = ids[0] if len(ids) == 1 else None
+        token = self._ids[text]
+        if token is not None:
+            into.add(token)
 
     def word_so_far(self, input_ids: Any) -> str:
         tail = self._llama.detokenize(list(input_ids[-self.TAIL_TOKENS :]))
         letters = re.search(r"[A-Za-z]*$", tail.decode("utf-8", "ignore"))
-        return letters.group(0).lower() if letters else ""
+        return letters.group(0) if letters else ""
 
     def __call__(self, input_ids: Any, scores: Any) -> Any:
         banned = self.anywhere | self.after.get(self.word_so_far(input_ids), set())
         if banned:
             scores[list(banned)] = -np.inf
         return scores
+
+
+def plural(word: str) -> str:
+    if word.endswith("s"):
+        return word
+    return word + "es" if word.endswith(("sh", "ch", "x")) else word + "s"
 
 
 class LlamaCppLLM:

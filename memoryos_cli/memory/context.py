@@ -355,10 +355,9 @@ def build(
     # The recalled block's wrapping and separators count against the query's room too.
     query_room = left - count_tokens(prompts.user_turn("", lines)["content"])
     messages.append(prompts.user_turn(shorten(query, query_room, count_tokens), lines))
-    # The profile's own lines (the system message) do not count as named: "allergies:
-    # shellfish" there must not lift the ban on shrimp.
-    said = "\n".join(m["content"] for m in messages if m["role"] != "system")
-    return BuiltPrompt(messages, chosen, used, to_avoid(recall.profile, said))
+    # Only the user's message lifts a ban (`memory/ruled_out.py`): not the profile's lines,
+    # nor the memories recalled beside it.
+    return BuiltPrompt(messages, chosen, used, to_avoid(recall.profile, query))
 
 
 def lay_out(

@@ -3,37 +3,45 @@
 Qwen2.5-Coder-1.5B reads "diet: vegetarian" in the system message and still suggests grilled
 chicken and baked salmon (`memoryos bench constraints`: 5 of 10 food answers broke the
 diet or the allergy). Telling it again does not help: the constraint repeated beside the
-question, or a second turn saying "your reply offers chicken, but I'm vegetarian",
-got the same answer back (docs/benchmarks.md, "Keeping to the user's diet"). So the
-words are kept out of the answer where it is made: each answer is sampled with these
-foods' tokens banned (llama.cpp's logit bias), and the model writes around them ("grilled
-vegetables", "tofu").
+question, or a second turn saying "your reply offers chicken, but I'm vegetarian", got the
+same answer back (docs/benchmarks.md, "Keeping to the user's diet"). So the words are kept
+out of the answer where it is made: it is sampled with these foods banned
+(`llm.llama.WordBan`), and the model writes around them ("grilled vegetables", "tofu").
 
-What is banned is concrete food, never the words a person uses to say the constraint:
-"You're allergic to shellfish" and "no meat" stay sayable. A banned word the message or the
-recalled memories name is allowed again for that answer: asked "What did my brother
-cook?", the memory of his chicken curry is still told as it was.
+Two kinds of word are banned:
+- **foods**: chicken, salmon, shrimp... banned unless the user's own message names them
+  ("Is chicken stock vegetarian?");
+- **names** of what is ruled out: meat, seafood, shellfish, peanut, and any food the trait
+  itself names ("allergies: shrimp"). Once chicken and shrimp were banned the model offered
+  "Grilled meat and vegetables" and "a shellfish risotto", so these are banned too, except
+  when the message is about the constraint itself ("What am I allergic to?": "shellfish").
+
+Only the message lifts a ban, not the recalled memories: the page where the user said
+"no meat at the party" was recalled beside "Any dinner ideas?", and a ban lifted by it let
+"Grilled meat" through. The price: asked "What did my brother cook?", a remembered chicken
+curry is told as "a curry".
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from dataclasses import dataclass
 
 from memoryos_cli.memory.long_term import normalize_attribute
 from memoryos_cli.memory.records import ProfileItem
 
-# Concrete foods of each kind. Left out: words that are also places or names ("turkey",
-# "ham"), and words that the food's own substitutes use ("burger": "veggie burger";
-# "milk", "butter": "oat milk", "peanut butter").
+# Foods of each kind. Left out: words that are also places or names ("turkey", "ham"),
+# and words that the food's own substitutes use ("burger": "veggie burger"; "milk",
+# "butter": "oat milk", "peanut butter"; "rye": "The Catcher in the Rye").
 FOODS: dict[str, tuple[str, ...]] = {
     "meat": (
-        "chicken", "beef", "pork", "lamb", "steak", "steaks", "bacon", "sausage", "sausages",
-        "meatball", "meatballs", "veal", "duck", "brisket", "pepperoni", "salami", "chorizo",
+        "chicken", "beef", "pork", "lamb", "steak", "bacon",
+        "sausage", "meatball", "veal", "duck", "brisket", "pepperoni", "salami", "chorizo",
         "prosciutto", "pastrami", "venison",
     ),
     "fish": (
-        "fish", "salmon", "tuna", "cod", "tilapia", "trout", "mackerel", "sardines",
+        "salmon", "tuna", "cod", "tilapia", "trout", "mackerel", "sardines",
         "anchovies", "halibut",
     ),
     "shellfish": (
@@ -41,16 +49,27 @@ FOODS: dict[str, tuple[str, ...]] = {
         "mussels", "oysters", "clams", "scallops", "crawfish", "calamari", "squid",
     ),
     "dairy": ("mozzarella", "feta", "parmesan", "cheddar", "ricotta", "ghee", "buttermilk"),
-    "eggs": ("egg", "eggs", "omelette", "omelet"),
-    "peanuts": ("peanut", "peanuts"),
+    "eggs": ("omelette", "omelet"),
+    "peanuts": (),
     "tree nuts": (
         "almond", "almonds", "walnut", "walnuts", "cashew", "cashews", "pecan", "pecans",
         "pistachio", "pistachios", "hazelnut", "hazelnuts",
     ),
-    "gluten": ("wheat", "barley", "rye", "seitan", "couscous"),
+    "gluten": ("wheat", "barley", "seitan", "couscous"),
 }  # fmt: skip
 
-ANY_FOOD = frozenset(word for words in FOODS.values() for word in words)
+# The words that name each kind: what "What am I allergic to?" must be able to answer.
+NAMES: dict[str, tuple[str, ...]] = {
+    "meat": ("meat", "poultry"),
+    "fish": ("fish", "seafood"),
+    "shellfish": ("shellfish", "seafood", "crustaceans"),
+    "dairy": ("dairy", "cheese"),
+    "eggs": ("egg", "eggs"),
+    "peanuts": ("peanut", "peanuts"),
+    "tree nuts": ("nut", "nuts"),
+    "gluten": ("gluten",),
+}
+ANY_FOOD = frozenset(word for words in [*FOODS.values(), *NAMES.values()] for word in words)
 
 # What a diet or an allergy, as people write it, rules out: the first pattern found in a
 # trait's value decides (vegan before vegetarian, shellfish before fish).
@@ -82,8 +101,22 @@ SAYS_DIET = re.compile(
 )
 
 
-def ruled_out(profile: Iterable[ProfileItem]) -> frozenset[str]:
-    """The foods (lowercase words) that the profile's diets and allergies rule out."""
+# A message about the constraint itself: its names may be said in the answer. Not "vegan"
+# or "vegetarian": "Any vegan dinner ideas?" asks for food, and "egg" must stay banned.
+ABOUT_CONSTRAINT = re.compile(
+    r"\b(?:allerg\w*|intoleran\w*|diet\w*|avoid\w*|restrictions?)\b",
+    re.I,
+)
+
+
+@dataclass(frozen=True)
+class RuledOut:
+    foods: frozenset[str] = frozenset()  # banned unless the message names them
+    names: frozenset[str] = frozenset()  # also sayable when the message is about the constraint
+
+
+def ruled_out(profile: Iterable[ProfileItem]) -> RuledOut:
+    """What the profile's diets and allergies rule out (lowercase words)."""
     kinds: set[str] = set()
     named: set[str] = set()  # "allergies: shrimp": the food itself, whatever its kind
     for item in profile:
@@ -97,11 +130,15 @@ def ruled_out(profile: Iterable[ProfileItem]) -> frozenset[str]:
                 if pattern.search(part):
                     kinds.update(rules_out)
                     break
-    return frozenset(named | {word for kind in kinds for word in FOODS[kind]})
+    names = named | {word for kind in kinds for word in NAMES[kind]}
+    foods = {word for kind in kinds for word in FOODS[kind]} - names
+    return RuledOut(frozenset(foods), frozenset(names))
 
 
-def to_avoid(profile: Iterable[ProfileItem], said: str) -> list[str]:
-    """The ruled-out foods an answer must not offer, sorted: all but those `said` names
-    (the user's message, the recalled memories and recent turns the prompt shows)."""
-    named = set(re.findall(r"[a-z]+", said.lower()))
-    return sorted(word for word in ruled_out(profile) if word not in named)
+def to_avoid(profile: Iterable[ProfileItem], message: str) -> list[str]:
+    """The words the answer to `message` must not say, sorted: what the profile rules out,
+    less what the message names, and less the constraint's names when it is about them."""
+    out = ruled_out(profile)
+    said = set(re.findall(r"[a-z]+", message.lower()))
+    words = out.foods | (frozenset() if ABOUT_CONSTRAINT.search(message) else out.names)
+    return sorted(words - said)

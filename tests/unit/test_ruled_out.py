@@ -41,25 +41,52 @@ def trait(attribute: str, value: str) -> ProfileItem:
 def test_what_a_trait_rules_out(
     attribute: str, value: str, banned: set[str], allowed: set[str]
 ) -> None:
-    out = ruled_out([trait(attribute, value)])
+    ruled = ruled_out([trait(attribute, value)])
+    out = ruled.foods | ruled.names
     assert banned <= out
     assert not allowed & out
     assert bool(out) == bool(banned)
 
 
-def test_the_words_that_say_the_constraint_stay_sayable() -> None:
-    """ "You're allergic to shellfish", "no meat or seafood": kinds, never banned."""
-    out = ruled_out([trait("diet", "vegan"), trait("allergies", "shellfish, tree nuts")])
-    assert not {"meat", "seafood", "shellfish", "nuts", "dairy", "vegan"} & out
+@pytest.mark.parametrize(
+    ("message", "sayable", "banned"),
+    [
+        # asked for food: neither the foods nor their names ("a shellfish risotto")
+        ("Any dinner ideas for tonight?", set(), {"shrimp", "shellfish", "seafood", "meat"}),
+        ("Any vegan dinner ideas?", set(), {"egg", "meat", "chicken"}),
+        # asked about the constraint: its names can be told, its foods are still banned
+        ("What am I allergic to?", {"shellfish", "egg"}, {"shrimp", "chicken"}),
+        ("What should I avoid at the party?", {"meat", "seafood"}, {"lobster", "omelette"}),
+        # a food the message names is the user's own word
+        ("Is chicken stock vegan?", {"chicken"}, {"beef", "meat"}),
+    ],
+)
+def test_what_an_answer_may_say(message: str, sayable: set[str], banned: set[str]) -> None:
+    profile = [trait("diet", "vegan"), trait("allergies", "shellfish")]
+    avoid = set(to_avoid(profile, message))
+    assert banned <= avoid
+    assert not sayable & avoid
+    # the constraint's own label is never banned, whatever is asked
+    assert not {"vegan", "allergic", "allergies"} & avoid
 
 
-def test_what_the_prompt_names_is_allowed_again() -> None:
-    vegetarian = [trait("diet", "vegetarian")]
-    avoid = to_avoid(vegetarian, "User: My brother made chicken curry.\nWhat did he cook?")
-    assert "chicken" not in avoid
-    assert {"salmon", "beef"} <= set(avoid)
-    assert avoid == sorted(avoid)
+def test_no_constraint_nothing_to_avoid() -> None:
+    assert to_avoid([trait("hobbies", "fishing")], "Any dinner ideas?") == []
     assert to_avoid([], "Any dinner ideas?") == []
+
+
+def test_a_recalled_memory_does_not_lift_the_ban(tmp_path: Path) -> None:
+    """The page that told the diet ("no meat at the party") sits among the recent turns;
+    lifted by it, the ban let "Grilled meat and vegetables" through (bench constraints)."""
+    told = "I've been vegetarian for ten years, so no meat or fish at the party."
+    llm = ScriptedLLM(default="A lentil curry.")
+    with Memoryos(data_storage_path=tmp_path, llm_model=llm, embedder=HashingEmbedder()) as mem:
+        mem.add_memory(told, "Noted.")
+        mem.set_profile("diet", "vegetarian")
+        mem.get_response("Any dinner ideas for tonight?")
+        (call,) = [c for c in llm.calls if c["kind"] == "stream"]
+    assert "no meat or fish" in "".join(m["content"] for m in call["messages"])
+    assert {"meat", "fish", "chicken"} <= set(call["avoid"])
 
 
 def test_the_profile_line_itself_does_not_lift_the_ban(tmp_path: Path) -> None:
