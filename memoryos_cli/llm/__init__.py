@@ -48,8 +48,9 @@ class LLM(Protocol):
         temperature: float = 0.7,
         avoid: Sequence[str] = (),
     ) -> Iterator[str]:
-        """The reply piece by piece; it never says a word of `avoid` (lowercase words, each
-        also kept out capitalized) where the model can tell one apart."""
+        """The reply piece by piece. It never writes a word of `avoid` (lowercase words),
+        in lowercase, capitalized or capitals, or its plural; a backend that cannot ban
+        words may ignore `avoid`."""
         ...
 
     def count_tokens(self, text: str) -> int: ...
