@@ -1,0 +1,62 @@
+"""`WordBan` over a small made-up vocabulary: which tokens it bans after which letters
+(the same processor on real llama.cpp: tests/integration/test_llama.py)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from memoryos_cli.llm.llama import WordBan
+
+VOCAB = [
+    "**", " ", "\n", ",", "-based", "Ch", "icken", "ICKEN", "ocolate", " chicken", " Chicken",
+    " chick", "pe", "as", "Pean", "ut", "uts", "o", " peanut", "cl", "AMS",
+    "ams", "ap", " cod", " code", " codes", "fish", " fishing", "ing", "cod", "e",
+]  # fmt: skip
+
+
+class Vocab:
+    """tokenize / detokenize as llama-cpp-python's, over VOCAB (longest match first)."""
+
+    def tokenize(self, text: bytes, add_bos: bool = False, special: bool = False) -> list[int]:
+        rest, ids = text.decode(), []
+        while rest:
+            piece = max((v for v in VOCAB if rest.startswith(v)), key=len, default=None)
+            if piece is None:
+                return [-1, -1]  # not in the vocabulary: more than one token
+            ids.append(VOCAB.index(piece))
+            rest = rest[len(piece) :]
+        return ids
+
+    def detokenize(self, ids: list[int]) -> bytes:
+        return "".join(VOCAB[i] for i in ids).encode()
+
+
+def banned_after(words: set[str], written: str) -> set[str]:
+    """The tokens banned after `written`."""
+    ban = WordBan(Vocab(), frozenset(words))
+    scores = np.zeros(len(VOCAB), dtype=np.single)
+    out = ban(np.array(Vocab().tokenize(written.encode())), scores)
+    return {VOCAB[i] for i in range(len(VOCAB)) if out[i] == -np.inf}
+
+
+@pytest.mark.parametrize(
+    ("words", "written", "banned", "allowed"),
+    [
+        # the word's own token, anywhere, in each case
+        ({"chicken"}, "**", {" chicken", " Chicken"}, {" chick", "Ch"}),
+        # the pieces that would finish it from the letters written so far
+        ({"chicken"}, "**Ch", {"icken", "ICKEN", " chicken"}, {"ocolate", "pe"}),
+        ({"clams"}, "**cl", {"AMS", "ams"}, {"ap"}),
+        ({"peanut"}, "Pean", {"ut", "uts"}, {"o"}),
+        # a short word is banned whole, not where it begins another word
+        ({"cod"}, "**", {" cod", "cod"}, {" code", " codes"}),
+        ({"fish"}, "**", {"fish"}, {" fishing"}),
+    ],
+)
+def test_what_is_banned_after_what(
+    words: set[str], written: str, banned: set[str], allowed: set[str]
+) -> None:
+    out = banned_after(words, written)
+    assert banned <= out
+    assert not allowed & out
