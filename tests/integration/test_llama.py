@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -17,6 +18,8 @@ from memoryos_cli.errors import ModelError
 from memoryos_cli.llm import LLM
 from memoryos_cli.llm.llama import LlamaCppLLM
 from memoryos_cli.llm.loader import load_llm
+from memoryos_cli.memory.records import ProfileItem
+from memoryos_cli.memory.ruled_out import ruled_out
 
 PREFIX = [
     {
@@ -157,6 +160,27 @@ def test_get_response_end_to_end(home: Path, smol_model_path: Path) -> None:
         answer = mem.get_response("Hello! My favourite colour is green.")
         assert answer
         assert [p.agent_response for p in mem.short_term()][-1] == answer
+
+
+def test_a_vegetarians_answer_names_no_meat_end_to_end(tmp_path: Path, smol: LlamaCppLLM) -> None:
+    """Through `get_response`, as the chat answers: the profile's diet keeps every food it
+    rules out from the answer ("meat" itself is sayable: the message names it)."""
+    asked = "Name five kinds of meat."
+    answers = {}
+    for diet in ("", "vegetarian"):
+        with Memoryos(
+            data_storage_path=tmp_path / (diet or "none"),
+            llm_model=smol,
+            embedder=HashingEmbedder(),
+            max_answer_tokens=40,
+        ) as mem:
+            if diet:
+                mem.set_profile("diet", diet)
+            answers[diet] = mem.get_response(asked)
+    foods = ruled_out([ProfileItem(1, "diet", "vegetarian", 1, [], 0.0, 0.0)]).foods
+    said = re.compile(rf"\b(?:{'|'.join(foods)})s?\b", re.IGNORECASE)
+    assert said.search(answers[""])  # what the model answers with no diet
+    assert answers["vegetarian"].strip() and not said.search(answers["vegetarian"])
 
 
 # -- the one-line errors a person sees, through the CLI -------------------------------
