@@ -117,8 +117,8 @@ class BuiltPrompt:
     messages: list[Message]
     recalled: list[RecallItem]
     recalled_tokens: int
-    # foods the profile rules out and the prompt does not name: the answer must not offer
-    # them (`memory/ruled_out.py`)
+    # what the profile's diets and allergies rule out and the user's message does not
+    # name: the answer must not say it (`memory/ruled_out.py`)
     avoid: list[str] = field(default_factory=list)
 
 
