@@ -138,6 +138,7 @@ def run_constraints_bench(
                         answer = "".join(mem.stream_answer(prompt, max_tokens=answer_tokens))
                         answers.append(graded(constraint, question, way, answer.strip()))
                         answers[-1]["ms_per_token"] = ms_per_token(mem.llm.last_stats)
+                        answers[-1]["words_taken_back"] = mem.llm.last_stats.words_taken_back
     return {
         "model": getattr(llm, "name", str(model)),
         "answer_tokens": answer_tokens,
@@ -166,6 +167,8 @@ def tally(answers: list[dict[str, Any]]) -> dict[str, Any]:
         "leaks": sum(a["leak"] for a in other),
         "other_answers": len(other),
         "ms_per_token_p50": per_token[len(per_token) // 2] if per_token else 0.0,
+        # begun, then unsaid because they were heading for a banned word
+        "words_taken_back": sum(a.get("words_taken_back", 0) for a in answers),
     }
 
 

@@ -18,6 +18,7 @@ class GenerationStats:
     completion_tokens: int = 0
     seconds_to_first_token: float = 0.0
     seconds_total: float = 0.0
+    words_taken_back: int = 0  # begun, then unsaid: they were heading for a banned word
 
 
 @runtime_checkable

@@ -8,7 +8,7 @@ import os
 import re
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Generator, Iterator, Sequence
 from contextlib import contextmanager, nullcontext, redirect_stderr
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,6 +20,7 @@ from memoryos_cli.config import Settings
 from memoryos_cli.cpu import physical_cores
 from memoryos_cli.errors import ModelError
 from memoryos_cli.llm import GenerationStats, Message
+from memoryos_cli.llm.held_words import HeldWords
 
 # Small models loop inside a JSON grammar ("a", "a", "a", ...) until max_tokens; a mild
 # penalty breaks the loop, and the grammar still forces every structural token.
@@ -125,6 +126,10 @@ def _sampling_key(kwargs: dict[str, Any]) -> tuple[Any, ...] | None:
     return (*plain, getattr(grammar, "_grammar", None))
 
 
+# Words taken back in one reply before the ban alone decides (each costs a token's eval).
+MAX_TAKEN_BACK = 6
+
+
 def _import_llama() -> Any:
     try:
         from llama_cpp import Llama
@@ -147,6 +152,12 @@ class WordBan:
     plural, lowercase, capitalized or in capitals. Words made of a banned word and more,
     split where the banned word ends ("fish" + "ing"), are kept out too: the price of
     deciding token by token.
+
+    A model set on a banned word misspells it when stopped mid-word: Qwen 1.5B, kept from
+    "ut" after "Pean", wrote "Peanuty Butter". So it also notes where its likeliest token
+    would have finished a banned word (`headed_for_ban`), and the reply is taken back to
+    that word's start (`HeldWords`, `LlamaCppLLM._taking_back`), where the token that began
+    the word is banned too (`take_back`).
     """
 
     TAIL_TOKENS = 8  # enough to hold the word being written (a longer one bans nothing)
@@ -166,6 +177,21 @@ class WordBan:
                         into = self.after.setdefault(spelled[:cut], set())
                         for text in {rest, rest.lower(), rest.upper()} if cut else {rest}:
                             self._add(text, into)
+        self.forms = frozenset(form for word in words for form in (word, plural(word)))
+        self.start_reply()
+
+    def start_reply(self) -> None:
+        """Forget the last reply's take-backs (positions are the reply's own)."""
+        self.at: dict[int, set[int]] = {}  # position -> tokens banned there (words taken back)
+        self.headed_for_ban: int | None = None  # where the likeliest token finished a ban
+        self.taken_back = 0
+
+    def take_back(self, position: int, token: int) -> None:
+        """The word begun at `position` by `token` was heading for a banned one: the reply
+        goes on from there without that token."""
+        self.at.setdefault(position, set()).add(token)
+        self.headed_for_ban = None
+        self.taken_back += 1
 
     def _add(self, text: str, into: set[int]) -> None:
         if text not in self._ids:
@@ -177,11 +203,18 @@ class WordBan:
 
     def word_so_far(self, input_ids: Any) -> str:
         tail = self._llama.detokenize(list(input_ids[-self.TAIL_TOKENS :]))
-        letters = re.search(r"[A-Za-z]*$", tail.decode("utf-8", "ignore"))
+        # \Z, not $: "$" also matches before a final newline, so a line's first word was
+        # read as the last one's ("Jelly\n" + "Peanut": "Jelly" + "Peanut")
+        letters = re.search(r"[A-Za-z]*\Z", tail.decode("utf-8", "ignore"))
         return letters.group(0) if letters else ""
 
     def __call__(self, input_ids: Any, scores: Any) -> Any:
-        banned = self.anywhere | self.after.get(self.word_so_far(input_ids), set())
+        position = len(input_ids)
+        so_far = self.word_so_far(input_ids)
+        finishing = self.after.get(so_far, set())
+        if so_far and finishing and int(np.argmax(scores)) in finishing:
+            self.headed_for_ban = position  # a word begun here cannot end well: take it back
+        banned = self.anywhere | finishing | self.at.get(position, set())
         if banned:
             scores[list(banned)] = -np.inf
         return scores
@@ -264,7 +297,12 @@ class LlamaCppLLM:
         original_generate = self._llama.generate
 
         def generate(tokens: Sequence[int], **kwargs: Any) -> Iterator[int]:
-            return self._generate(original_generate, list(tokens), kwargs)
+            made = self._generate(original_generate, list(tokens), kwargs)
+            hooks = kwargs.get("logits_processor") or ()
+            ban = next((hook for hook in hooks if isinstance(hook, WordBan)), None)
+            if ban is None:
+                return made
+            return self._taking_back(original_generate, list(tokens), made, ban, kwargs)
 
         self._llama.generate = generate
         self._abort_callback = self._install_abort_callback()
@@ -280,16 +318,23 @@ class LlamaCppLLM:
         avoid: Sequence[str] = (),
     ) -> Iterator[str]:
         """Yield the reply piece by piece; stops early when `cancel()` is called. No word
-        of `avoid` is written, whichever pieces it would be made of (`WordBan`)."""
+        of `avoid` is written, whichever pieces it would be made of (`WordBan`), nor
+        misspelt: with `avoid` the reply comes a word behind, so a word heading for a
+        banned one can be taken back before it is shown (`HeldWords`)."""
         with self._lock:
             self._clear_cancel()
             ban = self._ban(avoid) if avoid else None
-            yield from self._run(
-                messages,
-                max_tokens=max_tokens,
-                temperature=temperature,
-                **({"logits_processor": [ban]} if ban else {}),
-            )
+            if ban is not None:
+                ban.start_reply()
+            try:
+                yield from self._run(
+                    messages,
+                    max_tokens=max_tokens,
+                    temperature=temperature,
+                    **({"logits_processor": [ban]} if ban else {}),
+                )
+            finally:
+                self.last_stats.words_taken_back = ban.taken_back if ban else 0
 
     def complete(
         self,
@@ -445,7 +490,9 @@ class LlamaCppLLM:
         self._llama._requires_eval = True  # no logits came back: re-evaluate a token first
         return True
 
-    def _generate(self, original: Any, tokens: list[int], kwargs: dict[str, Any]) -> Iterator[int]:
+    def _generate(
+        self, original: Any, tokens: list[int], kwargs: dict[str, Any]
+    ) -> Generator[int, None, None]:
         """`Llama.generate` after the cache is swapped for the kept state that best matches
         `tokens`; an interrupted reply to the same prompt and sampling is given back first
         and continued (greedy decoding then yields what the whole call would have)."""
@@ -471,12 +518,59 @@ class LlamaCppLLM:
             return original(tokens, **kwargs)
         return self._continue(original, tokens, best.tokens[best.prompt :].tolist(), kwargs)
 
+    def _taking_back(
+        self,
+        original: Any,
+        prompt: list[int],
+        made: Generator[int, None, None],
+        ban: WordBan,
+        kwargs: dict[str, Any],
+    ) -> Iterator[int]:
+        """The reply of `made`, a word behind (`HeldWords`): a word heading for a banned
+        one is taken back before it is yielded, and the reply goes on from the word's start
+        with the token that began it banned there, at most MAX_TAKEN_BACK times a reply."""
+        import llama_cpp
+
+        vocab = self._llama._model.vocab
+        held = HeldWords(ban.forms)
+        said: list[int] = []
+        shown = 0
+        try:
+            while (token := next(made, None)) is not None:
+                if llama_cpp.llama_vocab_is_eog(vocab, token):
+                    yield from said[shown:]
+                    yield token
+                    return
+                position = len(prompt) + len(said)
+                said.append(token)
+                text = self._llama.detokenize([token]).decode("utf-8", "ignore")
+                back = held.add(text, headed_for_ban=ban.headed_for_ban == position)
+                if back is not None and back >= shown and ban.taken_back < MAX_TAKEN_BACK:
+                    ban.take_back(len(prompt) + back, said[back])
+                    del said[back:]
+                    held.back_to(back)
+                    made.close()
+                    made = self._resume(original, prompt, said, kwargs)
+                elif held.settled > shown:
+                    yield from said[shown : held.settled]
+                    shown = held.settled
+            yield from said[shown:]
+        finally:
+            made.close()
+
     def _continue(
         self, original: Any, prompt: list[int], said: list[int], kwargs: dict[str, Any]
-    ) -> Iterator[int]:
-        """Yield the reply so far (`said`, already in the cache), then go on generating
-        with a sampler that has seen it (repeat penalty and grammar in the same state)."""
+    ) -> Generator[int, None, None]:
+        """Yield the reply so far (`said`, already in the cache), then go on generating."""
         yield from said
+        yield from self._resume(original, prompt, said, kwargs)
+
+    def _resume(
+        self, original: Any, prompt: list[int], said: list[int], kwargs: dict[str, Any]
+    ) -> Generator[int, None, None]:
+        """Generate what follows `prompt` + `said` (the cache holds them: only what differs
+        is evaluated), with a sampler that has seen `said` (repeat penalty and grammar in the
+        same state)."""
         llama = self._llama
         make_sampler = llama._init_sampler
 

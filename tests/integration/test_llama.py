@@ -248,3 +248,22 @@ def test_a_banned_word_is_not_written_in_any_spelling(smol: LlamaCppLLM) -> None
     assert "chicken" in free.lower()  # what the model writes when nothing is banned
     banned = "".join(smol.stream(asked, max_tokens=24, temperature=0.0, avoid=["chicken"]))
     assert banned.strip() and "chicken" not in banned.lower()
+
+
+@pytest.mark.parametrize(
+    ("asked", "word"),
+    [
+        ("Write the words peanut butter five times.", "peanut"),
+        ("Write the word chicken five times.", "chicken"),
+    ],
+)
+def test_a_word_heading_for_a_ban_is_taken_back_not_misspelled(
+    smol: LlamaCppLLM, asked: str, word: str
+) -> None:
+    """Stopped mid-word, SmolLM2 misspells the word it is set on ("Peanestroffice.",
+    "Chick-a-loose"): the word is taken back to where it began and written otherwise."""
+    messages = [{"role": "user", "content": asked}]
+    reply = "".join(smol.stream(messages, max_tokens=40, temperature=0.0, avoid=[word]))
+    misspelt = [w for w in re.findall(r"[A-Za-z]+", reply) if w.lower().startswith(word[:4])]
+    assert reply.strip() and not misspelt, reply
+    assert smol.last_stats.words_taken_back >= 1

@@ -11,7 +11,7 @@ from memoryos_cli.llm.llama import WordBan
 VOCAB = [
     "**", " ", "\n", ",", "-based", "Ch", "icken", "ICKEN", "ocolate", " chicken", " Chicken",
     " chick", "pe", "as", "Pean", "ut", "uts", "o", " peanut", "cl", "AMS",
-    "ams", "ap", " cod", " code", " codes", "fish", " fishing", "ing", "cod", "e",
+    "ams", "ap", " cod", " code", " codes", "fish", " fishing", "ing", "cod", "e", "Chicken",
 ]  # fmt: skip
 
 
@@ -49,6 +49,8 @@ def banned_after(words: set[str], written: str) -> set[str]:
         ({"chicken"}, "**Ch", {"icken", "ICKEN", " chicken"}, {"ocolate", "pe"}),
         ({"clams"}, "**cl", {"AMS", "ams"}, {"ap"}),
         ({"peanut"}, "Pean", {"ut", "uts"}, {"o"}),
+        # a line's first word is a word of its own, not the end of the last line's
+        ({"chicken"}, "pe\n", {"Chicken"}, {"ocolate"}),
         # a short word is banned whole, not where it begins another word
         ({"cod"}, "**", {" cod", "cod"}, {" code", " codes"}),
         ({"fish"}, "**", {"fish"}, {" fishing"}),
