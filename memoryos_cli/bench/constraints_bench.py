@@ -137,8 +137,10 @@ def run_constraints_bench(
                         prompt = built if way == "chat" else replace(built, avoid=[])
                         answer = "".join(mem.stream_answer(prompt, max_tokens=answer_tokens))
                         answers.append(graded(constraint, question, way, answer.strip()))
-                        answers[-1]["ms_per_token"] = ms_per_token(mem.llm.last_stats)
-                        answers[-1]["words_taken_back"] = mem.llm.last_stats.words_taken_back
+                        stats = mem.llm.last_stats
+                        answers[-1]["ms_per_token"] = ms_per_token(stats)
+                        answers[-1]["ms_to_first_piece"] = 1000 * stats.seconds_to_first_token
+                        answers[-1]["words_taken_back"] = stats.words_taken_back
     return {
         "model": getattr(llm, "name", str(model)),
         "answer_tokens": answer_tokens,
@@ -161,12 +163,15 @@ def tally(answers: list[dict[str, Any]]) -> dict[str, Any]:
     food = [a for a in answers if a["food"]]
     other = [a for a in answers if not a["food"]]
     per_token = sorted(a["ms_per_token"] for a in answers)
+    first_piece = sorted(a.get("ms_to_first_piece", 0.0) for a in answers)
     return {
         "broken": sum(bool(a["offered"]) for a in food),
         "food_answers": len(food),
         "leaks": sum(a["leak"] for a in other),
         "other_answers": len(other),
         "ms_per_token_p50": per_token[len(per_token) // 2] if per_token else 0.0,
+        # a banned answer is shown a word behind (see llm.held_words)
+        "ms_to_first_piece_p50": first_piece[len(first_piece) // 2] if first_piece else 0.0,
         # begun, then unsaid because they were heading for a banned word
         "words_taken_back": sum(a.get("words_taken_back", 0) for a in answers),
     }

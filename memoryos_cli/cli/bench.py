@@ -523,7 +523,8 @@ def constraints(
             f"{report['model']}, {WAYS[way]}: {tally['broken']} of {tally['food_answers']} "
             f"food answers offer what the user's diet or allergy rules out; "
             f"{tally['leaks']} of {tally['other_answers']} other answers bring it up "
-            f"({tally['ms_per_token_p50']:.0f} ms a token, p50; "
+            f"(p50: {tally['ms_to_first_piece_p50']:.0f} ms to the first piece, "
+            f"{tally['ms_per_token_p50']:.0f} ms a token; "
             f"{tally['words_taken_back']} words taken back)"
         )
     _write_json(env, report, json_out)
