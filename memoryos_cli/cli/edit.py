@@ -39,7 +39,7 @@ def add(
 
 def remember(
     ctx: typer.Context,
-    text: Annotated[str, typer.Argument(help="The fact, in a sentence.")],
+    words: Annotated[list[str], typer.Argument(help="The fact, in a sentence, quoted or not.")],
     assistant: Annotated[
         bool, typer.Option("--assistant", help="A fact about the assistant, not the user.")
     ] = False,
@@ -47,7 +47,7 @@ def remember(
     """Store a fact in long-term knowledge directly."""
     env = get_env(ctx)
     with opened(ctx) as mem:
-        fact_id = mem.remember(text, "assistant" if assistant else "user")
+        fact_id = mem.remember(" ".join(words), "assistant" if assistant else "user")
     env.console.print(Text(f"remembered k{fact_id}"))
 
 

@@ -124,12 +124,15 @@ def profile_show(ctx: typer.Context, as_json: JsonFlag = False) -> None:
 def profile_set(
     ctx: typer.Context,
     attribute: Annotated[str, typer.Argument(help="The trait: diet, allergies, city, job...")],
-    value: Annotated[str, typer.Argument(help="Its value: vegetarian, shellfish, York...")],
+    value: Annotated[
+        list[str],
+        typer.Argument(help="Its value, quoted or not: vegetarian, peanuts and shellfish..."),
+    ],
 ) -> None:
     """Tell the profile one trait directly; a new value supersedes the old (see history)."""
     env = get_env(ctx)
     with opened(ctx) as mem:
-        item_id = mem.set_profile(attribute, value)
+        item_id = mem.set_profile(attribute, " ".join(value))
         item = next(i for i in mem.profile() if i.id == item_id)
     env.console.print(Text(f"{item.ref}: {item.attribute} = {item.value}"))
 
@@ -386,15 +389,16 @@ TIER_CHOICES = ("short", "mid", "knowledge")
 
 def search(
     ctx: typer.Context,
-    query: Annotated[str, typer.Argument(help="What to look for.")],
+    words: Annotated[list[str], typer.Argument(help="What to look for, quoted or not.")],
     tier: Annotated[
         str | None, typer.Option("--tier", help="Only one tier: short, mid or knowledge.")
     ] = None,
     k: Annotated[int | None, typer.Option("-k", help="How many mid-term pages.", min=1)] = None,
     as_json: JsonFlag = False,
 ) -> None:
-    """What would be recalled for QUERY, with scores, tiers and dates (heats nothing)."""
+    """What would be recalled for WORDS, with scores, tiers and dates (heats nothing)."""
     env = get_env(ctx)
+    query = " ".join(words)
     if tier is not None and tier not in TIER_CHOICES:
         raise InvalidInputError(f"--tier must be one of {', '.join(TIER_CHOICES)}")
     with opened(ctx) as mem:

@@ -270,6 +270,19 @@ def test_profile_set_tells_a_trait_and_a_new_value_supersedes_it(env: Env, home:
     assert isinstance(empty.exception, InvalidInputError)
 
 
+def test_free_text_needs_no_quotes(env: Env, home: Path) -> None:
+    """`memoryos search hike snack` is what people type; a shell splits it into words."""
+    seed(home)
+    ref = run(env, "remember", "Allergic", "to", "peanuts").output.split()[-1]
+    assert rows(home, f"SELECT text FROM knowledge WHERE id = {ref[1:]}") == [
+        ("Allergic to peanuts",)
+    ]
+    out = run(env, "profile", "set", "allergies", "peanuts", "and", "shellfish").output
+    assert out.endswith(": allergies = peanuts and shellfish\n")
+    data = json.loads(run(env, "search", "sister", "Anna's", "wedding", "--json").output)
+    assert data["query"] == "sister Anna's wedding"
+
+
 def test_config_show_and_set(env: Env, home: Path) -> None:
     data = json.loads(run(env, "config", "show", "--json").output)
     assert data["short_term_capacity"] == 7
