@@ -45,7 +45,8 @@ class Settings:
     # A catalogue embedder (`memoryos models list`) or a sentence-transformers folder;
     # "" = the default, or the one an existing file was indexed with.
     embedder: str = ""
-    # The cross-encoder that re-reads recall's best candidates; "none" turns it off.
+    # The cross-encoder that re-reads recall's best candidates; "none" turns it off, ""
+    # is the default.
     reranker: str = "ms-marco-minilm-l12"
     short_term_capacity: int = 7
     mid_term_capacity: int = 2000
@@ -122,18 +123,66 @@ _FIELDS = {f.name: f for f in fields(Settings) if f.name != "home"}
 MACHINE_LOCAL = frozenset({"home", "models_dir", "pip_args"})
 
 
+# The values a number setting may take. Outside them the memory breaks later, far from
+# where the value was set: short_term_capacity 0 sent every page straight to mid-term,
+# max_input_chars 0 refused every message, heat_alpha inf wrote NaN heats (invalid JSON in
+# exports), a 20-digit capacity overflowed SQLite's integers.
+LIMITS: dict[str, tuple[float, float]] = {
+    "short_term_capacity": (1, 1000),
+    "mid_term_capacity": (1, 10_000_000),
+    "mid_term_heat_threshold": (0, 1e6),
+    "segment_similarity_threshold": (0, 1),
+    "retrieval_queue_capacity": (1, 1000),
+    "long_term_knowledge_capacity": (1, 1_000_000),
+    "heat_alpha": (0, 1000),
+    "heat_beta": (0, 1000),
+    "heat_gamma": (0, 1000),
+    "heat_tau_hours": (0.01, 1e6),
+    "context_tokens": (512, 1_048_576),
+    "recall_token_budget": (0, 1_048_576),
+    "max_answer_tokens": (1, 1_048_576),
+    "answer_temperature": (0, 2),
+    "exit_consolidation_jobs": (0, 1000),
+    "exit_consolidation_seconds": (0, 86_400),
+    "n_threads": (0, 1024),
+    "seed": (-1, 2**32 - 1),
+    "max_input_chars": (1, 100_000_000),
+    "embed_threads": (1, 1024),
+    "judge_threads": (0, 1024),
+}
+TRUE_WORDS = frozenset({"1", "true", "yes", "on"})
+FALSE_WORDS = frozenset({"0", "false", "no", "off"})
+NOT_EMPTY = frozenset({"user_id", "assistant_id"})
+
+
 def _coerce(name: str, value: Any) -> Any:
     if name == "timezone":
         zone_named(str(value))  # an unknown zone fails where it is set, not at its first use
     kind = type(getattr(Settings, name)) if hasattr(Settings, name) else str
     try:
         if kind is bool:
-            return str(value).lower() in {"1", "true", "yes", "on"}
+            word = str(value).strip().lower()
+            if word not in TRUE_WORDS | FALSE_WORDS:
+                raise ValueError(word)
+            return word in TRUE_WORDS
         if issubclass(kind, Path):
             return Path(str(value)).expanduser()
-        return kind(value)
+        coerced = kind(value)
     except (TypeError, ValueError) as exc:
         raise InvalidInputError(f"setting {name}={value!r} is not a valid {kind.__name__}") from exc
+    if name in LIMITS:
+        low, high = LIMITS[name]
+        if not low <= float(coerced) <= high:  # NaN fails every comparison: it lands here
+            raise InvalidInputError(
+                f"setting {name}={value!r} is out of range: {_number(low)} to {_number(high)}"
+            )
+    if name in NOT_EMPTY and not str(coerced).strip():
+        raise InvalidInputError(f"setting {name} cannot be empty")
+    return coerced
+
+
+def _number(x: float) -> str:
+    return f"{int(x):,}" if float(x).is_integer() else f"{x:g}"
 
 
 def read_config_file(path: Path) -> dict[str, Any]:
@@ -174,6 +223,26 @@ def write_config_value(settings: Settings, name: str, value: str) -> None:
         raise InvalidInputError(f"unknown setting {name!r}; see `memoryos config show`")
     current = read_config_file(settings.config_path)
     current[name] = _coerce(name, value)
+    _check_model_name(name, current[name])
     ensure_private_dir(settings.home)
     table = {k: str(v) if isinstance(v, Path) else v for k, v in sorted(current.items())}
     write_private(settings.config_path, tomli_w.dumps({"memoryos": table}))
+
+
+def _check_model_name(name: str, value: Any) -> None:
+    """A model setting names a catalogue entry or a file that is there: a typo is refused
+    where it is typed, not by every later command (checked when set, not when loaded, so a
+    model that is not installed yet can still be chosen)."""
+    from memoryos_cli import catalog  # imported here: the catalogue imports this module
+
+    spec = str(value).strip()
+    if name == "model" and spec.lower() != "none" and spec not in catalog.CATALOG:
+        path = Path(spec).expanduser()
+        if os.sep not in spec and not spec.endswith(".gguf"):
+            catalog.get_entry(spec)  # raises with the names there are
+        elif not path.is_file():
+            raise InvalidInputError(f"no model file at {path}")
+    elif name == "embedder" and spec and not Path(spec).expanduser().is_dir():
+        catalog.get_text_model(spec, "embedder")
+    elif name == "reranker" and spec and spec != "none":
+        catalog.get_text_model(spec, "reranker")

@@ -183,6 +183,7 @@ def reindex(ctx: typer.Context, as_json: JsonFlag = False) -> None:
 
 
 def register(app: typer.Typer) -> None:
-    config_app.command("set")(config_set)
+    # "-1" is a value here (seed -1), not an option
+    config_app.command("set", context_settings={"ignore_unknown_options": True})(config_set)
     for fn in (add, remember, forget, reindex):
         app.command(fn.__name__)(fn)

@@ -46,8 +46,8 @@ def embedder_named(name: str, settings: Settings) -> Embedder:
 
 
 def reranker_for(settings: Settings) -> Reranker | None:
-    """The configured cross-encoder; None when the setting is "none"."""
-    name = settings.reranker
+    """The configured cross-encoder; None when the setting is "none" ("" = the default)."""
+    name = settings.reranker or DEFAULT_RERANKER
     if name == NO_RERANKER:
         return None
     entry = get_text_model(name, "reranker")

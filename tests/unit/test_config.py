@@ -33,6 +33,54 @@ def test_bad_values_are_clear_errors(home) -> None:
         load_settings()
 
 
+@pytest.mark.parametrize(
+    ("name", "value", "says"),
+    [
+        # each broke the memory later, far from where it was set
+        ("short_term_capacity", "0", "out of range"),
+        ("short_term_capacity", "99999999999999999999", "out of range"),
+        ("max_input_chars", "0", "out of range"),
+        ("heat_alpha", "inf", "out of range"),
+        ("heat_alpha", "nan", "out of range"),
+        ("heat_alpha", "-1", "out of range"),
+        ("answer_temperature", "5", "out of range"),
+        ("segment_similarity_threshold", "2", "out of range"),
+        ("llama_repack", "maybe", "not a valid bool"),
+        ("user_id", " ", "cannot be empty"),
+    ],
+)
+def test_a_value_the_memory_cannot_work_with_is_refused_where_it_is_given(
+    home, monkeypatch, name: str, value: str, says: str
+) -> None:
+    with pytest.raises(InvalidInputError, match=says):
+        write_config_value(load_settings(), name, value)
+    monkeypatch.setenv(f"MEMORYOS_{name.upper()}", value)
+    with pytest.raises(InvalidInputError, match=says):
+        load_settings()
+    assert not (home / "config.toml").exists()
+
+
+def test_yes_and_no_are_the_only_booleans(home) -> None:
+    for word, meant in [("on", True), ("Yes", True), ("off", False), ("0", False)]:
+        assert load_settings(llama_repack=word).llama_repack is meant
+
+
+def test_config_set_refuses_a_model_that_is_not_there(home, monkeypatch) -> None:
+    env = fast_env(monkeypatch)
+    for name, value, says in [
+        ("model", "qwen-typo", "no model named 'qwen-typo'"),
+        ("model", "/nowhere/model.gguf", "no model file at /nowhere/model.gguf"),
+        ("embedder", "nonexistent", "no embedder named 'nonexistent'"),
+        ("reranker", "bge-small-en-v1.5", "no reranker named 'bge-small-en-v1.5'"),
+    ]:
+        result = run(env, "config", "set", name, value, ok=False)
+        assert says in str(result.exception)
+    assert not (home / "config.toml").exists()
+    for name, value in [("model", "none"), ("reranker", "none"), ("seed", "-1")]:
+        run(env, "config", "set", name, value)  # "-1" is a value, not an option
+    assert (load_settings().reranker, load_settings().seed) == ("none", -1)
+
+
 def test_config_set_keeps_the_file_loadable_whatever_the_value(home, monkeypatch) -> None:
     env = fast_env(monkeypatch)
     value = 'line one\nline "two" with a \\ backslash\tand a tab'
@@ -113,3 +161,12 @@ def test_a_relative_home_resolves_once(
     settings = env.settings()
     copied = dataclasses.replace(dataclasses.replace(settings, model="none"), seed=1)
     assert (copied.home, copied.models_dir) == (tmp_path / "data", tmp_path / expected)
+
+
+def test_an_empty_reranker_is_the_default_one(home) -> None:
+    """As for the embedder, "" means the default (it named no reranker and broke recall)."""
+    from memoryos_cli.embed.load import DEFAULT_RERANKER, reranker_for
+
+    judge = reranker_for(load_settings(reranker=""))
+    assert judge is not None and judge.name == DEFAULT_RERANKER
+    assert reranker_for(load_settings(reranker="none")) is None
