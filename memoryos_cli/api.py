@@ -31,7 +31,7 @@ from memoryos_cli.memory import (
 from memoryos_cli.memory import context as prompt_context
 from memoryos_cli.memory import forget as forgetting
 from memoryos_cli.memory import reindex as reindexing
-from memoryos_cli.memory.forget import ForgetPlan
+from memoryos_cli.memory.forget import LARGEST_ID, ForgetPlan
 from memoryos_cli.memory.records import Fact, Page, ProfileItem, Recall, Segment
 from memoryos_cli.memory.retrieve import Signals
 from memoryos_cli.memory.retrieve import recall as run_recall
@@ -353,6 +353,8 @@ class Memoryos:
             )
 
     def segment_pages(self, segment_id: int) -> list[Page]:
+        if segment_id > LARGEST_ID:  # no row has it, and SQLite cannot even be asked
+            raise NotFoundError(f"no segment s{segment_id} for this user")
         with self.store.lock:
             if mid_term.segment_owner(self.store.conn, segment_id) != self.scope.owner_id:
                 raise NotFoundError(f"no segment s{segment_id} for this user")

@@ -30,6 +30,8 @@ def add(
 ) -> None:
     """Store one exchange, as if it had been said in a chat (no model needed)."""
     env = get_env(ctx)
+    if not user_input.strip():
+        raise InvalidInputError("--user-input is empty; an exchange starts with what was said")
     with opened(ctx) as mem:
         page_id = mem.add_memory(user_input, response, timestamp)
         page = mem.pages([page_id])[0]

@@ -399,6 +399,8 @@ def search(
     """What would be recalled for WORDS, with scores, tiers and dates (heats nothing)."""
     env = get_env(ctx)
     query = " ".join(words)
+    if not query.strip():
+        raise InvalidInputError("the query is empty; say what to look for")
     if tier is not None and tier not in TIER_CHOICES:
         raise InvalidInputError(f"--tier must be one of {', '.join(TIER_CHOICES)}")
     with opened(ctx) as mem:

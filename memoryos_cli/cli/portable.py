@@ -24,7 +24,16 @@ def _write(env: Env, output: Path | None, text: str) -> bool:
         env.console.file.write(text)
         env.console.file.flush()
         return False
-    write_private(output, text)
+    output = output.expanduser()
+    if output.is_dir():
+        example = output / "memoryos.json"
+        raise InvalidInputError(f"{output} is a folder; give a file, e.g. {example}")
+    if not output.parent.is_dir():
+        raise InvalidInputError(f"cannot write {output}: there is no folder {output.parent}")
+    try:
+        write_private(output, text)
+    except OSError as exc:
+        raise InvalidInputError(f"cannot write {output}: {exc.strerror or exc}") from exc
     return True
 
 

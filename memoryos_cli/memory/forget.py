@@ -40,6 +40,7 @@ from memoryos_cli.memory.long_term import Item
 from memoryos_cli.memory.scope import Scope
 
 KINDS = {"p": "page", "k": "fact", "u": "profile item", "s": "segment"}
+LARGEST_ID = 2**63 - 1  # SQLite's largest integer
 WHAT_CHARS = 400
 
 
@@ -50,7 +51,10 @@ def parse_ref(ref: str) -> tuple[str, int]:
             f"{ref!r} is not a memory id; ids look like p12 (page), k3 (fact), "
             "u4 (profile item), s5 (segment)"
         )
-    return ref[0], int(ref[1:])
+    number = int(ref[1:])
+    if number > LARGEST_ID:  # no row has it, and SQLite cannot even be asked
+        raise NotFoundError(f"no {KINDS[ref[0]]} {ref} in this memory")
+    return ref[0], number
 
 
 @dataclass(frozen=True)

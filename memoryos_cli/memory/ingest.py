@@ -50,11 +50,19 @@ def parse_timestamp(value: Any, zone: dt.tzinfo) -> float:
                 break
             except ValueError:
                 pass
-    if isinstance(parsed, int | float) and not isinstance(parsed, bool):
-        return float(parsed)
-    if isinstance(parsed, dt.datetime):
-        return (parsed if parsed.tzinfo else parsed.replace(tzinfo=zone)).timestamp()
-    raise InvalidInputError(f"cannot read timestamp {value!r}; use ISO 8601, e.g. 2024-05-01T14:30")
+    try:
+        if isinstance(parsed, int | float) and not isinstance(parsed, bool):
+            seconds = float(parsed)
+        elif isinstance(parsed, dt.datetime):
+            seconds = (parsed if parsed.tzinfo else parsed.replace(tzinfo=zone)).timestamp()
+        else:
+            raise InvalidInputError(
+                f"cannot read timestamp {value!r}; use ISO 8601, e.g. 2024-05-01T14:30"
+            )
+        dt.datetime.fromtimestamp(seconds, zone)  # a day it can be shown on, years 1-9999
+    except (ValueError, OverflowError, OSError) as exc:  # year 0 in the zone, inf, nan
+        raise InvalidInputError(f"timestamp {value!r} is out of range ({exc})") from exc
+    return seconds
 
 
 def check_text(name: str, value: Any, max_chars: int) -> str:

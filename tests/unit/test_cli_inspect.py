@@ -74,6 +74,30 @@ def test_add_and_remember_write_rows(env: Env, home: Path) -> None:
     ]
 
 
+@pytest.mark.parametrize(
+    ("args", "error", "says"),
+    [
+        (("forget", "p99999999999999999999999", "--yes"), NotFoundError, "no page p99999"),
+        (("memory", "segment", "s99999999999999999999999"), NotFoundError, "no segment s99999"),
+        (("add", "--user-input", "hi", "--response", "ok", "--timestamp", "0001-01-01"),
+         InvalidInputError, "out of range"),
+        (("add", "--user-input", "hi", "--response", "ok", "--timestamp", "nan"),
+         InvalidInputError, "out of range"),
+        (("add", "--user-input", "  ", "--response", "ok"), InvalidInputError, "is empty"),
+        (("search", " "), InvalidInputError, "the query is empty"),
+    ],
+)  # fmt: skip
+def test_input_at_the_edges_is_one_clear_error_and_changes_nothing(
+    env: Env, home: Path, args: tuple[str, ...], error: type[Exception], says: str
+) -> None:
+    """Each of these was an OverflowError, a ValueError, a blank page or every memory listed."""
+    seed(home)
+    before = rows(home, "SELECT id, user_input, ts FROM pages ORDER BY id")
+    result = run(env, *args, ok=False)
+    assert isinstance(result.exception, error) and says in str(result.exception)
+    assert rows(home, "SELECT id, user_input, ts FROM pages ORDER BY id") == before
+
+
 def test_add_rejects_bad_timestamp(env: Env, home: Path) -> None:
     result = run(
         env, "add", "--user-input", "x", "--response", "y", "--timestamp", "soon", ok=False

@@ -211,6 +211,36 @@ def test_error_message_is_one_clear_line(tmp_path: Path) -> None:
         portable.read_file(tmp_path / "missing.json")
 
 
+def test_a_number_json_has_not_is_refused(env: Env, home: Path, tmp_path: Path) -> None:
+    """Python writes NaN and Infinity, JSON has no such numbers: an export holding one is
+    not read as if it were valid."""
+    seed(home)
+    good = export(env, tmp_path / "me.json")
+    good["segments"][0]["heat"] = float("nan")
+    with pytest.raises(InvalidInputError, match="NaN is not a number JSON allows"):
+        portable.parse(json.dumps(good))
+    good["segments"][0]["heat"] = float("-inf")
+    with pytest.raises(InvalidInputError, match="-Infinity is not a number JSON allows"):
+        portable.parse(json.dumps(good))
+
+
+def test_export_to_a_path_it_cannot_write_is_one_clear_error(
+    env: Env, home: Path, tmp_path: Path
+) -> None:
+    seed(home)
+    folder = tmp_path / "exports"
+    folder.mkdir()
+    for output, says in [
+        (folder, f"{folder} is a folder; give a file, e.g. {folder / 'memoryos.json'}"),
+        (folder / "nowhere" / "me.json", f"there is no folder {folder / 'nowhere'}"),
+    ]:
+        result = run(env, "export", "-o", str(output), ok=False)
+        assert isinstance(result.exception, InvalidInputError) and says in str(result.exception)
+    # nothing written, not even a temporary file (for a folder it went into its parent)
+    assert list(folder.iterdir()) == []
+    assert [p.name for p in tmp_path.iterdir() if p.name.endswith(".tmp")] == []
+
+
 def test_markdown_journal(env: Env, home: Path, tmp_path: Path) -> None:
     seed(home)
     run(env, "export", "--format", "md", "-o", str(tmp_path / "me.md"))

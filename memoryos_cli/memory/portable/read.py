@@ -87,10 +87,16 @@ def validate(data: Any) -> ExportFile:
         raise _fail(_describe(exc.errors()[0])) from exc
 
 
+def _not_json(word: str) -> Any:
+    """NaN and Infinity: Python writes them, JSON has no such numbers (a heat of NaN would
+    sort nowhere and carry into every later export)."""
+    raise _fail(f"{word} is not a number JSON allows")
+
+
 def parse(text: str) -> ExportFile:
     """The validated content of an export file (JSON text)."""
     try:
-        data = json.loads(text)
+        data = json.loads(text, parse_constant=_not_json)
     except json.JSONDecodeError as exc:
         raise _fail(
             f"broken or truncated JSON ({exc.msg} at line {exc.lineno}, column {exc.colno})"
