@@ -14,6 +14,7 @@ from memoryos_cli.config import Settings, load_settings
 from memoryos_cli.embed import Embedder, Reranker
 from memoryos_cli.embed.load import DEFAULT_EMBEDDER, embedder_named, reranker_for
 from memoryos_cli.errors import InvalidInputError, ModelError, NotFoundError
+from memoryos_cli.files import bytes_on_disk
 from memoryos_cli.health import Check, run_checks
 from memoryos_cli.llm import LLM, approx_tokens
 from memoryos_cli.memory import (
@@ -394,7 +395,7 @@ class Memoryos:
             "assistant_id": self.settings.assistant_id,
             **counts,
             "db_path": str(self.store.path),
-            "db_bytes": self.store.path.stat().st_size,
+            "db_bytes": bytes_on_disk(self.store.path),
             "embedder": self.embedder.name,
             "model": self.settings.model,
             "schema_version": self.store.schema_version,
@@ -599,13 +600,15 @@ class Memoryos:
 
     def find(self, ref: str) -> Fact | ProfileItem:
         """A fact (k3) or profile item (u4) by its id, superseded history included."""
+        if ref.strip().lower()[:1] not in ("k", "u"):
+            raise InvalidInputError(f"{ref!r} is not a fact or profile item id; use k3 or u4")
         kind, num = forgetting.parse_ref(ref)
         items: list[Fact] | list[ProfileItem]
         if kind == "k":
             items = self.knowledge(history=True)
         elif kind == "u":
             items = self.profile(history=True)
-        else:
+        else:  # pragma: no cover - parse_ref keeps the kind it was given
             raise InvalidInputError(f"{ref} is not a fact or profile item; use k3 or u4")
         for item in items:
             if item.id == num:

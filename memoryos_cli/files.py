@@ -35,3 +35,10 @@ def write_private(path: Path | str, data: str | bytes) -> None:
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
+
+
+def bytes_on_disk(db_path: Path) -> int:
+    """A SQLite file and its write-ahead log (-wal, -shm): until a checkpoint, what was
+    written sits in the log (a new memory's file alone read 4 KB of its 290)."""
+    files = [db_path, *(db_path.with_name(db_path.name + end) for end in ("-wal", "-shm"))]
+    return sum(f.stat().st_size for f in files if f.exists())

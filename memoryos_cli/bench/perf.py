@@ -32,6 +32,7 @@ from memoryos_cli.config import load_settings
 from memoryos_cli.embed import Embedder, normalize
 from memoryos_cli.embed.load import DEFAULT_EMBEDDER, embedder_named
 from memoryos_cli.errors import InvalidInputError
+from memoryos_cli.files import bytes_on_disk
 from memoryos_cli.memory import retrieve
 from memoryos_cli.memory.page_text import page_text
 
@@ -135,10 +136,6 @@ def fill_vectors(primed: PrimedEmbedder, texts: list[str], rng: np.random.Genera
     primed.provide(rest, normalize(picks + noise))
 
 
-def db_bytes(path: Path) -> int:
-    return sum(p.stat().st_size for p in path.parent.glob(path.name + "*"))
-
-
 def timed(call: Callable[[Any], object], args: list[Any]) -> list[float]:
     """Seconds `call(arg)` took, for each arg."""
     took = []
@@ -190,7 +187,7 @@ def measure(size: int, embedder: Embedder, seed: int, say: Callable[[str], None]
             text_bytes = sum(len(page_text(u, a).encode()) for u, a in exchanges)
             vector_bytes = pages * 4 * embedder.dim
             mem.checkpoint()
-            size_bytes = db_bytes(mem.settings.db_path)
+            size_bytes = bytes_on_disk(mem.settings.db_path)
         finally:
             mem.close()
     ms = lambda v: round(1000 * v, 2)  # noqa: E731

@@ -101,11 +101,25 @@ def forget(
         for r, action, what in rows:
             table.add_row(r, action, clip(what))
         env.console.print(table)
-        if not yes and not typer.confirm("Forget these for good?", default=False):
-            env.console.print("kept everything")
+        if not yes and not _confirmed(env):
             raise typer.Exit(1)
         counts = forgetting(expect=plan)
     env.console.print(Text(f"forgot {counts_line(counts)}"))
+
+
+def _confirmed(env: Any) -> bool:
+    """The user's yes to a forget; no answer (no terminal, end of input) is a no that says
+    how to confirm without one."""
+    try:
+        if typer.confirm("Forget these for good?", default=False):
+            return True
+    except typer.Abort as exc:
+        if isinstance(exc.__cause__, KeyboardInterrupt):
+            raise  # Ctrl-C: the interrupt's own exit
+        env.console.print("kept everything: no answer came (add --yes to forget without asking)")
+        return False
+    env.console.print("kept everything")
+    return False
 
 
 def config_set(

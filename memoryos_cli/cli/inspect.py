@@ -203,7 +203,7 @@ def profile_history(ctx: typer.Context, as_json: JsonFlag = False) -> None:
 
 @memory_app.command("short")
 def memory_short(ctx: typer.Context, as_json: JsonFlag = False) -> None:
-    """Short-term memory: the latest exchanges, oldest first."""
+    """Short-term memory: the latest exchanges, in the order they were added."""
     env = get_env(ctx)
     with opened(ctx) as mem:
         pages, cap = mem.short_term(), mem.settings.short_term_capacity
@@ -414,12 +414,16 @@ def search(
         return
     for name in chosen:
         items = groups[name]
-        table = Table(title=f"{name} ({len(items)})", title_justify="left")
-        for col in ("id", "score", "similarity", "when", "text"):
+        # short-term is recalled whole, in the order it was said; the other tiers in recall's
+        # order, which the relevance judge's score ("judge") decides where it read them
+        order = "all, in the order added" if name == "short" else "best first"
+        table = Table(title=f"{name} ({len(items)}, {order})", title_justify="left")
+        for col in ("id", "score", "judge", "similarity", "when", "text"):
             table.add_column(col, no_wrap=col != "text")
         for item in items:
+            judged = "-" if item.relevance is None else f"{item.relevance:.2f}"
             table.add_row(
-                item.ref, f"{item.score:.4f}", f"{item.similarity:.3f}",
+                item.ref, f"{item.score:.4f}", judged, f"{item.similarity:.3f}",
                 when(item.ts, mem.settings.zone),
                 clip(item.text),
             )  # fmt: skip

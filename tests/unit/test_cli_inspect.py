@@ -204,6 +204,8 @@ def test_memory_why_shows_the_source_exchange(env: Env, home: Path) -> None:
     )
     assert isinstance(run(env, "memory", "why", "k99", ok=False).exception, NotFoundError)
     assert isinstance(run(env, "memory", "why", "p1", ok=False).exception, InvalidInputError)
+    wrong = run(env, "memory", "why", "zz", ok=False).exception
+    assert str(wrong) == "'zz' is not a fact or profile item id; use k3 or u4"  # not p12 or s5
 
 
 def test_search_previews_without_heating(env: Env, home: Path) -> None:
@@ -217,7 +219,9 @@ def test_search_previews_without_heating(env: Env, home: Path) -> None:
     assert set(only) == {"query", "knowledge"}
     assert only["knowledge"][0]["ref"] == "k2"
     out = run(env, "search", "hiking Alps", "--tier", "mid", "-k", "1").output
-    assert out.splitlines()[0].rstrip() == "mid (1)"
+    assert out.splitlines()[0].rstrip() == "mid (1, best first)"
+    header = next(line for line in out.splitlines() if "similarity" in line)
+    assert header.split()[1:6:2] == ["id", "score", "judge"]  # the order's own score shown
     assert "p1" in out and "2024-05-01 14:30" in out
     assert rows(home, "SELECT id, n_visit, last_visit_ts FROM segments ORDER BY id") == before
     bad = run(env, "search", "x", "--tier", "long", ok=False)
@@ -230,6 +234,9 @@ def test_forget_one_page_asks_first(env: Env, home: Path) -> None:
     assert kept.exit_code == 1
     assert "Will be forgotten" in kept.output and "k1" in kept.output and "u1" in kept.output
     assert "kept everything" in kept.output
+    assert rows(home, "SELECT COUNT(*) FROM pages WHERE id = 4") == [(1,)]
+    unanswered = run(env, "forget", "p4", input="", ok=False)  # no terminal: end of input
+    assert unanswered.exit_code == 1 and "add --yes to forget without asking" in unanswered.output
     assert rows(home, "SELECT COUNT(*) FROM pages WHERE id = 4") == [(1,)]
     out = run(env, "forget", "p4", input="y\n").output
     assert "Forget these for good? [y/N]: y" in out
@@ -278,6 +285,13 @@ def test_stats(env: Env, home: Path) -> None:
     assert data["embedder"] == "hashing-test"
     out = run(env, "stats").output
     assert "│ pages" in out and "│ 9" in out
+
+
+def test_stats_counts_the_write_ahead_log_on_a_new_memory(env: Env, home: Path) -> None:
+    """A new memory's tables sit in its -wal file until a checkpoint: the file alone was
+    4 KB where the memory took 290."""
+    data = json.loads(run(env, "stats", "--json").output)
+    assert data["db_bytes"] > 64 * 1024
 
 
 def test_profile_set_tells_a_trait_and_a_new_value_supersedes_it(env: Env, home: Path) -> None:
