@@ -118,7 +118,7 @@ def upsert_profile(
         return int(current[0])
     cur = conn.execute(
         "INSERT INTO profile_items(owner_id, attribute, value, source_page_ids, ts, created_at,"
-        " updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+        f" updated_at, id) VALUES (?, ?, ?, ?, ?, ?, ?, {tables.new_id('profile_items')})",
         (owner_id, attr, value, json.dumps(sorted(set(sources))), ts, now, now),
     )
     new_id = int(cur.lastrowid)
@@ -188,8 +188,8 @@ def add_fact(
             )
             return fid
     cur = conn.execute(
-        "INSERT INTO knowledge(owner_id, kind, text, source_page_ids, ts, created_at, updated_at)"
-        " VALUES (?, ?, ?, ?, ?, ?, ?)",
+        "INSERT INTO knowledge(owner_id, kind, text, source_page_ids, ts, created_at, updated_at,"
+        f" id) VALUES (?, ?, ?, ?, ?, ?, ?, {tables.new_id('knowledge')})",
         (owner_id, kind, text, json.dumps(sorted(set(sources))), ts, now, now),
     )
     new_id = int(cur.lastrowid)

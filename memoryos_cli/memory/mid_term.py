@@ -104,8 +104,8 @@ def place_page(conn: Any, owner_id: int, page: Page, vec: Vector, *, settings: S
 def _create_segment(conn: Any, owner_id: int, page: Page, vec: Vector, now: float) -> int:
     cur = conn.execute(
         "INSERT INTO segments(owner_id, summary, keywords_json, n_visit, l_interaction,"
-        " last_visit_ts, page_count, centroid, created_at, updated_at)"
-        " VALUES (?, ?, ?, 0, 1, ?, 1, ?, ?, ?)",
+        " last_visit_ts, page_count, centroid, created_at, updated_at, id)"
+        f" VALUES (?, ?, ?, 0, 1, ?, 1, ?, ?, ?, {tables.new_id('segments')})",
         (
             owner_id,
             keyword_summary(page.keywords),

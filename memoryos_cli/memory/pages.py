@@ -40,7 +40,7 @@ def insert(
     caller's to write in the same transaction (`vectors.upsert` into pages_vec)."""
     cur = conn.execute(
         "INSERT INTO pages(owner_id, user_input, agent_response, ts, meta_json, keywords_json,"
-        " tier, created_at) VALUES (?, ?, ?, ?, ?, ?, 'short', ?)",
+        f" tier, created_at, id) VALUES (?, ?, ?, ?, ?, ?, 'short', ?, {tables.new_id('pages')})",
         (
             owner_id,
             user_input,

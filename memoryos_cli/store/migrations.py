@@ -406,3 +406,25 @@ def m007_analysis_log(conn: Any) -> None:
         " source_page_ids TEXT NOT NULL)"
     )
     conn.execute("CREATE INDEX analysis_log_owner ON analysis_log(owner_id, job_id)")
+
+
+# Tables whose ids people see and type (p12, s5, u4, k3): an id once given is never given
+# again, or `forget p11` run twice would erase a later exchange that took its number.
+ID_FLOOR_TABLES = ("pages", "segments", "profile_items", "knowledge")
+
+
+@migration
+def m008_ids_never_reused(conn: Any) -> None:
+    """The highest id each table has given, kept past a delete (SQLite gives max(id) + 1,
+    so forgetting the newest row handed its id to the next): `store.tables.NEW_ID`."""
+    conn.execute("CREATE TABLE id_floors(tbl TEXT PRIMARY KEY, last_id INTEGER NOT NULL)")
+    for table in ID_FLOOR_TABLES:
+        conn.execute(
+            f"INSERT INTO id_floors VALUES (?, (SELECT coalesce(max(id), 0) FROM {table}))",
+            (table,),
+        )
+        conn.execute(
+            f"CREATE TRIGGER {table}_id_floor AFTER DELETE ON {table} BEGIN"
+            f" UPDATE id_floors SET last_id = max(last_id, OLD.id) WHERE tbl = '{table}';"
+            " END"
+        )

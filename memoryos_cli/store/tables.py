@@ -7,6 +7,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from memoryos_cli.store import vectors
+from memoryos_cli.store.migrations import ID_FLOOR_TABLES
 
 
 def ids(
@@ -23,10 +24,26 @@ def ids(
     return [int(r[0]) for r in conn.execute(sql, params).fetchall()]
 
 
+def new_id(table: str) -> str:
+    """SQL for the id of a new row of `table`: above every id it has given, forgotten rows'
+    too (`migrations.m008_ids_never_reused`); NULL, so SQLite's own, for other tables."""
+    if table not in ID_FLOOR_TABLES:
+        return "NULL"
+    return (
+        f"(SELECT max(last_id, (SELECT coalesce(max(id), 0) FROM {table})) + 1"
+        f" FROM id_floors WHERE tbl = '{table}')"
+    )
+
+
 def insert(conn: Any, table: str, row: dict[str, Any]) -> int:
-    """Write `row` (column -> value); its id: the row's own when it gives one."""
+    """Write `row` (column -> value); its id: the row's own when it gives one, else a new
+    one (`new_id`)."""
+    columns, values = list(row), ["?"] * len(row)
+    if "id" not in row:
+        columns.append("id")
+        values.append(new_id(table))
     cur = conn.execute(
-        f"INSERT INTO {table}({', '.join(row)}) VALUES ({', '.join('?' * len(row))})",
+        f"INSERT INTO {table}({', '.join(columns)}) VALUES ({', '.join(values)})",
         list(row.values()),
     )
     return int(row["id"]) if "id" in row else int(cur.lastrowid)

@@ -378,3 +378,21 @@ def test_driver_reads_what_cli_wrote(env: Env, home: Path) -> None:
         assert conn.execute("SELECT user_input FROM pages").fetchall() == [("hello",)]
     finally:
         conn.close()
+
+
+def test_a_forgotten_id_is_never_given_again(env: Env, home: Path) -> None:
+    """SQLite gives max(id) + 1: forgetting the newest row handed its number to the next,
+    so an old `forget p11` (a script, a note) would erase the exchange that took it."""
+    seed(home)
+    newest = {kind: rows(home, f"SELECT max(id) FROM {table}")[0][0] for kind, table in
+              [("p", "pages"), ("k", "knowledge"), ("u", "profile_items")]}  # fmt: skip
+    for kind, number in newest.items():
+        run(env, "forget", f"{kind}{number}", "--yes")
+    added = run(env, "add", "--user-input", "a new exchange", "--response", "ok").output
+    assert added.startswith(f"stored p{newest['p'] + 1} ")
+    assert run(env, "remember", "A new fact").output == f"remembered k{newest['k'] + 1}\n"
+    told = run(env, "profile", "set", "pet", "a cat").output
+    assert told.startswith(f"u{newest['u'] + 1}: ")
+    run(env, "forget", "--all", "--yes")
+    again = run(env, "add", "--user-input", "after forgetting all", "--response", "ok").output
+    assert again.startswith(f"stored p{newest['p'] + 2} ")

@@ -182,7 +182,7 @@ OWNERS = {
     "memory.long_term": {"profile_items", "knowledge", "knowledge_fts", "knowledge_vec"},
     "memory.jobs": {"jobs"},
     "memory.analysis_log": {"analysis_log"},
-    "store": {"owners", "meta", "schema_migrations"},
+    "store": {"owners", "meta", "schema_migrations", "id_floors"},
 }
 OWNER_OF = {table: f"{ROOT}.{owner}" for owner, tables in OWNERS.items() for table in tables}
 # Modules that read several owners' tables in one query or one place, each with why.

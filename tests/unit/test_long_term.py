@@ -124,3 +124,21 @@ def test_migration_folds_prefixed_attributes_into_one_row(mem: Memoryos) -> None
         ("name", "Caroline"),
         ("name", "caroline!"),
     ]
+
+
+def test_migration_starts_each_id_floor_at_the_highest_id(mem: Memoryos) -> None:
+    """A file made before ids were kept from reuse: the floor is its highest id, whatever
+    was forgotten before (that cannot be known any more)."""
+    from memoryos_cli.store.migrations import ID_FLOOR_TABLES, m008_ids_never_reused
+
+    pages = [mem.add_memory(f"Exchange {i}.", "Ok.") for i in range(3)]
+    fact = mem.remember("Has a cat")
+    with mem.store.transaction() as conn:
+        for table in ID_FLOOR_TABLES:
+            conn.execute(f"DROP TRIGGER {table}_id_floor")
+        conn.execute("DROP TABLE id_floors")
+        m008_ids_never_reused(conn)
+        floors = dict(conn.execute("SELECT tbl, last_id FROM id_floors").fetchall())
+    assert floors == {"pages": pages[-1], "segments": 0, "profile_items": 0, "knowledge": fact}
+    mem.forget(f"p{pages[-1]}")
+    assert mem.add_memory("Later.", "Ok.") == pages[-1] + 1
