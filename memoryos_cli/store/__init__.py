@@ -63,8 +63,11 @@ class Store:
         try:
             ensure_private_dir(self.path.parent)
         except OSError as exc:
+            folder = self.path.parent
+            # mkdir says "File exists" of a file where the folder should be
+            why = "it is a file, not a folder" if folder.is_file() else exc.strerror
             raise StoreError(
-                f"cannot use the data folder {self.path.parent} ({exc.strerror}); "
+                f"cannot use the data folder {folder} ({why}); "
                 "check its permissions or set MEMORYOS_HOME"
             ) from exc
         _make_private_file(self.path)

@@ -299,3 +299,12 @@ def test_a_migration_is_registered_once_by_its_name_and_in_order() -> None:
         assert saved == migrations.MIGRATIONS  # nothing registered
     finally:
         migrations.MIGRATIONS[:] = saved
+
+
+def test_a_file_where_the_data_folder_should_be_is_named_as_such(tmp_path: Path) -> None:
+    """mkdir's own word for it, "File exists", sent people looking for a folder."""
+    taken = tmp_path / "notes.txt"
+    taken.write_text("mine")
+    with pytest.raises(StoreError, match=r"notes.txt \(it is a file, not a folder\)"):
+        Store(taken / "memoryos.db")
+    assert taken.read_text() == "mine"
