@@ -19,7 +19,9 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
-    rich_markup_mode="rich",
+    # markdown, not rich: rich kept each docstring line break, so help paragraphs broke
+    # wherever the source line ended ("...learned only from" / "them go")
+    rich_markup_mode="markdown",
 )
 
 

@@ -320,7 +320,7 @@ def memory_why(
     """Where a fact or profile item came from, or what the last analysis kept and dropped.
 
     With REF: the exchanges it was learned from. Without: what the consolidation rules did
-    with the last analysis ("dropped by <rule>: <reason>")."""
+    with the last analysis ("dropped by RULE: REASON")."""
     if ref is None:
         analysis_notes(ctx, last, as_json)
         return

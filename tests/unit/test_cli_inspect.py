@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 import typer
 from cli_support import T0, fast_env, rows, run, seed
+from typer.testing import CliRunner
 
 from memoryos_cli.api import Memoryos
 from memoryos_cli.cli.app import app
@@ -45,6 +46,10 @@ def test_every_command_has_help(env: Env) -> None:
             walk(sub, [*path, name])
 
     walk(root, ["memoryos"])
+    # a docstring's line breaks are not the help's: rich kept them, so a paragraph broke
+    # after "only from" wherever the source line ended
+    wide = CliRunner().invoke(app, ["forget", "--help"], obj=env, env={"COLUMNS": "160"})
+    assert "what was learned only from them go; a fact that other pages" in wide.output
     for name in (
         "memoryos profile show",
         "memoryos memory why",
