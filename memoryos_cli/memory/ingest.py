@@ -32,6 +32,12 @@ Exchange = tuple[str, str, float, dict[str, Any], list[str]]
 EmbedSoon = Callable[[Sequence[str]], "Future[Vector]"]
 
 
+# The moments a page may be dated: a day shown in any zone stays within the years Python
+# can show (a page of 1 January, year 1, stored in UTC, broke `memory short` in Tokyo).
+EARLIEST_TS = dt.datetime(1900, 1, 1, tzinfo=dt.UTC).timestamp()
+LATEST_TS = dt.datetime(9000, 1, 1, tzinfo=dt.UTC).timestamp()
+
+
 def parse_timestamp(value: Any, zone: dt.tzinfo) -> float:
     """Seconds since the epoch from None (now), a number, a datetime or an ISO 8601 string.
 
@@ -59,9 +65,10 @@ def parse_timestamp(value: Any, zone: dt.tzinfo) -> float:
             raise InvalidInputError(
                 f"cannot read timestamp {value!r}; use ISO 8601, e.g. 2024-05-01T14:30"
             )
-        dt.datetime.fromtimestamp(seconds, zone)  # a day it can be shown on, years 1-9999
-    except (ValueError, OverflowError, OSError) as exc:  # year 0 in the zone, inf, nan
+    except (ValueError, OverflowError, OSError) as exc:  # year 0 in the zone
         raise InvalidInputError(f"timestamp {value!r} is out of range ({exc})") from exc
+    if not EARLIEST_TS <= seconds < LATEST_TS:  # nan fails both comparisons
+        raise InvalidInputError(f"timestamp {value!r} is out of range: from the year 1900 to 8999")
     return seconds
 
 

@@ -88,6 +88,9 @@ def test_add_and_remember_write_rows(env: Env, home: Path) -> None:
          InvalidInputError, "out of range"),
         (("add", "--user-input", "hi", "--response", "ok", "--timestamp", "nan"),
          InvalidInputError, "out of range"),
+        # shown in UTC it was a day; in Tokyo, year 0, and `memory short` failed
+        (("add", "--user-input", "hi", "--response", "ok", "--timestamp", "0001-01-01T12:00Z"),
+         InvalidInputError, "from the year 1900 to 8999"),
         (("add", "--user-input", "  ", "--response", "ok"), InvalidInputError, "is empty"),
         (("search", " "), InvalidInputError, "the query is empty"),
     ],

@@ -165,6 +165,7 @@ def _broken(data: dict[str, Any]) -> list[tuple[str, Any]]:
         ("not an export", edit(lambda d: d.pop("format"))),
         ("bad type", edit(lambda d: d["pages"][3].update(ts="yesterday"))),
         ("bool as number", edit(lambda d: d["pages"][3].update(ts=True))),
+        ("year 1", edit(lambda d: d["pages"][3].update(ts=-62135596800.0))),
         ("duplicate id", edit(lambda d: d["pages"][2].update(id=d["pages"][1]["id"]))),
         ("dangling segment", edit(lambda d: d["pages"][0].update(segment_id=77))),
         ("dangling source", edit(lambda d: d["knowledge"][0].update(source_page_ids=[404]))),
@@ -296,6 +297,7 @@ def test_malformed_file_messages_say_where_in_one_line(
     problems = [
         ("bad type", "pages[3].ts has the wrong type ('yesterday')"),
         ("bool as number", "pages[3].ts has the wrong type (True)"),
+        ("year 1", "pages[3].ts is -62135596800.0, outside the years 1900 to 8999"),
         ("duplicate id", "pages[2] repeats id 2"),
         ("dangling segment", "pages[0].segment_id refers to a missing segment s77"),
         ("dangling source", "knowledge[0].source_page_ids refers to missing page p404"),

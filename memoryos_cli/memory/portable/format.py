@@ -24,6 +24,11 @@ from pydantic import (
     model_validator,
 )
 
+from memoryos_cli.memory.ingest import EARLIEST_TS, LATEST_TS
+
+# When something was said: the years a day can be shown in (`ingest.parse_timestamp`).
+Moment = Annotated[float, Field(ge=EARLIEST_TS, lt=LATEST_TS)]
+
 FORMAT = "memoryos-export"
 FORMAT_VERSION = 1
 Tier = Literal["short", "mid", "archive"]
@@ -78,7 +83,7 @@ class PageRecord(Record):
 
     user_input: str
     agent_response: str
-    ts: float
+    ts: Moment
     """When it was said, in seconds since the epoch (UTC)."""
     tier: Tier
     """short: the recent turns; mid: in a segment; archive: evicted from mid-term."""
@@ -127,7 +132,7 @@ class ProfileRecord(Record):
     evidence_count: int
     source_page_ids: list[int]
     """The pages it was learnt from."""
-    ts: float
+    ts: Moment
     updated_at: float
     superseded_by: int | None
     """The profile item that replaced this value, or null while it is current."""
@@ -142,7 +147,7 @@ class FactRecord(Record):
     evidence_count: int
     source_page_ids: list[int]
     """The pages it was learnt from."""
-    ts: float
+    ts: Moment
     updated_at: float
     superseded_by: int | None
     """The fact that corrected this one, or null while it stands."""

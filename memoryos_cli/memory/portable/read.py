@@ -75,6 +75,8 @@ def _describe(error: ErrorDetails) -> str:
         return f"{where} is not a list"
     if kind.endswith("_type"):
         return f"{where} has the wrong type ({_short(error['input'])})"
+    if kind in ("greater_than_equal", "less_than") and loc[-1] == "ts":  # a `Moment`
+        return f"{where} is {_short(error['input'])}, outside the years 1900 to 8999"
     return f"{where} is {_short(error['input'])} ({error['msg'][0].lower()}{error['msg'][1:]})"
 
 
