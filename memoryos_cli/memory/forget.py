@@ -4,9 +4,10 @@ history, the WAL.
 One planner decides what a forget changes; a dry run returns that plan, and the delete
 executes exactly it, in the transaction that computed it. What goes and what stays:
 
-- a page: its row, FTS entry and vectors, and each fact and profile item whose sources
-  are all forgotten pages (current or superseded history alike). One that also cites
-  pages not forgotten stays, citing only those. Its segment is rebuilt from the pages
+- a page: its row, FTS entry and vectors, the input-history entries typed as its
+  message, and each fact and profile item whose sources are all forgotten pages
+  (current or superseded history alike). One that also cites pages not forgotten
+  stays, citing only those. Its segment is rebuilt from the pages
   left (centroid, keywords, a keyword summary in place of the model's), or goes with
   its last page.
 - a fact or profile item by id: that item.
@@ -81,6 +82,8 @@ class ForgetPlan:
     fact_links: tuple[tuple[int, int | None], ...] = ()
     profile_links: tuple[tuple[int, int | None], ...] = ()
     history_match: str | None = None  # input-history entries containing it go
+    # and those typed as a forgotten page's message (so the up-arrow cannot bring it back)
+    history_lines: tuple[str, ...] = field(default=(), repr=False)
     everything: bool = False  # every row and job of the owner; the whole input history
     history_entries: int = field(default=0, compare=False)  # the file changes as one types
     changes: tuple[Change, ...] = field(default=(), compare=False)
@@ -170,10 +173,13 @@ def _plan(
     touched |= set(rebuild)
     segment_set |= {s for s in touched if not left[s]}
     rebuilt = touched - segment_set
+    typed = () if everything else _typed(conn, owner_id, page_set)
     if everything:
         entries = input_history.count(history_path)
+    elif history_match or typed:
+        entries = input_history.count(history_path, history_match, typed)
     else:
-        entries = input_history.count(history_path, history_match) if history_match else 0
+        entries = 0
 
     texts = _page_texts(conn, page_set)
     changes = _changes(texts, fact, profile, size, segment_set, left, rebuilt)
@@ -190,10 +196,18 @@ def _plan(
         fact_links=tuple(sorted(fact.relinked.items())),
         profile_links=tuple(sorted(profile.relinked.items())),
         history_match=history_match,
+        history_lines=typed,
         everything=everything,
         history_entries=entries,
         changes=tuple(changes),
     )
+
+
+def _typed(conn: Any, owner_id: int, pages: set[int]) -> tuple[str, ...]:
+    """What the user typed on each of `pages` (a chat line in the input history)."""
+    if not pages:
+        return ()
+    return tuple(sorted({p.user_input for p in page_store.load(conn, owner_id, sorted(pages))}))
 
 
 def _page_texts(conn: Any, pages: set[int]) -> dict[int, str]:
@@ -352,8 +366,8 @@ def run(
     path = scope.settings.history_path
     if plan.everything:
         erased = input_history.erase(path)
-    elif plan.history_match is not None:
-        erased = input_history.erase(path, plan.history_match)
+    elif plan.history_match is not None or plan.history_lines:
+        erased = input_history.erase(path, plan.history_match, plan.history_lines)
     else:
         erased = 0
     scope.store.checkpoint()

@@ -6,6 +6,7 @@ erasure drops whole entries and rewrites the file atomically, private (0600).
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from pathlib import Path
 
 from memoryos_cli.files import write_private
@@ -36,19 +37,28 @@ def _matches(typed: str, needle: str) -> bool:
     return needle.casefold() in typed.casefold()
 
 
-def count(path: Path, needle: str | None = None) -> int:
-    """How many typed entries contain `needle` (case-insensitive), or all when None."""
-    return sum(
-        1 for _, typed in _entries(path) if typed and (needle is None or _matches(typed, needle))
-    )
+def _chosen(typed: str, needle: str | None, lines: Collection[str]) -> bool:
+    """An entry that contains `needle` or was typed as one of `lines` (a forgotten page's
+    message); every entry when neither is given."""
+    if needle is None and not lines:
+        return True
+    return (needle is not None and _matches(typed, needle)) or typed.strip() in lines
 
 
-def erase(path: Path, needle: str | None = None) -> int:
-    """Remove the entries containing `needle`, or every entry when None; returns how many."""
+def count(path: Path, needle: str | None = None, lines: Collection[str] = ()) -> int:
+    """How many typed entries contain `needle` (case-insensitive) or are one of `lines`;
+    all of them when neither is given."""
+    lines = {line.strip() for line in lines}
+    return sum(1 for _, typed in _entries(path) if typed and _chosen(typed, needle, lines))
+
+
+def erase(path: Path, needle: str | None = None, lines: Collection[str] = ()) -> int:
+    """Remove the entries `count` counts (every entry when neither is given); how many."""
+    lines = {line.strip() for line in lines}
     entries = _entries(path)
-    gone = [typed for _, typed in entries if typed and (needle is None or _matches(typed, needle))]
-    if not entries or (needle is not None and not gone):
+    gone = [typed for _, typed in entries if typed and _chosen(typed, needle, lines)]
+    if not gone:
         return 0
-    kept = b"" if needle is None else b"".join(raw for raw, t in entries if not _matches(t, needle))
-    write_private(path, kept)
+    kept = [raw for raw, typed in entries if not (typed and _chosen(typed, needle, lines))]
+    write_private(path, b"".join(kept))
     return len(gone)

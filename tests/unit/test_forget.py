@@ -186,6 +186,20 @@ def test_forget_match_removes_the_typed_lines(env: Env, home: Path) -> None:
     assert out.splitlines()[-1] == "forgot 2 history entries"
 
 
+def test_forgetting_a_page_removes_the_line_typed_for_it(env: Env, home: Path) -> None:
+    """`/forget p1` in the chat left "I live in Paris..." in the input history, where the
+    up-arrow brought it back (found by trying it)."""
+    moved(home)
+    path = typed(home, "I live in Paris, near the Seine.", "I like rainy walks.", "Paris?")
+    preview = run(env, "forget", "p1", input="n\n", ok=False).output
+    assert ("history", "forget") in shown(preview)
+    assert len(entries(path)) == 3  # declined: nothing changed
+    out = run(env, "forget", "p1", "--yes").output
+    assert entries(path) == ["I like rainy walks.", "Paris?"]  # only the page's own line
+    assert b"Seine" not in path.read_bytes()
+    assert "1 history entry" in out.splitlines()[-1]
+
+
 def test_forget_all_clears_the_typed_lines(home: Path) -> None:
     moved(home)
     path = typed(home, "my secret plans", "bye")
