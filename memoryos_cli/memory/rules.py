@@ -411,8 +411,9 @@ def cite_pages(item: Item, batch: Batch) -> Verdict:
 def unsupported(item: Item, batch: Batch) -> Verdict:
     """Keep what the pages ground: a fact needs MIN_SUPPORT of its content words (by stem,
     dates aside) in the pages it cites, the names of who it is about aside; a profile value
-    needs them in the batch, and a number in it must be one the excerpts say ("age = 30"
-    with no 30 in them was Qwen 1.5B's guess). A small model's invented details go here.
+    needs them in the batch, and a number in it must be one the user's turns say ("age =
+    30" with no 30 in them was Qwen 1.5B's guess; "age = 10" was its own answer's). A small
+    model's invented details go here.
 
     Cited pages, not the whole batch, and names aside: words scattered over a dozen pages
     plus the user's own name grounded "Caroline is a personal assistant." (LoCoMo, Qwen
@@ -421,9 +422,12 @@ def unsupported(item: Item, batch: Batch) -> Verdict:
         held = support(item.text, batch.excerpts)
         if held < MIN_SUPPORT:
             return Drop(f"{held:.0%} of its words in the pages (needs {MIN_SUPPORT:.0%})")
+        # the user's turns, not the other side's: the chat model answered a pasted text
+        # "Noor is a 10-year-old girl from York" and "age: 10" was stored (a real chat)
+        said = " ".join(batch.user_turns.values())
         for number in re.findall(r"\d+", item.text):
-            if not re.search(rf"(?<!\d){number}(?!\d)", batch.excerpts):
-                return Drop(f"the pages do not say {number}")
+            if not re.search(rf"(?<!\d){number}(?!\d)", said):
+                return Drop(f"the user's turns do not say {number}")
         return None
     if not stems(item.text, batch.subjects):
         return Drop("nothing but names and dates")

@@ -146,6 +146,22 @@ def test_unsupported(text: str, cited: list[int], kept: bool) -> None:
 
 
 @pytest.mark.parametrize(
+    ("said", "answered", "kept"),
+    [
+        ("I'm Noor, I turned 10 today!", "Happy birthday!", True),
+        ("The quick brown fox jumps over the lazy dog.", "Noor is a 10-year-old girl.", False),
+        ("I am Noor.", "Hi Noor!", False),  # nobody said 10
+    ],
+)
+def test_a_number_in_the_profile_is_one_the_user_said(said: str, answered: str, kept: bool) -> None:
+    """A real chat: the model answered a pasted text with "Noor is a 10-year-old girl",
+    and "age: 10" went into the profile."""
+    analysis = Analysis(profile=[("age", "10", [1])])
+    ruled("unsupported", analysis, [(1, 0.0, f"{said} My age matters.", answered)])
+    assert bool(analysis.profile) is kept
+
+
+@pytest.mark.parametrize(
     ("kind", "text", "kept"),
     [
         ("user", "The user ran the charity race on Saturday.", True),
