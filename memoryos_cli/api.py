@@ -36,6 +36,7 @@ from memoryos_cli.memory.forget import LARGEST_ID, ForgetPlan
 from memoryos_cli.memory.records import Fact, Page, ProfileItem, Recall, Segment
 from memoryos_cli.memory.retrieve import Signals
 from memoryos_cli.memory.retrieve import recall as run_recall
+from memoryos_cli.memory.ruled_out import told_of_self
 from memoryos_cli.memory.scope import Scope
 from memoryos_cli.store import Store
 from memoryos_cli.vector import Vector
@@ -438,6 +439,10 @@ class Memoryos:
             zone=self.settings.zone,
             relationship=relationship_with_user,
             style_hint=style_hint,
+            told=told_of_self(
+                (f.text for f in self.knowledge("user")),
+                next((i.value for i in recall.profile if i.attribute == "name"), ""),
+            ),
         )
         self.conversation.last_recall, self.conversation.last_prompt = recall, built
         return built

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from memoryos_cli.llm import Message, approx_tokens, prompts
@@ -317,6 +317,7 @@ def build(
     zone: dt.tzinfo,
     relationship: str = "friend",
     style_hint: str = "",
+    told: Sequence[str] = (),
 ) -> BuiltPrompt:
     """The prompt for `query`: the prefix, then recalled lines (up to `budget.recall`
     tokens, never more than half of what the prefix leaves) and the query in what is left.
@@ -356,8 +357,8 @@ def build(
     query_room = left - count_tokens(prompts.user_turn("", lines)["content"])
     messages.append(prompts.user_turn(shorten(query, query_room, count_tokens), lines))
     # Only the user's message lifts a ban (`memory/ruled_out.py`): not the profile's lines,
-    # nor the memories recalled beside it.
-    return BuiltPrompt(messages, chosen, used, to_avoid(recall.profile, query))
+    # nor the memories recalled beside it. `told`: the user's facts that tell a diet.
+    return BuiltPrompt(messages, chosen, used, to_avoid(recall.profile, query, told))
 
 
 def lay_out(

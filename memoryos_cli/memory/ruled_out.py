@@ -115,17 +115,33 @@ class RuledOut:
     names: frozenset[str] = frozenset()  # also sayable when the message is about the constraint
 
 
-def ruled_out(profile: Iterable[ProfileItem]) -> RuledOut:
-    """What the profile's diets and allergies rule out (lowercase words)."""
+# A fact in the user's own voice or of the user by name ("I am allergic to peanuts", kept
+# by `/remember`): the user's, where "My daughter is allergic to shrimp" is not.
+SELF_SUBJECT = r"^\s*(?:I\b|I'm\b|I've\b|the user\b{name})"
+
+
+def told_of_self(facts: Iterable[str], user_name: str = "") -> list[str]:
+    """The facts that tell the user's own diet or allergy: `/remember I am allergic to
+    peanuts` was stored as a fact, never reached the profile, and the next snack answer
+    offered nuts (found by trying it)."""
+    first = user_name.split(" ")[0] if user_name else ""
+    subject = re.compile(SELF_SUBJECT.format(name=rf"|{re.escape(first)}\b" if first else ""), re.I)
+    return [text for text in facts if SAYS_DIET.search(text) and subject.match(text)]
+
+
+def ruled_out(profile: Iterable[ProfileItem], told: Iterable[str] = ()) -> RuledOut:
+    """What the profile's diets and allergies rule out (lowercase words), and those `told`
+    in facts of the user's own (`told_of_self`)."""
     kinds: set[str] = set()
     named: set[str] = set()  # "allergies: shrimp": the food itself, whatever its kind
-    for item in profile:
-        if normalize_attribute(item.attribute) not in FOOD_ATTRIBUTES and not SAYS_DIET.search(
-            f"{item.attribute} {item.value}"
+    said = [(item.attribute, item.value) for item in profile] + [("fact", t) for t in told]
+    for attribute, value in said:
+        if normalize_attribute(attribute) not in FOOD_ATTRIBUTES and not SAYS_DIET.search(
+            f"{attribute} {value}"
         ):
             continue
-        named.update(w for w in re.findall(r"[a-z]+", item.value.lower()) if w in ANY_FOOD)
-        for part in re.split(r"[,;/]|\band\b", item.value):
+        named.update(w for w in re.findall(r"[a-z]+", value.lower()) if w in ANY_FOOD)
+        for part in re.split(r"[,;/]|\band\b", value):
             for pattern, rules_out in RULES:
                 if pattern.search(part):
                     kinds.update(rules_out)
@@ -135,10 +151,11 @@ def ruled_out(profile: Iterable[ProfileItem]) -> RuledOut:
     return RuledOut(frozenset(foods), frozenset(names))
 
 
-def to_avoid(profile: Iterable[ProfileItem], message: str) -> list[str]:
-    """The words the answer to `message` must not say, sorted: what the profile rules out,
-    less what the message names, and less the constraint's names when it is about them."""
-    out = ruled_out(profile)
+def to_avoid(profile: Iterable[ProfileItem], message: str, told: Iterable[str] = ()) -> list[str]:
+    """The words the answer to `message` must not say, sorted: what the profile (and the
+    facts `told`) rule out, less what the message names, and less the constraint's names
+    when it is about them."""
+    out = ruled_out(profile, told)
     said = set(re.findall(r"[a-z]+", message.lower()))
     words = out.foods | (frozenset() if ABOUT_CONSTRAINT.search(message) else out.names)
     return sorted(words - said)

@@ -12,7 +12,7 @@ from memoryos_cli.api import Memoryos
 from memoryos_cli.embed.hashing import HashingEmbedder
 from memoryos_cli.llm.fake import ScriptedLLM
 from memoryos_cli.memory.records import ProfileItem
-from memoryos_cli.memory.ruled_out import ruled_out, to_avoid
+from memoryos_cli.memory.ruled_out import ruled_out, to_avoid, told_of_self
 
 
 def trait(attribute: str, value: str) -> ProfileItem:
@@ -122,3 +122,33 @@ def test_no_constraint_no_ban(tmp_path: Path) -> None:
         mem.set_profile("hobbies", "fishing")
         mem.get_response("Any dinner ideas for tonight?")
     assert [c["avoid"] for c in llm.calls if c["kind"] == "stream"] == [[]]
+
+
+@pytest.mark.parametrize(
+    ("fact", "theirs"),
+    [
+        ("I am allergic to peanuts", True),  # `/remember`, in the user's voice
+        ("I'm vegetarian since May.", True),
+        ("Noor is allergic to shellfish.", True),  # of the user by name
+        ("The user is vegan.", True),
+        ("My daughter is allergic to shrimp.", False),  # someone else's
+        ("Lena is allergic to shellfish.", False),
+        ("I love peanuts.", False),  # no diet or allergy said
+        ("Noorah is allergic to eggs.", False),  # another name that begins the same
+    ],
+)
+def test_which_facts_tell_the_users_own_diet(fact: str, theirs: bool) -> None:
+    assert told_of_self([fact], "Noor Haddad") == ([fact] if theirs else [])
+
+
+def test_a_remembered_allergy_keeps_its_foods_out_of_the_answer(tmp_path: Path) -> None:
+    """`/remember I am allergic to peanuts` stored a fact, not a profile line, and the next
+    snack answer was made with nothing banned (found by trying it)."""
+    llm = ScriptedLLM(default="Some fruit.")
+    with Memoryos(data_storage_path=tmp_path, llm_model=llm, embedder=HashingEmbedder()) as mem:
+        mem.remember("My brother is vegan.")
+        mem.get_response("Can you suggest a snack for my hike?")
+        mem.remember("I am allergic to peanuts")
+        mem.get_response("Can you suggest a snack for my hike?")
+    asked = [c["avoid"] for c in llm.calls if c["kind"] == "stream"]
+    assert asked == [[], ["peanut", "peanuts"]]
