@@ -442,6 +442,11 @@ def check_hash(
         raise ModelError(f"{what} {path} is corrupt (sha256 {got[:12]}… ≠ {sha256[:12]}…); {fix}")
 
 
+def looks_like_name(spec: str) -> bool:
+    """Whether a model setting reads as a catalogue name (no folder, no .gguf), not a path."""
+    return os.sep not in spec and not spec.endswith(".gguf")
+
+
 def verify(spec: str | Path, settings: Settings, progress: Progress | None = None) -> Path:
     """Check a catalogue model (size + sha256) or a GGUF path (magic bytes); return its path."""
     if isinstance(spec, str) and spec in CATALOG:
@@ -454,12 +459,7 @@ def verify(spec: str | Path, settings: Settings, progress: Progress | None = Non
             path, settings, size=entry.size, sha256=entry.sha256, fix=fix, progress=progress
         )
     path = Path(spec).expanduser()
-    if (
-        not path.exists()
-        and isinstance(spec, str)
-        and os.sep not in spec
-        and not spec.endswith(".gguf")
-    ):
+    if not path.exists() and isinstance(spec, str) and looks_like_name(spec):
         get_entry(spec)  # a mistyped name: say which names exist
     return check_file(
         path, settings, fix="give the path of a .gguf file or a name from `memoryos models list`"

@@ -238,7 +238,7 @@ def _check_model_name(name: str, value: Any) -> None:
     spec = str(value).strip()
     if name == "model" and spec.lower() != "none" and spec not in catalog.CATALOG:
         path = Path(spec).expanduser()
-        if os.sep not in spec and not spec.endswith(".gguf"):
+        if catalog.looks_like_name(spec):
             catalog.get_entry(spec)  # raises with the names there are
         elif not path.is_file():
             raise InvalidInputError(f"no model file at {path}")
