@@ -33,6 +33,7 @@ from memoryos_cli.memory import context as prompt_context
 from memoryos_cli.memory import forget as forgetting
 from memoryos_cli.memory import reindex as reindexing
 from memoryos_cli.memory.forget import LARGEST_ID, ForgetPlan
+from memoryos_cli.memory.person import known_name
 from memoryos_cli.memory.records import Fact, Page, ProfileItem, Recall, Segment
 from memoryos_cli.memory.retrieve import Signals
 from memoryos_cli.memory.retrieve import recall as run_recall
@@ -441,7 +442,7 @@ class Memoryos:
             style_hint=style_hint,
             told=told_of_self(
                 (f.text for f in self.knowledge("user")),
-                next((i.value for i in recall.profile if i.attribute == "name"), ""),
+                known_name(recall.profile),
             ),
         )
         self.conversation.last_recall, self.conversation.last_prompt = recall, built
