@@ -610,12 +610,7 @@ class Memoryos:
             raise InvalidInputError(f"{ref!r} is not a fact or profile item id; use k3 or u4")
         kind, num = forgetting.parse_ref(ref)
         items: list[Fact] | list[ProfileItem]
-        if kind == "k":
-            items = self.knowledge(history=True)
-        elif kind == "u":
-            items = self.profile(history=True)
-        else:  # pragma: no cover - parse_ref keeps the kind it was given
-            raise InvalidInputError(f"{ref} is not a fact or profile item; use k3 or u4")
+        items = self.knowledge(history=True) if kind == "k" else self.profile(history=True)
         for item in items:
             if item.id == num:
                 return item
