@@ -168,6 +168,7 @@ GATED_WRITER = textwrap.dedent(
     from memoryos_cli.api import Memoryos
 
     go, n, template = Path(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
+    halfway = Path(sys.argv[4]) if len(sys.argv) > 4 else None
     mem = Memoryos(llm_model="none")
     mem.embedder.warm()
     print("ready", flush=True)
@@ -175,17 +176,24 @@ GATED_WRITER = textwrap.dedent(
         time.sleep(0.01)
     for i in range(n):
         mem.add_memory(template.format(i=i), f"reply {i}")
+        while halfway is not None and i == n // 2 and not halfway.exists():
+            time.sleep(0.01)
     mem.close()
     print("done", flush=True)
     """
 )
 
 
-def gated_writer(go: Path, n: int, template: str, env: dict[str, str]) -> subprocess.Popen[str]:
+def gated_writer(
+    go: Path, n: int, template: str, env: dict[str, str], halfway: Path | None = None
+) -> subprocess.Popen[str]:
     """A process that loads the real embedder, prints "ready", waits for the file `go`,
-    then stores `n` exchanges whose user text is `template` formatted with i."""
+    then stores `n` exchanges whose user text is `template` formatted with i. Given
+    `halfway`, it also waits for that file after its middle exchange: another writer's
+    commit then surely falls between its own, however the scheduler orders the processes."""
+    extra = [str(halfway)] if halfway is not None else []
     return subprocess.Popen(
-        [sys.executable, "-c", GATED_WRITER, str(go), str(n), template],
+        [sys.executable, "-c", GATED_WRITER, str(go), str(n), template, *extra],
         env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,

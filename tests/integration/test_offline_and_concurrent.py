@@ -109,7 +109,10 @@ def test_chat_mcp_add_and_api_write_the_same_file_at_once(
     }
     env = dict(os.environ, MEMORYOS_HOME=str(home), MEMORYOS_MAX_ANSWER_TOKENS="8", **no_analysis)
     pipes = {"stdout": subprocess.PIPE, "stderr": subprocess.PIPE, "text": True, "env": env}
-    api = gated_writer(go, API_NOTES, "api note {i}", env)
+    # The API writer waits halfway for the MCP's first note: once, on a loaded machine, it
+    # committed all 300 notes before the MCP's first call came in.
+    mcp_in = tmp_path / "mcp-in"
+    api = gated_writer(go, API_NOTES, "api note {i}", env, halfway=mcp_in)
     chat = subprocess.Popen(
         [MEMORYOS, "--model", str(smol_model_path), "chat"], stdin=subprocess.PIPE, **pipes
     )
@@ -135,6 +138,7 @@ def test_chat_mcp_add_and_api_write_the_same_file_at_once(
                     "add_memory", {"user_input": "mcp note 0", "agent_response": "ok"}
                 )
             )
+            mcp_in.touch()
             procs["cli"] = subprocess.Popen(
                 [
                     "bash",
