@@ -142,22 +142,22 @@ def _import_llama() -> Any:
 
 class WordBan:
     """A logits processor that keeps whole words out of a reply, however the model would
-    spell them in tokens.
+    spell them in tokens, with `HeldWords` (`LlamaCppLLM._taking_back`) reading the reply.
 
-    Banning each word's own token is not enough: kept from " chicken", a model writes
-    "**Ch" + "icken" (SmolLM2 did), and kept from "clams", "cl" + "AMS" (Qwen 1.5B did). So
-    at each step the word being written (the letters at the end of the reply so far) is
-    looked up, and every token that would complete a banned word from there is banned:
-    "icken" and "ICKEN" after "Ch", " chicken" anywhere. A banned word is the word and its
-    plural, lowercase, capitalized or in capitals. Words made of a banned word and more,
-    split where the banned word ends ("fish" + "ing"), are kept out too: the price of
-    deciding token by token.
+    A banned word is first caught where it ends, not where it begins: the reply comes a word
+    behind, and a finished word that is a banned one is taken back to its first token, which
+    is banned at that place (`take_back`). Banning its tokens up front also banned the
+    words they begin: Qwen 1.5B spells "eggplant", "eggless" and "meatless" as " egg" or
+    " meat" + the rest, and a vegan could not be offered an eggplant curry.
 
-    A model set on a banned word misspells it when stopped mid-word: Qwen 1.5B, kept from
-    "ut" after "Pean", wrote "Peanuty Butter". So it also notes where its likeliest token
-    would have finished a banned word (`headed_for_ban`), and the reply is taken back to
-    that word's start (`HeldWords`, `LlamaCppLLM._taking_back`), where the token that began
-    the word is banned too (`take_back`).
+    Once a word has been taken back it is banned token by token for the rest of the reply
+    (`arm`; all words once MAX_TAKEN_BACK are spent): at each step the word being written
+    (the letters at the end of the reply so far) is looked up, and every token that would
+    complete the word from there is banned: "icken" and "ICKEN" after "Ch", " chicken"
+    anywhere (kept from " chicken" alone, SmolLM2 writes "**Ch" + "icken"). A model stopped
+    mid-word misspells it (Qwen 1.5B, kept from "ut" after "Pean", wrote "Peanuty Butter"),
+    so where its likeliest token would have finished a banned word (`headed_for_ban`) that
+    word is taken back too.
     """
 
     TAIL_TOKENS = 8  # enough to hold the word being written (a longer one bans nothing)
@@ -166,32 +166,54 @@ class WordBan:
         self.words = words
         self._llama = llama
         self._ids: dict[str, int | None] = {}
-        self.after: dict[str, set[int]] = {}  # the word so far -> tokens that end a ban
-        self.anywhere: set[int] = set()  # " chicken": a new word that is a banned one
+        # per word: its tokens anywhere (" chicken"), and those that finish it after the
+        # letters written so far ("Ch" -> "icken")
+        self._anywhere: dict[str, set[int]] = {}
+        self._after: dict[str, dict[str, set[int]]] = {}
+        self.word_of: dict[str, str] = {}  # a form, lowercase ("peanuts") -> its word
         for word in words:
+            anywhere = self._anywhere.setdefault(word, set())
+            after = self._after.setdefault(word, {})
             for form in {word, plural(word)}:
+                self.word_of.setdefault(form, word)
                 for spelled in {form, form.capitalize(), form.upper()}:
-                    self._add(" " + spelled, self.anywhere)
+                    self._add(" " + spelled, anywhere)
                     for cut in range(len(spelled)):
                         rest = spelled[cut:]
-                        into = self.after.setdefault(spelled[:cut], set())
+                        into = after.setdefault(spelled[:cut], set())
                         for text in {rest, rest.lower(), rest.upper()} if cut else {rest}:
                             self._add(text, into)
-        self.forms = frozenset(form for word in words for form in (word, plural(word)))
+        self.forms = frozenset(self.word_of)
         self.start_reply()
 
     def start_reply(self) -> None:
-        """Forget the last reply's take-backs (positions are the reply's own)."""
+        """Forget the last reply's take-backs and armed words (positions are the reply's own)."""
         self.at: dict[int, set[int]] = {}  # position -> tokens banned there (words taken back)
         self.headed_for_ban: int | None = None  # where the likeliest token finished a ban
         self.taken_back = 0
+        self.armed: set[str] = set()
+        self.anywhere: set[int] = set()  # the armed words' tokens, merged
+        self.after: dict[str, set[int]] = {}
 
-    def take_back(self, position: int, token: int) -> None:
-        """The word begun at `position` by `token` was heading for a banned one: the reply
-        goes on from there without that token."""
+    def arm(self, form: str | None = None) -> None:
+        """Ban `form`'s word token by token from now on (every word when None)."""
+        words = set(self.words) if form is None else {self.word_of.get(form.lower(), "")}
+        for word in words & set(self.words) - self.armed:
+            self.armed.add(word)
+            self.anywhere |= self._anywhere[word]
+            for so_far, tokens in self._after[word].items():
+                self.after.setdefault(so_far, set()).update(tokens)
+
+    def take_back(self, position: int, token: int, form: str | None = None) -> None:
+        """The word begun at `position` by `token` was (heading for) a banned one, `form`
+        when it was written whole: the reply goes on from there without that token."""
         self.at.setdefault(position, set()).add(token)
         self.headed_for_ban = None
         self.taken_back += 1
+        if form is not None:
+            self.arm(form)
+        if self.taken_back >= MAX_TAKEN_BACK:
+            self.arm()  # no take-back is left: the ban alone decides
 
     def _add(self, text: str, into: set[int]) -> None:
         if text not in self._ids:
@@ -210,11 +232,13 @@ class WordBan:
 
     def __call__(self, input_ids: Any, scores: Any) -> Any:
         position = len(input_ids)
-        so_far = self.word_so_far(input_ids)
-        finishing = self.after.get(so_far, set())
-        if so_far and finishing and int(np.argmax(scores)) in finishing:
-            self.headed_for_ban = position  # a word begun here cannot end well: take it back
-        banned = self.anywhere | finishing | self.at.get(position, set())
+        banned = self.at.get(position, set())
+        if self.armed:
+            so_far = self.word_so_far(input_ids)
+            finishing = self.after.get(so_far, set())
+            if so_far and finishing and int(np.argmax(scores)) in finishing:
+                self.headed_for_ban = position  # a word begun here cannot end well
+            banned = banned | self.anywhere | finishing
         if banned:
             scores[list(banned)] = -np.inf
         return scores
@@ -526,9 +550,10 @@ class LlamaCppLLM:
         ban: WordBan,
         kwargs: dict[str, Any],
     ) -> Iterator[int]:
-        """The reply of `made`, a word behind (`HeldWords`): a word heading for a banned
-        one is taken back before it is yielded, and the reply goes on from the word's start
-        with the token that began it banned there, at most MAX_TAKEN_BACK times a reply."""
+        """The reply of `made`, a word behind (`HeldWords`): a banned word, or one heading
+        for a banned word, is taken back before it is yielded, and the reply goes on from the
+        word's start with the token that began it banned there, at most MAX_TAKEN_BACK times
+        a reply."""
         import llama_cpp
 
         vocab = self._llama._model.vocab
@@ -537,20 +562,24 @@ class LlamaCppLLM:
         shown = 0
         try:
             while (token := next(made, None)) is not None:
-                if llama_cpp.llama_vocab_is_eog(vocab, token):
-                    yield from said[shown:]
-                    yield token
-                    return
                 position = len(prompt) + len(said)
-                said.append(token)
-                text = self._llama.detokenize([token]).decode("utf-8", "ignore")
-                back = held.add(text, headed_for_ban=ban.headed_for_ban == position)
+                ending = bool(llama_cpp.llama_vocab_is_eog(vocab, token))
+                if ending:
+                    back = held.end()  # the reply's last word ends here
+                else:
+                    said.append(token)
+                    text = self._llama.detokenize([token]).decode("utf-8", "ignore")
+                    back = held.add(text, headed_for_ban=ban.headed_for_ban == position)
                 if back is not None and back >= shown and ban.taken_back < MAX_TAKEN_BACK:
-                    ban.take_back(len(prompt) + back, said[back])
+                    ban.take_back(len(prompt) + back, said[back], held.found)
                     del said[back:]
                     held.back_to(back)
                     made.close()
                     made = self._resume(original, prompt, said, kwargs)
+                elif ending:
+                    yield from said[shown:]
+                    yield token
+                    return
                 elif held.settled > shown:
                     yield from said[shown : held.settled]
                     shown = held.settled

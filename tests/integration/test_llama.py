@@ -267,3 +267,22 @@ def test_a_word_heading_for_a_ban_is_taken_back_not_misspelled(
     misspelt = [w for w in re.findall(r"[A-Za-z]+", reply) if w.lower().startswith(word[:4])]
     assert reply.strip() and not misspelt, reply
     assert smol.last_stats.words_taken_back >= 1
+
+
+@pytest.mark.parametrize(
+    ("asked", "word", "kept"),
+    [
+        ("Write the word meatless five times.", "meat", "meatless"),  # " meat" + "less"
+        ("Write the words gluten-free five times.", "gluten", "gluten-free"),  # + "-" + "free"
+    ],
+)
+def test_a_word_a_banned_one_begins_is_written(
+    smol: LlamaCppLLM, asked: str, word: str, kept: str
+) -> None:
+    """A banned word is judged where it ends: "meatless" and "gluten-free" say what an
+    answer leaves out, and banning " meat" up front kept them out too. The banned word
+    alone, or joined to anything else ("gluten-containing"), still goes."""
+    messages = [{"role": "user", "content": asked}]
+    reply = "".join(smol.stream(messages, max_tokens=30, temperature=0.0, avoid=[word]))
+    assert kept in reply.lower(), reply
+    assert not re.search(rf"\b{word}(?!less|-free)", reply, re.IGNORECASE), reply

@@ -3,9 +3,11 @@
 
 from __future__ import annotations
 
+import pytest
+
 from memoryos_cli.llm.held_words import HeldWords
 
-BANNED = frozenset({"peanut", "peanuts", "shellfish"})
+BANNED = frozenset({"peanut", "peanuts", "shellfish", "egg", "eggs", "gluten"})
 
 
 def taken_back(texts: list[str], headed_at: int | None = None) -> int | None:
@@ -70,3 +72,44 @@ def test_taken_back_tokens_are_forgotten() -> None:
     assert held.texts == ["Try"] and held.settled == 0  # "Try" is being written again
     held.add(" Almond")
     assert held.settled == 1
+
+
+@pytest.mark.parametrize(
+    ("texts", "back"),
+    [
+        # a banned word is taken back from its first token once it ends
+        (["Try", " egg", " curry"], 1),
+        (["Try", " Pe", "an", "ut", "."], 1),
+        (["Try", " egg", "s", " or"], 1),
+        # a word that only begins with one is not
+        (["Try", " egg", "plant", " curry"], None),
+        (["Try", " egg", "less", " cake"], None),
+        # a token that holds the whole word and what follows it
+        (["Try", " egg", ","], 1),
+        (["Try", " egg,", " then"], 1),
+        # "free" joined to it says it is left out; any other word joined to it does not
+        (["Buy", " gluten", "-free", " bread"], None),
+        (["Buy", " gluten", "-", "free", " bread"], None),
+        (["Buy", " gluten", "-free,", " bread"], None),
+        (["Buy", " egg", "-fried", " rice"], 1),
+        (["Buy", " egg", "-", " and"], 1),
+    ],
+)
+def test_where_a_banned_word_ends_it_is_taken_back(texts: list[str], back: int | None) -> None:
+    assert taken_back(texts) == back
+
+
+def test_a_reply_that_ends_on_a_banned_word_takes_it_back() -> None:
+    held = HeldWords(BANNED)
+    for text in ["Try", " scrambled", " egg"]:
+        assert held.add(text) is None
+    assert held.settled == 2
+    assert held.end() == 2 and held.found == "egg"
+
+
+def test_a_reply_that_ends_on_a_held_joined_word_takes_it_back() -> None:
+    held = HeldWords(BANNED)
+    for text in ["Buy", " gluten", "-"]:
+        assert held.add(text) is None
+    assert held.settled == 1  # "gluten-" is held until the joined word ends
+    assert held.end() == 1

@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from memoryos_cli.llm.llama import WordBan
+from memoryos_cli.llm.llama import MAX_TAKEN_BACK, WordBan
 
 VOCAB = [
     "**", " ", "\n", ",", "-based", "Ch", "icken", "ICKEN", "ocolate", " chicken", " Chicken",
@@ -32,9 +32,12 @@ class Vocab:
         return "".join(VOCAB[i] for i in ids).encode()
 
 
-def banned_after(words: set[str], written: str) -> set[str]:
-    """The tokens banned after `written`."""
+def banned_after(words: set[str], written: str, armed: bool = True) -> set[str]:
+    """The tokens banned after `written`, with every word armed (as once the reply's
+    take-backs are spent) or none (as a reply begins)."""
     ban = WordBan(Vocab(), frozenset(words))
+    if armed:
+        ban.arm()
     scores = np.zeros(len(VOCAB), dtype=np.single)
     out = ban(np.array(Vocab().tokenize(written.encode())), scores)
     return {VOCAB[i] for i in range(len(VOCAB)) if out[i] == -np.inf}
@@ -62,3 +65,24 @@ def test_what_is_banned_after_what(
     out = banned_after(words, written)
     assert banned <= out
     assert not allowed & out
+
+
+def test_a_reply_begins_with_nothing_banned_so_a_banned_word_may_begin_another() -> None:
+    # "egg" + "plant": the word is judged where it ends (`HeldWords`), not where it begins
+    assert banned_after({"chicken"}, "**Ch", armed=False) == set()
+
+
+def test_a_word_taken_back_is_banned_token_by_token_from_then_on() -> None:
+    ban = WordBan(Vocab(), frozenset({"chicken", "peanut"}))
+    ban.take_back(3, VOCAB.index(" chicken"), "Chickens")
+    assert ban.armed == {"chicken"}
+    scores = ban(np.array(Vocab().tokenize(b"**Ch")), np.zeros(len(VOCAB), dtype=np.single))
+    out = {VOCAB[i] for i in range(len(VOCAB)) if scores[i] == -np.inf}
+    assert {"icken", " chicken"} <= out and " peanut" not in out
+
+
+def test_every_word_is_armed_once_the_take_backs_are_spent() -> None:
+    ban = WordBan(Vocab(), frozenset({"chicken", "peanut"}))
+    for at in range(MAX_TAKEN_BACK):
+        ban.take_back(at, 0)
+    assert ban.armed == {"chicken", "peanut"}
