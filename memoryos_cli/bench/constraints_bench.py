@@ -11,8 +11,8 @@ twice in the same run: as the chat answers (the foods the profile rules out bann
 - a **broken** food answer offers something the constraint rules out (meat or fish for a
   vegetarian, shrimp or crab for a shellfish allergy). A mention the answer itself rules
   out does not count: "shellfish-free", "no shrimp", "instead of chicken". The lists here
-  are wider than the ban ("turkey", "ham", "seafood" are not banned), so a banned answer
-  that swaps chicken for turkey still counts as broken;
+  are wider than the ban ("goose", "jerky", "scampi" are not banned), so a banned answer
+  that swaps chicken for goose still counts as broken;
 - a **leak** is an answer to a question that has nothing to do with food that brings the
   constraint up ("a vegetarian-friendly book").
 

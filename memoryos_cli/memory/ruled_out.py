@@ -31,12 +31,14 @@ from dataclasses import dataclass
 from memoryos_cli.memory.long_term import normalize_attribute
 from memoryos_cli.memory.records import ProfileItem
 
-# Foods of each kind. Left out: words that are also places or names ("turkey", "ham"),
-# and words that the food's own substitutes use ("burger": "veggie burger"; "milk",
-# "butter": "oat milk", "peanut butter"; "rye": "The Catcher in the Rye").
+# Foods of each kind. Left out: words that the food's own substitutes use ("burger":
+# "veggie burger"; "milk", "butter": "oat milk", "peanut butter"; "rye": "The Catcher in
+# the Rye"). "turkey" and "ham" are in, though also a country and a name: a vegetarian was
+# offered "1 pound ground turkey", and the ban judges a word where it ends ("hamster" and
+# "Hamburg" go through); a message that names Turkey lifts its ban.
 FOODS: dict[str, tuple[str, ...]] = {
     "meat": (
-        "chicken", "beef", "pork", "lamb", "steak", "bacon",
+        "chicken", "beef", "pork", "lamb", "steak", "bacon", "turkey", "ham",
         "sausage", "meatball", "veal", "duck", "brisket", "pepperoni", "salami", "chorizo",
         "prosciutto", "pastrami", "venison",
     ),

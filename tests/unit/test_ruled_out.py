@@ -23,6 +23,7 @@ def trait(attribute: str, value: str) -> ProfileItem:
     ("attribute", "value", "banned", "allowed"),
     [
         ("diet", "vegetarian", {"chicken", "salmon", "shrimp"}, {"mozzarella", "egg", "tofu"}),
+        ("diet", "vegetarian", {"turkey", "ham"}, {"eggplant"}),
         ("diet", "vegan", {"chicken", "salmon", "mozzarella", "eggs"}, {"tofu"}),
         ("diet", "pescatarian", {"chicken", "bacon"}, {"salmon", "shrimp"}),
         ("allergies", "shellfish", {"shrimp", "lobster"}, {"salmon", "chicken"}),
@@ -59,6 +60,9 @@ def test_what_a_trait_rules_out(
         ("What should I avoid at the party?", {"meat", "seafood"}, {"lobster", "omelette"}),
         # a food the message names is the user's own word
         ("Is chicken stock vegan?", {"chicken"}, {"beef", "meat"}),
+        # the country is sayable when the message names it, the bird still banned otherwise
+        ("What should I eat in Turkey?", {"turkey"}, {"ham", "chicken"}),
+        ("Leftover ideas after the holidays?", set(), {"turkey", "ham"}),
     ],
 )
 def test_what_an_answer_may_say(message: str, sayable: set[str], banned: set[str]) -> None:
