@@ -173,7 +173,7 @@ def play_once(
 
 def recall_for(method: str, mem: Memoryos, question: str, depth: int) -> Recall:
     """What each method hands the chat's prompt builder."""
-    empty = Recall(question, [], [], [], [])
+    empty = Recall(question, [], [], [], [], long_term=False)
     if method == "no_memory":
         return empty
     if method == "hybrid":
@@ -184,10 +184,10 @@ def recall_for(method: str, mem: Memoryos, question: str, depth: int) -> Recall:
         # as ranked. Made-up scores by rank (1/rank) let the prompt's relative-score cut keep
         # only its first page or two.
         items = [page_item(pages[i], 1.0, 0.0) for i in ids if i in pages]
-        return Recall(question, [], items, [], [])
+        return Recall(question, [], items, [], [], long_term=False)
     recall = mem.retrieve(question, k=depth, touch=False)
     if method == "memoryos_pages":
-        return Recall(question, recall.short_term, recall.mid_term, [], [])
+        return Recall(question, recall.short_term, recall.mid_term, [], [], long_term=False)
     return recall
 
 

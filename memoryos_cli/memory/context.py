@@ -23,6 +23,7 @@ from memoryos_cli.memory.asks import asks
 from memoryos_cli.memory.dates import pin_relative_dates
 from memoryos_cli.memory.page_text import SPEAKER_TAG, page_text
 from memoryos_cli.memory.pages import ANSWERED_BY
+from memoryos_cli.memory.person import known_name
 from memoryos_cli.memory.records import Page, ProfileItem, Recall, RecallItem
 from memoryos_cli.memory.ruled_out import to_avoid
 from memoryos_cli.memory.support import stems
@@ -142,8 +143,17 @@ class Conversation:
         self.window = None if newest_page is None else newest_page + 1
 
 
-def profile_lines(profile: list[ProfileItem]) -> list[str]:
-    return [f"{p.attribute.replace('_', ' ')}: {p.value}" for p in profile[:MAX_PROFILE_LINES]]
+# Shown when the profile holds no name: asked "What is my name?", a new user was told "My
+# name is MemoryOS." (the 1.5B model read the system message's "You are MemoryOS" as the
+# answer), and an introduction ("Hi! I'm Tom") was not greeted by name.
+NO_NAME_LINE = "name: not told yet"
+
+
+def profile_lines(profile: list[ProfileItem], *, read: bool = True) -> list[str]:
+    """The profile as the system message shows it; `read`: the long-term tier was read, so
+    a profile without a name says the name is not known."""
+    lines = [f"{p.attribute.replace('_', ' ')}: {p.value}" for p in profile[:MAX_PROFILE_LINES]]
+    return lines if not read or known_name(profile) else [NO_NAME_LINE, *lines]
 
 
 def prefix_messages(
@@ -155,13 +165,15 @@ def prefix_messages(
     *,
     budget_tokens: int | None = None,
     count_tokens: CountTokens = approx_tokens,
+    profile_read: bool = True,
 ) -> list[Message]:
     """The stable part of the prompt: worth evaluating while the user types.
 
     Held to `budget_tokens` when given: the system message to half of it, then every
     turn to one cap (the oldest exchanges leave the prompt if even short turns overflow).
     """
-    system = prompts.system_message(assistant, profile_lines(profile), relationship, style_hint)
+    lines = profile_lines(profile, read=profile_read)
+    system = prompts.system_message(assistant, lines, relationship, style_hint)
     turns: list[Message] = []
     for page in recent:
         turns.append({"role": "user", "content": page.user_input})
@@ -330,6 +342,7 @@ def build(
         style_hint,
         budget_tokens=budget.prefix,
         count_tokens=count_tokens,
+        profile_read=recall.long_term,
     )
     left = budget.prompt - message_tokens(messages, count_tokens) - MESSAGE_OVERHEAD
     shown = {p.id for p in recent}

@@ -136,6 +136,9 @@ class Recall:
     knowledge: list[RecallItem]
     profile: list[ProfileItem]
     segments: list[tuple[int, float]] = field(default_factory=list)
+    # False for a recall that leaves the long-term tier out (the bench's pages-only and
+    # flat methods): its empty profile says nothing of what the user has told.
+    long_term: bool = True
 
     def items(self) -> list[RecallItem]:
         return [*self.short_term, *self.mid_term, *self.knowledge]

@@ -4,6 +4,7 @@ long text is shortened in the prompt (and says so), never in storage."""
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -13,7 +14,7 @@ from memoryos_cli.embed.hashing import HashingEmbedder
 from memoryos_cli.llm import Message, approx_tokens
 from memoryos_cli.llm.fake import ScriptedLLM
 from memoryos_cli.memory.context import FACT_MARGIN as M
-from memoryos_cli.memory.context import message_tokens, shorten
+from memoryos_cli.memory.context import NO_NAME_LINE, message_tokens, shorten
 from memoryos_cli.memory.records import Page, RecallItem
 
 # About 36 KB, as pasted by the user who found the crash.
@@ -305,3 +306,23 @@ def test_a_fact_the_judge_prefers_takes_a_pages_room_and_adds_none(with_judge: b
     else:
         assert [i.ref for i in both.recalled] == ["p1", "p2", "k1"]
         assert both.recalled_tokens > alone.recalled_tokens
+
+
+def test_a_profile_without_a_name_says_the_name_is_not_known(home: Path) -> None:
+    """Asked "What is my name?" with no name stored, the 1.5B model answered "My name is
+    MemoryOS.": the system message says the name is not told yet, through the chat's own
+    prepare and in the warmed prefix alike; not once a name is stored, and not for a recall
+    that leaves the long-term tier out (the bench's pages-only methods)."""
+    mem, llm = open_mem(home, 4096)
+    with mem:
+        mem.add_memory("I like hiking.", "Nice!")
+        system = mem.prepare("What is my name?").messages[0]["content"]
+        assert f"- {NO_NAME_LINE}" in system
+        assert mem.stable_prefix()[0]["content"] == system
+        flat = replace(mem.retrieve("What is my name?"), long_term=False)
+        assert (
+            NO_NAME_LINE not in mem.prepare("What is my name?", recall=flat).messages[0]["content"]
+        )
+        mem.set_profile("name", "Noor")
+        system = mem.prepare("What is my name?").messages[0]["content"]
+        assert "- name: Noor" in system and NO_NAME_LINE not in system
