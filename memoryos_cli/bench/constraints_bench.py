@@ -66,7 +66,8 @@ CONSTRAINTS = [
         re.compile(r"\b(chicken|beef|pork|lamb|steaks?|salmon|tuna|fish|shrimps?|prawns?|"
                    r"bacon|ham|turkey|sausages?|meatballs?|seafood|duck|veal|"
                    r"venison|goose|jerky|cod|trout|anchovies|sardines|crabs?|lobsters?|"
-                   r"chorizo|pepperoni|salami|prosciutto)\b", re.IGNORECASE),
+                   r"chorizo|pepperoni|salami|prosciutto|chuck|sirloin|ribeye|tenderloin|"
+                   r"meatloaf|ribs|mince)\b", re.IGNORECASE),
     ),
     Constraint(
         "allergies", "shellfish",

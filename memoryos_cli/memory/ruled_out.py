@@ -35,12 +35,14 @@ from memoryos_cli.memory.records import ProfileItem
 # "veggie burger"; "milk", "butter": "oat milk", "peanut butter"; "rye": "The Catcher in
 # the Rye"). "turkey" and "ham" are in, though also a country and a name: a vegetarian was
 # offered "1 pound ground turkey", and the ban judges a word where it ends ("hamster" and
-# "Hamburg" go through); a message that names Turkey lifts its ban.
+# "Hamburg" go through); a message that names Turkey lifts its ban. With turkey banned the
+# same recipe began "1 pound ground chuck": the cuts of beef are in too.
 FOODS: dict[str, tuple[str, ...]] = {
     "meat": (
         "chicken", "beef", "pork", "lamb", "steak", "bacon", "turkey", "ham",
         "sausage", "meatball", "veal", "duck", "brisket", "pepperoni", "salami", "chorizo",
-        "prosciutto", "pastrami", "venison",
+        "prosciutto", "pastrami", "venison", "chuck", "sirloin", "ribeye", "tenderloin",
+        "meatloaf", "ribs",
     ),
     "fish": (
         "salmon", "tuna", "cod", "tilapia", "trout", "mackerel", "sardines",
