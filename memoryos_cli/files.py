@@ -4,15 +4,33 @@ from __future__ import annotations
 
 import os
 import stat
+import warnings
 from pathlib import Path
+
+
+class MadePrivateWarning(UserWarning):
+    """A memory folder or file others could read was made private: said, not done quietly,
+    so its owner learns that it was open (and since when it may have been read)."""
+
+
+def make_private(path: Path) -> None:
+    """Take group/other access away from `path`, never adding any, and say so if any was
+    there (a folder copied or restored with 755, a database file with 644)."""
+    mode = stat.S_IMODE(path.stat().st_mode)
+    if mode & 0o077:
+        os.chmod(path, mode & 0o700)
+        warnings.warn(
+            MadePrivateWarning(
+                f"{path} was {mode:o}, open to other users; made it {mode & 0o700:o}"
+            ),
+            stacklevel=2,
+        )
 
 
 def ensure_private_dir(path: Path) -> Path:
     """Create `path` (and parents) and take group/other access away; never add any."""
     path.mkdir(parents=True, exist_ok=True, mode=0o700)
-    mode = stat.S_IMODE(path.stat().st_mode)
-    if mode & 0o077:
-        os.chmod(path, mode & 0o700)
+    make_private(path)
     return path
 
 

@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import os
 import sys
+import warnings
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
 from memoryos_cli import __version__
 from memoryos_cli.cli.env import Env
 from memoryos_cli.errors import ExitCode, MemoryosError
+from memoryos_cli.files import MadePrivateWarning
 
 app = typer.Typer(
     name="memoryos",
@@ -79,9 +81,24 @@ def _register() -> None:
 _register()
 
 
+def _one_line_warning(
+    message: Warning | str, category: type[Warning], *args: Any, **kwargs: Any
+) -> None:
+    """A warning meant for the user (`MadePrivateWarning`) as one line, the rest as Python
+    prints them."""
+    if issubclass(category, MadePrivateWarning):
+        typer.secho(f"warning: {message}", err=True, fg="yellow")
+    else:
+        SHOW_WARNING(message, category, *args, **kwargs)
+
+
+SHOW_WARNING = warnings.showwarning
+
+
 def main(argv: list[str] | None = None) -> None:
     """Console entry point: one clean line per error, tracebacks only with --debug."""
     os.umask(0o077)  # every file memoryos creates is private
+    warnings.showwarning = _one_line_warning
     args = sys.argv[1:] if argv is None else argv
     debug = "--debug" in args or os.environ.get("MEMORYOS_DEBUG") == "1"
     try:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import stat
 import threading
 import time
 from collections.abc import Iterator
@@ -13,6 +12,7 @@ from typing import Any
 
 from memoryos_cli.config import ensure_private_dir
 from memoryos_cli.errors import EmbedderMismatchError, SchemaTooNewError, StoreError
+from memoryos_cli.files import make_private
 from memoryos_cli.store import vectors
 from memoryos_cli.store.driver import Driver, choose_driver, load_sqlite_vec
 from memoryos_cli.store.migrations import MIGRATIONS
@@ -36,9 +36,7 @@ def _make_private_file(path: Path) -> None:
                     raise StoreError(
                         f"{path} is not a memoryos database (not SQLite); move it away"
                     )
-        mode = stat.S_IMODE(path.stat().st_mode)
-        if mode & 0o077:
-            os.chmod(path, mode & 0o700)
+        make_private(path)
     except OSError as exc:
         raise StoreError(f"cannot use {path} ({exc.strerror}); check its permissions") from exc
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import select
 import signal
+import stat
 import subprocess
 from pathlib import Path
 
@@ -133,3 +134,34 @@ def test_ctrl_c_inside_a_command_exits_130(home: Path, loader: str) -> None:
     finally:
         proc.kill()
     assert code == ExitCode.INTERRUPTED, proc.stderr.read() if proc.stderr else ""
+
+
+def test_a_memory_others_could_read_is_made_private_and_the_user_told(home: Path) -> None:
+    """A data folder restored as 755 and a database as 644: the next command makes them
+    700 and 600 (as before) and now says so on stderr, one line each, once; the command's
+    own output and exit code are as ever."""
+    first = subprocess.run(
+        [memoryos_command(), "--model", "none", "profile", "show", "--json"],
+        capture_output=True, text=True, env=_env(home), timeout=120,
+    )  # fmt: skip
+    assert first.returncode == 0 and first.stderr == "", first.stderr
+    os.chmod(home, 0o755)
+    os.chmod(home / "memoryos.db", 0o644)
+    runs = [
+        subprocess.run(
+            [memoryos_command(), "--model", "none", "profile", "show", "--json"],
+            capture_output=True,
+            text=True,
+            env=_env(home),
+            timeout=120,
+        )  # fmt: skip
+        for _ in range(2)
+    ]
+    assert [r.returncode for r in runs] == [0, 0] and runs[0].stdout == first.stdout
+    assert runs[0].stderr.splitlines() == [
+        f"warning: {home} was 755, open to other users; made it 700",
+        f"warning: {home / 'memoryos.db'} was 644, open to other users; made it 600",
+    ]
+    assert runs[1].stderr == ""
+    assert stat.S_IMODE(home.stat().st_mode) == 0o700
+    assert stat.S_IMODE((home / "memoryos.db").stat().st_mode) == 0o600
