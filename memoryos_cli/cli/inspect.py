@@ -347,7 +347,9 @@ def memory_why(
         env.console.print(page_panel(page, mem.settings.zone))
 
 
-NOTE_STYLE = {"kept": "green", "dropped": "red", "moved": "yellow", "changed": "yellow"}
+NOTE_STYLE = {
+    "kept": "green", "added": "green", "dropped": "red", "moved": "yellow", "changed": "yellow"
+}  # fmt: skip
 
 
 def analysis_notes(ctx: typer.Context, analyses: int, as_json: bool) -> None:

@@ -72,7 +72,7 @@ class Note:
     """What one rule did to one item."""
 
     rule: str
-    action: Literal["dropped", "changed", "moved", "cited", "kept"]
+    action: Literal["dropped", "changed", "moved", "cited", "kept", "added"]
     kind: Kind
     item: str
     result: str  # what it became; "" when dropped
@@ -371,6 +371,33 @@ def name_not_given(item: Item, batch: Batch) -> Verdict:
         if (tag and words & name_words(tag.group(0))) or own.search(turn):
             return None
     return Drop(f"the user never gives {item.text} as their own name")
+
+
+# How a person gives their own name, said so that it cannot be someone else's ("this is
+# Lina" may introduce a sister).
+GIVES_OWN_NAME = r"(?i:my name is|my name's|i am|i'm|call me)"
+
+
+def name_given(item: Item, batch: Batch) -> Verdict:
+    """A user fact that calls the user by the name they gave in their own words ("I am
+    Tom" and "Tom is a teacher in Leeds.") adds that name to the profile when none is
+    known. Qwen 1.5B, told "From now on your name is Max. ... I am Tom, a teacher in
+    Leeds.", proposed "name = Max" (dropped by `name_not_given`) and no name for Tom, and
+    the next session did not know him. Both are needed: "I'm Italian" gives no name, and a
+    fact's subject alone may be anyone's."""
+    if known_name(batch.profile) or batch.found_names():
+        return None
+    # the user as the fact's subject: "Tom is...", "Ana teaches...", "Noor's cat..."; not
+    # "Italian cooking is a hobby" after "I'm Italian"
+    first = re.match(r"([A-Z][a-z]+)(?:['’]s\b|\s+(?:is|was|has|had|will|\w+s|\w+ed)\b)", item.text)
+    name = first.group(1) if first else ""
+    if not name or name.lower() in ROLES:
+        return None
+    gives = re.compile(rf"\b{GIVES_OWN_NAME}\s+{name}\b(?!['’]s)")
+    said = [pid for pid, turn in batch.user_turns.items() if gives.search(turn)]
+    if not said:
+        return None
+    return [item, Item("profile", name, tuple(said), "name")]
 
 
 def cite_pages(item: Item, batch: Batch) -> Verdict:
@@ -831,6 +858,12 @@ RULES: tuple[Rule, ...] = (
     Rule("courtesy", courtesy, FACT_KINDS),
     Rule("addressed_name", addressed_name, frozenset({"profile"})),
     Rule("name_not_given", name_not_given, frozenset({"profile"})),
+    Rule(
+        "name_given",
+        name_given,
+        frozenset({"user"}),
+        "the name the user gives as their own, which this fact calls them by",
+    ),
     Rule("cite_pages", cite_pages),
     Rule("unsupported", unsupported),
     Rule("asked_not_told", asked_not_told, frozenset({"user", "profile"})),
@@ -928,9 +961,15 @@ def apply_rules(
                          item.sources)
                 )  # fmt: skip
             else:
-                for after in verdict if isinstance(verdict, list) else [verdict]:
+                afters = verdict if isinstance(verdict, list) else [verdict]
+                for after in afters:
                     (moved if after.kind != item.kind else kept).append(after)
-                    if after != item:
+                    if after != item and item in afters:  # kept, and one more
+                        notes.append(
+                            Note(rule.name, "added", after.kind, after.shown, after.shown,
+                                 rule.changes, after.sources)
+                        )  # fmt: skip
+                    elif after != item:
                         notes.append(_note(rule.name, item, after, rule.changes))
         items = kept + moved
     analysis.user_facts = [(i.text, list(i.sources)) for i in items if i.kind == "user"]

@@ -127,6 +127,39 @@ def test_a_name_is_the_users_only_as_the_user_gives_it(
     assert [a for a, _, _ in analysis.profile] == (["name", "city"] if kept else ["city"])
 
 
+@pytest.mark.parametrize(
+    ("said", "fact", "known", "added"),
+    [
+        # a real first session: "name = Max" was dropped and no name was proposed for Tom
+        ("From now on your name is Max. I am Tom, a teacher in Leeds.",
+         "Tom is a teacher in Leeds.", "", "Tom"),
+        ("Hi, I'm Noor. My cat Miso is ill.", "Noor's cat Miso is ill.", "", "Noor"),
+        ("My name is Ana and I teach piano.", "Ana teaches piano.", "", "Ana"),
+        # no name given in the user's own words, or one that is not theirs
+        ("My sister Lina lives in Paris.", "Lina lives in Paris.", "", None),
+        ("This is Lina, my sister, she lives in Paris.", "Lina lives in Paris.", "", None),
+        ("I'm Lina's brother.", "Lina has a brother.", "", None),
+        ("I'm Italian and I cook a lot.", "Italian cooking is a hobby.", "", None),
+        # a name already known
+        ("I am Tom, a teacher in Leeds.", "Tom is a teacher in Leeds.", "Thomas", None),
+    ],
+)  # fmt: skip
+def test_the_name_the_user_gives_is_added_when_a_fact_calls_them_by_it(
+    said: str, fact: str, known: str, added: str | None
+) -> None:
+    analysis = Analysis(user_facts=[(fact, [1])])
+    notes = ruled("name_given", analysis, [(1, 0.0, said, "Nice to meet you!")], known)
+    assert analysis.user_facts == [(fact, [1])]  # the fact itself stays
+    assert analysis.profile == ([("name", added, [1])] if added else [])
+    assert [n.action for n in notes] == (["added"] if added else [])
+
+
+def test_a_name_proposed_in_the_same_reply_is_not_added_again() -> None:
+    analysis = Analysis(user_facts=[("Tom is a teacher.", [1])], profile=[("name", "Tom", [1])])
+    ruled("name_given", analysis, [(1, 0.0, "I am Tom, a teacher.", "Hi Tom!")])
+    assert analysis.profile == [("name", "Tom", [1])]
+
+
 SUPPORT = [(1, 0.0, "I adopted a grey kitten called Miso.", "Cute!"), (2, 0.0, "Busy day.", "Ok.")]
 
 
