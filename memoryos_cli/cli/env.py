@@ -11,6 +11,7 @@ from typing import Any, TextIO
 
 import typer
 from rich.console import Console
+from rich.segment import Segment
 
 from memoryos_cli.config import Settings, load_settings
 
@@ -57,10 +58,33 @@ class Env:
 PIPED_WIDTH = 240
 
 
+# Remembered text may hold terminal escapes (an import, an MCP client, a paste): printed
+# as they are, "\x1b]0;...\x07" retitles the window and "\x1b[2J" clears the screen. Each
+# control character but newline and tab is shown as its Unicode picture ("␛") instead; rich
+# itself only drops bell, backspace and carriage returns.
+CONTROL_PICTURES = {
+    **{c: chr(0x2400 + c) for c in range(0x20) if c not in (0x09, 0x0A)},
+    0x7F: "\u2421",
+    **{c: "\ufffd" for c in range(0x80, 0xA0)},  # C1 controls: "\x9b" is a CSI too
+}
+
+
+class SafeConsole(Console):
+    """A console that shows the control characters of what it prints, never runs them."""
+
+    def render(self, renderable: Any, options: Any = None) -> Any:
+        for segment in super().render(renderable, options):
+            if segment.control or segment.text.isprintable():
+                yield segment
+            else:
+                yield Segment(segment.text.translate(CONTROL_PICTURES), segment.style)
+
+
 def make_console(file: TextIO | None = None) -> Console:
-    """A console that goes plain and wide when piped, colourless when NO_COLOR is set."""
+    """A console that goes plain and wide when piped, colourless when NO_COLOR is set, and
+    shows control characters rather than sending them to the terminal."""
     no_color = "NO_COLOR" in os.environ
-    console = Console(file=file, no_color=no_color, highlight=False, soft_wrap=False)
+    console = SafeConsole(file=file, no_color=no_color, highlight=False, soft_wrap=False)
     if not console.is_terminal and not os.environ.get("COLUMNS", "").isdigit():
         console.width = PIPED_WIDTH
     return console

@@ -404,3 +404,19 @@ def test_a_forgotten_id_is_never_given_again(env: Env, home: Path) -> None:
     run(env, "forget", "--all", "--yes")
     again = run(env, "add", "--user-input", "after forgetting all", "--response", "ok").output
     assert again.startswith(f"stored p{newest['p'] + 2} ")
+
+
+def test_terminal_escapes_in_remembered_text_are_shown_not_run(
+    env: Env, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Text from an import or an MCP client can hold terminal escapes: printed raw, they
+    retitle the window or clear the screen. Every view shows them as control pictures."""
+    hostile = "Clear \x1b]0;PWNED\x07 title \x1b[2J done \x9b31m"
+    with env.memoryos() as mem:
+        mem.add_memory(hostile, "ok")
+        mem.set_profile("job", "\x1b[31mnurse")
+    for args in (["memory", "short"], ["search", "Clear"], ["profile", "show"]):
+        out = run(env, *args).output
+        assert "\x1b" not in out and "\x07" not in out and "\x9b" not in out, (args, out)
+    out = run(env, "memory", "short").output
+    assert "␛]0;PWNED" in out and "␛[2J done" in out  # rich itself drops the bell
