@@ -91,6 +91,9 @@ def test_add_and_remember_write_rows(env: Env, home: Path) -> None:
         # shown in UTC it was a day; in Tokyo, year 0, and `memory short` failed
         (("add", "--user-input", "hi", "--response", "ok", "--timestamp", "0001-01-01T12:00Z"),
          InvalidInputError, "from the year 1900 to 8999"),
+        # a typo'd year made every segment "just visited" until 2062, even once forgotten
+        (("add", "--user-input", "hi", "--response", "ok", "--timestamp", "2062-12-01T10:00"),
+         InvalidInputError, "is in the future"),
         (("add", "--user-input", "  ", "--response", "ok"), InvalidInputError, "is empty"),
         (("search", " "), InvalidInputError, "the query is empty"),
     ],
