@@ -79,10 +79,16 @@ def _llama_cpp() -> str:
 def _embedder(settings: Settings) -> Callable[[], str]:
     def check() -> str:
         name, why = settings.embedder, ""
+        indexed = _indexed_embedder(settings)
         if not name:
-            indexed = _indexed_embedder(settings)
             name = indexed or DEFAULT_EMBEDDER
             why = " (this memory is indexed with it)" if indexed else ""
+        elif indexed and indexed != name:
+            # every command that reads the memory refuses it until then: say so here too
+            raise MemoryosError(
+                f"set to {name}, but this memory is indexed with {indexed}; run `memoryos "
+                f'reindex` to move it, or `memoryos config set embedder ""` to keep {indexed}'
+            )
         if name not in catalog.TEXT_MODELS:
             if not Path(name).expanduser().is_dir():
                 catalog.get_text_model(name, "embedder")  # one error that lists the known names

@@ -171,3 +171,18 @@ def test_doctor_checks_the_embedder_a_memory_was_indexed_with(
     flip_a_byte(site.file("fake-embedder", "model.onnx"))
     check = {c.name: c for c in Memoryos.health()}["embedder"]
     assert not check.ok and "run `memoryos models install fake-embedder`" in check.detail
+
+
+def test_an_embedder_set_apart_from_the_memorys_index_fails_with_the_way_out(
+    home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`config set embedder all-MiniLM-L6-v2` on a memory indexed with bge-small: every
+    command that reads the memory refused it, and `doctor` said all was well."""
+    with Memoryos("alice", "assistant", home, llm_model="none",
+                  embedder=HashingEmbedder(name="bge-small-en-v1.5")) as mem:  # fmt: skip
+        mem.add_memory("I like hiking.", "Nice!")
+    monkeypatch.setenv("MEMORYOS_EMBEDDER", "all-MiniLM-L6-v2")
+    embedder = {c.name: c for c in Memoryos.health()}["embedder"]
+    assert not embedder.ok
+    assert "indexed with bge-small-en-v1.5" in embedder.detail
+    assert "memoryos reindex" in embedder.detail
