@@ -40,8 +40,10 @@ ATTRIBUTE_PREFIXES = re.compile(r"^(?:(?:profile|user_s|users|user|the)_)+")
 
 
 def normalize_attribute(name: str) -> str:
-    """ "City", "profile city", "User's city" -> "city": one row per attribute."""
-    attr = re.sub(r"[^a-z0-9]+", "_", name.strip().lower()).strip("_")
+    """ "City", "profile city", "User's city" -> "city": one row per attribute. Letters of
+    any script stay: "饮食" and "城市" were both "note", so a city set in Chinese replaced
+    the diet, and "régime" was "r_gime"."""
+    attr = re.sub(r"[\W_]+", "_", name.strip().casefold()).strip("_")
     return (ATTRIBUTE_PREFIXES.sub("", attr) or attr)[:64] or "note"
 
 

@@ -142,3 +142,15 @@ def test_migration_starts_each_id_floor_at_the_highest_id(mem: Memoryos) -> None
     assert floors == {"pages": pages[-1], "segments": 0, "profile_items": 0, "knowledge": fact}
     mem.forget(f"p{pages[-1]}")
     assert mem.add_memory("Later.", "Ok.") == pages[-1] + 1
+
+
+def test_attributes_in_any_script_are_kept_apart(mem: Memoryos) -> None:
+    """`profile set 饮食 素食` then `profile set 城市 北京`: both were "note", so the city
+    replaced the diet; "régime" became "r_gime"."""
+    for attribute, value in [("饮食", "素食"), ("城市", "北京"), ("Régime", "végétarien"),
+                             ("User's City", "Oslo"), ("!!!", "x")]:  # fmt: skip
+        mem.set_profile(attribute, value)
+    assert {(p.attribute, p.value) for p in mem.profile()} == {
+        ("饮食", "素食"), ("城市", "北京"), ("régime", "végétarien"), ("city", "Oslo"),
+        ("note", "x"),
+    }  # fmt: skip
