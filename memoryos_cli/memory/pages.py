@@ -300,12 +300,17 @@ def export_rows(conn: Any, owner_id: int) -> list[Any]:
     ).fetchall()
 
 
-def keys(conn: Any, owner_id: int) -> dict[tuple[float, str, str], int]:
-    """The owner's pages by what makes one the same exchange: (ts, user input, answer)."""
+def keys(conn: Any, owner_id: int) -> dict[tuple[float, str, str], list[int]]:
+    """The owner's pages by what makes one the same exchange: (ts, user input, answer);
+    the same words at the same time twice are two pages, in id order."""
     found = conn.execute(
-        "SELECT id, ts, user_input, agent_response FROM pages WHERE owner_id = ?", (owner_id,)
+        "SELECT id, ts, user_input, agent_response FROM pages WHERE owner_id = ? ORDER BY id",
+        (owner_id,),
     )
-    return {(float(r[1]), r[2], r[3]): int(r[0]) for r in found}
+    out: dict[tuple[float, str, str], list[int]] = {}
+    for r in found:
+        out.setdefault((float(r[1]), r[2], r[3]), []).append(int(r[0]))
+    return out
 
 
 def is_empty(conn: Any) -> bool:

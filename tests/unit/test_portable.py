@@ -101,6 +101,21 @@ def test_import_twice_adds_nothing(env: Env, home: Path, tmp_path: Path) -> None
     assert after == before
 
 
+def test_an_exchange_said_twice_comes_back_twice(env: Env, home: Path, tmp_path: Path) -> None:
+    """The same words at the same second, twice, are two pages: an import into an empty
+    memory kept one ("1 already here"); importing it again still adds nothing."""
+    for _ in range(2):
+        run(env, "add", "--user-input", "same", "--response", "same",
+            "--timestamp", "2026-11-01T10:00")  # fmt: skip
+    export(env, tmp_path / "me.json")
+    fresh = Env(home=tmp_path / "other", user="alice", assistant="assistant")
+    out = run(fresh, "import", str(tmp_path / "me.json")).output
+    assert out.startswith("imported 2 exchanges (0 already here)"), out
+    out = run(fresh, "import", str(tmp_path / "me.json")).output
+    assert out.startswith("imported 0 exchanges (2 already here)"), out
+    assert rows(tmp_path / "other", "SELECT COUNT(*) FROM pages") == [(2,)]
+
+
 def test_merge_into_an_existing_store_remaps_ids(env: Env, home: Path, tmp_path: Path) -> None:
     seed(home)
     mark_read(home)

@@ -65,13 +65,16 @@ def _import_pages(
     conn: Any, owner: int, export: ExportFile, vecs: dict[int, Vector]
 ) -> tuple[dict[int, int], set[int]]:
     keep = page_store.is_empty(conn)
+    # Each page already here stands for one page of the file: an exchange said twice (the
+    # same words, the same second) is two pages, and importing it into an empty memory
+    # kept one ("1 already here"); importing the file again still adds nothing.
     existing = page_store.keys(conn, owner)
     ids: dict[int, int] = {}
     new: set[int] = set()
     for p in export.pages:
         key = (p.ts, p.user_input, p.agent_response)
-        if key in existing:
-            ids[p.id] = existing[key]
+        if existing.get(key):
+            ids[p.id] = existing[key].pop(0)
             continue
         row = {
             "id": p.id, "owner_id": owner, "user_input": p.user_input,
@@ -80,8 +83,7 @@ def _import_pages(
             "keywords_json": json.dumps(p.keywords), "tier": p.tier, "segment_id": None,
             "analyzed": int(p.analyzed), "created_at": p.created_at,
         }  # fmt: skip
-        new_id = page_store.restore(conn, _row(row, keep), vecs[p.id])
-        existing[key] = ids[p.id] = new_id
+        ids[p.id] = page_store.restore(conn, _row(row, keep), vecs[p.id])
         new.add(p.id)
     return ids, new
 
