@@ -267,15 +267,14 @@ def plan_matching(conn: Any, owner_id: int, text: str, *, history_path: Path) ->
     needle = text.strip()
     if len(needle) < 2:
         raise InvalidInputError("--match needs at least 2 characters")
-    like = "%" + needle.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
     return _plan(
         conn,
         owner_id,
         history_path=history_path,
-        pages=page_store.ids_of(conn, owner_id, like=like),
-        facts=long_term.ids_of(conn, owner_id, "fact", like=like),
-        profile_items=long_term.ids_of(conn, owner_id, "profile", like=like),
-        rebuild=mid_term.ids_of(conn, owner_id, like=like),
+        pages=page_store.ids_of(conn, owner_id, contains=needle),
+        facts=long_term.ids_of(conn, owner_id, "fact", contains=needle),
+        profile_items=long_term.ids_of(conn, owner_id, "profile", contains=needle),
+        rebuild=mid_term.ids_of(conn, owner_id, contains=needle),
         history_match=needle,
     )
 

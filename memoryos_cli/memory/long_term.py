@@ -234,11 +234,11 @@ def one_current_value(conn: Any, owner_id: int) -> None:
 # -- both tables: erasure, export, import ----------------------------------------------
 
 
-def ids_of(conn: Any, owner_id: int, item: Item, *, like: str | None = None) -> list[int]:
-    """The ids of the owner's facts or profile items, history included; with `like`, of
-    those whose text (attribute or value) is LIKE it."""
+def ids_of(conn: Any, owner_id: int, item: Item, *, contains: str | None = None) -> list[int]:
+    """The ids of the owner's facts or profile items, history included; with `contains`,
+    of those whose text (attribute or value) holds it."""
     columns = ("text",) if item == "fact" else ("attribute", "value")
-    return tables.ids(conn, TABLES[item], owner_id, like=like, columns=columns)
+    return tables.ids(conn, TABLES[item], owner_id, contains=contains, columns=columns)
 
 
 def provenance(conn: Any, owner_id: int, item: Item) -> list[Any]:

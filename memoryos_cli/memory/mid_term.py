@@ -271,10 +271,12 @@ def rebuild(conn: Any, owner_id: int, sid: int) -> None:
     refresh_keywords(conn, sid)
 
 
-def ids_of(conn: Any, owner_id: int, *, like: str | None = None) -> list[int]:
-    """The ids of the owner's segments; with `like`, of those whose summary or keywords
-    are LIKE it."""
-    return tables.ids(conn, "segments", owner_id, like=like, columns=("summary", "keywords_json"))
+def ids_of(conn: Any, owner_id: int, *, contains: str | None = None) -> list[int]:
+    """The ids of the owner's segments; with `contains`, of those whose summary or
+    keywords hold it."""
+    return tables.ids(
+        conn, "segments", owner_id, contains=contains, columns=("summary", "keywords_json")
+    )
 
 
 # -- reindex, export, import, erasure --------------------------------------------------

@@ -114,9 +114,11 @@ def segments_of(conn: Any, owner_id: int) -> dict[int, int | None]:
     return {int(r[0]): r[1] for r in found}
 
 
-def ids_of(conn: Any, owner_id: int, *, like: str | None = None) -> list[int]:
-    """The ids of the owner's pages; with `like`, of those with either side LIKE it."""
-    return tables.ids(conn, "pages", owner_id, like=like, columns=("user_input", "agent_response"))
+def ids_of(conn: Any, owner_id: int, *, contains: str | None = None) -> list[int]:
+    """The ids of the owner's pages; with `contains`, of those with either side holding it."""
+    return tables.ids(
+        conn, "pages", owner_id, contains=contains, columns=("user_input", "agent_response")
+    )
 
 
 def existing_ids(conn: Any, owner_id: int, ids: list[int]) -> set[int]:

@@ -11,17 +11,24 @@ from memoryos_cli.store.migrations import ID_FLOOR_TABLES
 
 
 def ids(
-    conn: Any, table: str, owner_id: int, *, like: str | None = None, columns: Iterable[str] = ()
+    conn: Any,
+    table: str,
+    owner_id: int,
+    *,
+    contains: str | None = None,
+    columns: Iterable[str] = (),
 ) -> list[int]:
-    """The ids of one owner's rows; with `like`, of those with any of `columns` LIKE it
-    (a backslash escapes % and _)."""
-    sql = f"SELECT id FROM {table} WHERE owner_id = ?"
-    params: list[Any] = [owner_id]
-    if like is not None:
-        names = list(columns)
-        sql += " AND (" + " OR ".join(f"{c} LIKE ? ESCAPE '\\'" for c in names) + ")"
-        params += [like] * len(names)
-    return [int(r[0]) for r in conn.execute(sql, params).fetchall()]
+    """The ids of one owner's rows; with `contains`, of those with any of `columns`
+    holding it, case folded as Python folds text. Not SQLite's LIKE: it folds ASCII only,
+    so `forget --match MÜNCHEN` found nothing in "Ich wohne in München" and said so."""
+    names = list(columns) if contains is not None else []
+    found = conn.execute(
+        f"SELECT {', '.join(['id', *names])} FROM {table} WHERE owner_id = ?", (owner_id,)
+    ).fetchall()
+    if contains is None:
+        return [int(r[0]) for r in found]
+    needle = contains.casefold()
+    return [int(r[0]) for r in found if any(needle in str(v or "").casefold() for v in r[1:])]
 
 
 def new_id(table: str) -> str:

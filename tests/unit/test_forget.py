@@ -155,6 +155,22 @@ def test_a_matched_segment_summary_is_rebuilt(home: Path) -> None:
         assert seg.summary_source == "keywords" and "zorbala" not in seg.summary.lower()
 
 
+def test_match_folds_case_in_every_script(home: Path) -> None:
+    """SQLite's LIKE folds ASCII only: `--match MÜNCHEN` found nothing in "Ich wohne in
+    München" and said so, and the user thought it gone."""
+    with Memoryos("alice", "assistant", home, llm_model="none", embedder=HashingEmbedder()) as mem:
+        mem.add_memory("Ich wohne in München und liebe Café Ölberg.", "Schön!", T0)
+        mem.add_memory("Something else entirely.", "Ok.", T0 + 1)
+        mem.set_profile("city", "München")
+        for needle in ("MÜNCHEN", "CAFÉ", "ölberg"):
+            plan = mem.forget_matching(needle, dry_run=True)
+            assert len(plan.pages) == 1, needle
+        assert len(mem.forget_matching("MÜNCHEN", dry_run=True).profile_items) == 1
+        mem.forget_matching("MÜNCHEN", expect=mem.forget_matching("MÜNCHEN", dry_run=True))
+        assert [p.user_input for p in mem.pages()] == ["Something else entirely."]
+        assert mem.profile() == []
+
+
 # -- the chat's input history ---------------------------------------------------------------
 
 
