@@ -206,9 +206,13 @@ def load_settings(home: Path | str | None = None, **overrides: Any) -> Settings:
     values: dict[str, Any] = {}
     values.update(read_config_file(root / CONFIG_NAME))
     for name in _FIELDS:
-        env = os.environ.get(f"MEMORYOS_{name.upper()}")
+        variable = f"MEMORYOS_{name.upper()}"
+        env = os.environ.get(variable)
         if env is not None and env != "":
-            values[name] = _coerce(name, env)
+            try:
+                values[name] = _coerce(name, env)
+            except InvalidInputError as exc:  # say where the bad value comes from
+                raise InvalidInputError(f"{variable}: {exc}") from exc
     for name, value in overrides.items():
         if name not in _FIELDS:
             raise InvalidInputError(f"unknown setting {name!r}")

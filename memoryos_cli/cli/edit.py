@@ -6,6 +6,7 @@ User text is never read as rich markup: it always goes into `Text` objects.
 
 from __future__ import annotations
 
+import os
 from typing import Annotated, Any
 
 import typer
@@ -133,8 +134,17 @@ def config_set(
     env = get_env(ctx)
     settings = env.settings()
     write_config_value(settings, key, value)
-    new = getattr(load_settings(settings.home), key)
-    env.console.print(Text(f"{key} = {new} (in {settings.config_path})"))
+    variable = f"MEMORYOS_{key.upper()}"
+    overriding = os.environ.pop(variable, None)  # the file's value, resolved, first
+    try:
+        written = getattr(load_settings(settings.home), key)
+    finally:
+        if overriding is not None:
+            os.environ[variable] = overriding
+    env.console.print(Text(f"{key} = {written} (in {settings.config_path})"))
+    if overriding:  # it wins over the file: say what is in force
+        in_force = getattr(load_settings(settings.home), key)
+        env.console.print(Text(f"{variable} is set, so {key} = {in_force} while it is"))
 
 
 def about(seconds: float) -> str:

@@ -170,3 +170,18 @@ def test_an_empty_reranker_is_the_default_one(home) -> None:
     judge = reranker_for(load_settings(reranker=""))
     assert judge is not None and judge.name == DEFAULT_RERANKER
     assert reranker_for(load_settings(reranker="none")) is None
+
+
+def test_config_set_says_what_the_file_holds_and_what_a_variable_overrides(
+    home, monkeypatch
+) -> None:
+    """With MEMORYOS_SHORT_TERM_CAPACITY=3, `config set short_term_capacity 9` printed
+    "short_term_capacity = 3 (in .../config.toml)", where the file held 9."""
+    env = fast_env(monkeypatch)
+    monkeypatch.setenv("MEMORYOS_SHORT_TERM_CAPACITY", "3")
+    lines = run(env, "config", "set", "short_term_capacity", "9").output.splitlines()
+    assert lines[0] == f"short_term_capacity = 9 (in {home / 'config.toml'})"
+    assert lines[1] == "MEMORYOS_SHORT_TERM_CAPACITY is set, so short_term_capacity = 3 while it is"
+    monkeypatch.setenv("MEMORYOS_SHORT_TERM_CAPACITY", "abc")
+    with pytest.raises(InvalidInputError, match="^MEMORYOS_SHORT_TERM_CAPACITY: setting"):
+        load_settings()
