@@ -9,8 +9,8 @@ from pathlib import Path
 
 
 class MadePrivateWarning(UserWarning):
-    """A memory folder or file others could read was made private: said, not done quietly,
-    so its owner learns that it was open (and since when it may have been read)."""
+    """A memory folder or file others could open was made private: said, not done quietly,
+    so its owner learns that it had been open to other users."""
 
 
 def make_private(path: Path) -> None:
