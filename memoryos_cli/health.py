@@ -164,14 +164,15 @@ def _database(settings: Settings) -> Callable[[], str]:
 def _permissions(settings: Settings) -> Callable[[], str]:
     def check() -> str:
         problems = []
-        for path, want in ((settings.home, 0o700), (settings.db_path, 0o600)):
+        wanted = ((settings.home, 0o700), (settings.db_path, 0o600), (settings.config_path, 0o600))
+        for path, want in wanted:
             if path.exists():
                 mode = stat.S_IMODE(os.stat(path).st_mode)
                 if mode & ~want:
                     problems.append(f"{path} is {mode:o} (run `chmod {want:o} {path}`)")
         if problems:
             raise MemoryosError("; ".join(problems))
-        return "data dir 700, database 600"
+        return "data dir 700, database and config 600"
 
     return check
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
+import traceback
 import warnings
 from pathlib import Path
 from typing import Annotated, Any
@@ -106,9 +107,10 @@ def main(argv: list[str] | None = None) -> None:
         # exiting, so it is passed on here (a failed doctor, a declined confirmation).
         code = app(args=args, standalone_mode=False)
     except MemoryosError as exc:
-        if debug:
-            raise
-        typer.secho(f"error: {exc}", err=True, fg="red")
+        if debug:  # the traceback, and still the error's own exit code (a script's `$?`)
+            traceback.print_exc()
+        else:
+            typer.secho(f"error: {exc}", err=True, fg="red")
         sys.exit(int(exc.exit_code))
     except KeyboardInterrupt:
         typer.echo("", err=True)

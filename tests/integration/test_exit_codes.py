@@ -165,3 +165,21 @@ def test_a_memory_others_could_read_is_made_private_and_the_user_told(home: Path
     assert runs[1].stderr == ""
     assert stat.S_IMODE(home.stat().st_mode) == 0o700
     assert stat.S_IMODE((home / "memoryos.db").stat().st_mode) == 0o600
+
+
+def test_debug_shows_the_traceback_and_keeps_the_exit_code(home: Path) -> None:
+    """`forget p9 -y` exits 3 (not found); with --debug it exited 1, so a script that
+    checks `$?` behaved otherwise when debugging."""
+    runs = {
+        flag: subprocess.run(
+            [memoryos_command(), *flag, "--model", "none", "forget", "p9", "--yes"],
+            capture_output=True,
+            text=True,
+            env=_env(home),
+            timeout=120,
+        )  # fmt: skip
+        for flag in ((), ("--debug",))
+    }
+    plain, debug = runs[()], runs[("--debug",)]
+    assert plain.returncode == debug.returncode == ExitCode.NOT_FOUND, (plain, debug)
+    assert "Traceback" in debug.stderr and "Traceback" not in plain.stderr

@@ -186,3 +186,16 @@ def test_an_embedder_set_apart_from_the_memorys_index_fails_with_the_way_out(
     assert not embedder.ok
     assert "indexed with bge-small-en-v1.5" in embedder.detail
     assert "memoryos reindex" in embedder.detail
+
+
+def test_health_finds_a_config_others_can_read(home: Path) -> None:
+    """A config.toml written by hand with 644 (it names the home, the models, the user):
+    doctor said all was well."""
+    home.mkdir(mode=0o700)
+    os.chmod(home, 0o700)
+    (home / "config.toml").write_text('[memoryos]\nuser_id = "noor"\n')
+    os.chmod(home / "config.toml", 0o644)
+    config = home / "config.toml"
+    assert {c.name: c for c in Memoryos.health()}["permissions"] == Check(
+        "permissions", False, f"{config} is 644 (run `chmod 600 {config}`)"
+    )
