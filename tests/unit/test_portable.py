@@ -209,6 +209,19 @@ def test_malformed_files_change_nothing(env: Env, home: Path, tmp_path: Path) ->
         assert isinstance(result.exception, InvalidInputError), name
         assert "nothing was imported" in str(result.exception), name
         assert file_state(target) == before, name
+    # a binary file, a folder and the Markdown journal: each said "cannot read ...: 'utf-8'
+    # codec can't decode", "[Errno 21] Is a directory" or "broken or truncated JSON"
+    (tmp_path / "photo.jpg").write_bytes(b"\xff\xd8\xff\xe0" + bytes(range(256)))
+    (tmp_path / "folder").mkdir()
+    journal = tmp_path / "me.md"
+    run(env, "export", "--format", "md", "-o", str(journal))
+    for path, says in [(tmp_path / "photo.jpg", "not UTF-8 text"),
+                       (tmp_path / "folder", "is a folder, not an export file"),
+                       (journal, "a Markdown journal")]:  # fmt: skip
+        result = run(target_env, "import", str(path), ok=False)
+        message = str(result.exception)
+        assert says in message and "nothing was imported" in message, message
+        assert file_state(target) == before, path
     assert rows(target, "SELECT COUNT(*) FROM pages") == [(1,)]
 
 

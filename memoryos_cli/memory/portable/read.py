@@ -108,10 +108,17 @@ def parse(text: str) -> ExportFile:
 
 def read_file(path: Path | str) -> ExportFile:
     """The validated content of the export file at `path`."""
+    file = Path(path).expanduser()
+    if file.is_dir():
+        raise InvalidInputError(f"{path} is a folder, not an export file; {NOTHING}")
     try:
-        text = Path(path).expanduser().read_text(encoding="utf-8")
+        text = file.read_text(encoding="utf-8")
     except FileNotFoundError as exc:
         raise InvalidInputError(f"no such file: {path}") from exc
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InvalidInputError(f"cannot read {path}: {exc}") from exc
+    except UnicodeDecodeError as exc:
+        raise _fail("not UTF-8 text (a binary file?)") from exc
+    except OSError as exc:
+        raise InvalidInputError(f"cannot read {path} ({exc.strerror}); {NOTHING}") from exc
+    if text.lstrip().startswith("#"):  # `export --format md` writes a journal to read
+        raise _fail("a Markdown journal (`export --format md`) is for reading; import the JSON")
     return parse(text)
