@@ -14,3 +14,9 @@ SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
 def tokens(text: str) -> list[str]:
     """Lowercase word tokens (letters and digits, keeping inner apostrophes)."""
     return [m.group(0).lower().replace("’", "'") for m in WORD.finditer(text)]
+
+
+def holds(text: str, needle: str) -> bool:
+    """Whether `text` contains `needle`, case folded in any script (how `forget --match`
+    matches: SQLite's LIKE folds ASCII only, and "MÜNCHEN" missed "München")."""
+    return needle.casefold() in text.casefold()

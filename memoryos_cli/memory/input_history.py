@@ -10,6 +10,7 @@ from collections.abc import Collection
 from pathlib import Path
 
 from memoryos_cli.files import write_private
+from memoryos_cli.words import holds
 
 
 def _entries(path: Path) -> list[tuple[bytes, str]]:
@@ -33,16 +34,12 @@ def _entries(path: Path) -> list[tuple[bytes, str]]:
     return entries
 
 
-def _matches(typed: str, needle: str) -> bool:
-    return needle.casefold() in typed.casefold()
-
-
 def _chosen(typed: str, needle: str | None, lines: Collection[str]) -> bool:
     """An entry that contains `needle` or was typed as one of `lines` (a forgotten page's
     message); every entry when neither is given."""
     if needle is None and not lines:
         return True
-    return (needle is not None and _matches(typed, needle)) or typed.strip() in lines
+    return (needle is not None and holds(typed, needle)) or typed.strip() in lines
 
 
 def count(path: Path, needle: str | None = None, lines: Collection[str] = ()) -> int:

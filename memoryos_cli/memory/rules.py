@@ -346,8 +346,10 @@ def addressed_name(item: Item, batch: Batch) -> Verdict:
 
 
 # How a person gives their own name in a chat: "I'm Tom", "my name is Tom", "call me Tom",
-# "it's Tom", "Tom here".
-SELF_NAMING = r"(?:my name is|my name's|i am|i'm|call me|this is|it's)"
+# "it's Tom", "Tom here". "this is Lina" and "it's Lina" may also introduce someone else,
+# so `name_given` adds a name only on the others (`GIVES_OWN_NAME`).
+GIVES_OWN_NAME = "my name is|my name's|i am|i'm|call me"
+SELF_NAMING = rf"(?:{GIVES_OWN_NAME}|this is|it's)"
 
 
 def name_not_given(item: Item, batch: Batch) -> Verdict:
@@ -373,11 +375,6 @@ def name_not_given(item: Item, batch: Batch) -> Verdict:
     return Drop(f"the user never gives {item.text} as their own name")
 
 
-# How a person gives their own name, said so that it cannot be someone else's ("this is
-# Lina" may introduce a sister).
-GIVES_OWN_NAME = r"(?i:my name is|my name's|i am|i'm|call me)"
-
-
 def name_given(item: Item, batch: Batch) -> Verdict:
     """A user fact that calls the user by the name they gave in their own words ("I am
     Tom" and "Tom is a teacher in Leeds.") adds that name to the profile when none is
@@ -393,7 +390,7 @@ def name_given(item: Item, batch: Batch) -> Verdict:
     name = first.group(1) if first else ""
     if not name or name.lower() in ROLES:
         return None
-    gives = re.compile(rf"\b{GIVES_OWN_NAME}\s+{name}\b(?!['’]s)")
+    gives = re.compile(rf"\b(?i:{GIVES_OWN_NAME})\s+{name}\b(?!['’]s)")
     said = [pid for pid, turn in batch.user_turns.items() if gives.search(turn)]
     if not said:
         return None
@@ -451,8 +448,9 @@ def unsupported(item: Item, batch: Batch) -> Verdict:
             return Drop(f"{held:.0%} of its words in the pages (needs {MIN_SUPPORT:.0%})")
         # the user's turns, not the other side's: the chat model answered a pasted text
         # "Noor is a 10-year-old girl from York" and "age: 10" was stored (a real chat)
-        said = " ".join(batch.user_turns.values())
-        for number in re.findall(r"\d+", item.text):
+        numbers = re.findall(r"\d+", item.text)
+        said = " ".join(batch.user_turns.values()) if numbers else ""
+        for number in numbers:
             if not re.search(rf"(?<!\d){number}(?!\d)", said):
                 return Drop(f"the user's turns do not say {number}")
         return None

@@ -8,6 +8,7 @@ from typing import Any
 
 from memoryos_cli.store import vectors
 from memoryos_cli.store.migrations import ID_FLOOR_TABLES
+from memoryos_cli.words import holds
 
 
 def ids(
@@ -19,16 +20,14 @@ def ids(
     columns: Iterable[str] = (),
 ) -> list[int]:
     """The ids of one owner's rows; with `contains`, of those with any of `columns`
-    holding it, case folded as Python folds text. Not SQLite's LIKE: it folds ASCII only,
-    so `forget --match MÜNCHEN` found nothing in "Ich wohne in München" and said so."""
+    holding it (`words.holds`, not SQLite's LIKE, which folds ASCII only)."""
     names = list(columns) if contains is not None else []
     found = conn.execute(
         f"SELECT {', '.join(['id', *names])} FROM {table} WHERE owner_id = ?", (owner_id,)
     ).fetchall()
     if contains is None:
         return [int(r[0]) for r in found]
-    needle = contains.casefold()
-    return [int(r[0]) for r in found if any(needle in str(v or "").casefold() for v in r[1:])]
+    return [int(r[0]) for r in found if any(holds(str(v or ""), contains) for v in r[1:])]
 
 
 def new_id(table: str) -> str:
