@@ -499,7 +499,10 @@ def misattributed(item: Item, batch: Batch) -> Verdict:
     from the user's "I'm flying to Oslo") moves to the other side instead, its subject
     renamed: the claim is right, the filing was not. So does an assistant fact that names
     its subject ("Mara's daughter Klara started violin lessons", the user's words) when the
-    user's name is known: `self_statement` then corrects a subject that is the user."""
+    user's name is known: `self_statement` then corrects a subject that is the user.
+
+    A user item cited only on pages memoryos's model answered is cited where the user said
+    it instead, when a user turn of the batch does (`told_on`)."""
     user_name = batch.user_name  # fixed here, once support has been weighed
     own, other = (
         (batch.user_turns, batch.agent_turns)
@@ -513,6 +516,10 @@ def misattributed(item: Item, batch: Batch) -> Verdict:
         return None
     whose = "the assistant's" if item.kind != "assistant" else "the user's"
     said = f"{whose} words ({theirs:.0%} in its turns, {mine:.0%} in its own side's)"
+    if item.kind != "assistant" and set(item.sources) <= batch.answered:
+        told = told_on(item, batch)
+        if told:
+            return replace(item, sources=told)
     if item.kind == "profile":
         return Drop(said)
     if theirs < REFILE_SUPPORT:
@@ -530,6 +537,26 @@ def misattributed(item: Item, batch: Batch) -> Verdict:
     if to == "user" and user_name:
         return replace(item, kind=to)  # named; `self_statement` names the user if theirs
     return Drop(said)
+
+
+def told_on(item: Item, batch: Batch) -> tuple[int, ...]:
+    """The page of the batch where the user's own turn says a user fact or profile value
+    (MIN_SUPPORT of its words, no fewer there than in the answer beside it); () if none.
+
+    The chat model's answers echo what the user told it: "I'm vegetarian" on one page,
+    "Since you're vegetarian, try a lentil curry" on the next, and Qwen 1.5B cited the
+    answer's page for `diet = vegetarian`. Where the other side is memoryos's own model,
+    its words are the user's told back, so the item is cited where the user said it, not
+    dropped. Where it is a person (an imported chat, LoCoMo), their words are their own
+    claims, and `misattributed` drops as before: re-cited there, 0.5-support pages took
+    Melanie's charity race for Caroline's on conv-26."""
+    ignore = batch.subjects if item.kind in FACT_KINDS else frozenset()
+    best: tuple[float, int] | None = None
+    for pid, said in batch.user_turns.items():
+        mine = support(item.text, said, ignore)
+        if mine >= MIN_SUPPORT and mine >= support(item.text, batch.agent_turns[pid], ignore):
+            best = max(best or (mine, -pid), (mine, -pid))
+    return () if best is None else (-best[1],)
 
 
 def model_said(item: Item, batch: Batch) -> Verdict:

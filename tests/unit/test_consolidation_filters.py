@@ -210,6 +210,38 @@ def test_misattributed(kind: str, text: str, kept: bool) -> None:
     assert bool(getattr(analysis, f"{kind}_facts")) is kept
 
 
+# A real chat: the diet told on one page, the model's answer echoing it on the next.
+DIET = [
+    (1, 0.0, "Quick note: I'm vegetarian, and I cook most evenings.", "Noted, thanks!"),
+    (2, 0.0, "Any dinner ideas for tonight?", "Since you're vegetarian, try a lentil curry."),
+    (3, 0.0, "Lovely, I'll go shopping later.", "Enjoy the shopping!"),
+]
+
+
+@pytest.mark.parametrize(
+    ("kind", "attribute", "text", "answered", "after"),
+    [
+        ("profile", "diet", "vegetarian", {1, 2, 3}, [1]),  # cited where the user said it
+        ("user", "", "The user is vegetarian.", {1, 2, 3}, [1]),
+        ("profile", "diet", "vegetarian", set(), None),  # a person's answer: their claim
+        ("profile", "diet", "lentil curry", {1, 2, 3}, None),  # the user never said it
+    ],
+)
+def test_an_item_the_model_echoed_is_cited_where_the_user_said_it(
+    kind: str, attribute: str, text: str, answered: set[int], after: list[int] | None
+) -> None:
+    """Qwen 1.5B cited the answer's page for `diet = vegetarian`, and `misattributed`
+    dropped the user's diet as the assistant's words."""
+    if kind == "profile":
+        analysis = Analysis(profile=[(attribute, text, [2])])
+    else:
+        analysis = Analysis(user_facts=[(text, [2])])
+    chosen = tuple(r for r in rules.RULES if r.name == "misattributed")
+    rules.apply_rules(analysis, rules.Batch(DIET, DIET, answered=frozenset(answered)), chosen)
+    kept = [sources for *_, sources in [*analysis.profile, *analysis.user_facts]]
+    assert kept == ([] if after is None else [after])
+
+
 @pytest.mark.parametrize(
     ("text", "kept"),
     [
