@@ -189,6 +189,10 @@ def _broken(data: dict[str, Any]) -> list[tuple[str, Any]]:
         ("missing field", edit(lambda d: d["knowledge"][1].pop("text"))),
         ("bad vector", edit(lambda d: d["pages"][0].update(embedding="AAAA"))),
         ("not a list", edit(lambda d: d.update(jobs={}))),
+        # what `add` refuses: over max_input_chars, empty on both sides, half a surrogate
+        ("too long", edit(lambda d: d["pages"][3].update(user_input="x" * 200_001))),
+        ("empty", edit(lambda d: d["pages"][4].update(user_input=" ", agent_response=""))),
+        ("not UTF-8", edit(lambda d: d["pages"][2].update(agent_response="ok \ud800"))),
     ]
 
 

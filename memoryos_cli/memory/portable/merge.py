@@ -16,12 +16,14 @@ from typing import Any, TypeVar
 import numpy as np
 
 from memoryos_cli.embed import Embedder, Vector, normalize
+from memoryos_cli.errors import InvalidInputError
+from memoryos_cli.memory import ingest, long_term, mid_term, short_term
 from memoryos_cli.memory import jobs as job_queue
-from memoryos_cli.memory import long_term, mid_term, short_term
 from memoryos_cli.memory import pages as page_store
 from memoryos_cli.memory.long_term import Item
 from memoryos_cli.memory.page_text import page_text
 from memoryos_cli.memory.portable.format import ExportFile, FactRecord, ProfileRecord
+from memoryos_cli.memory.portable.read import NOTHING
 from memoryos_cli.memory.scope import Scope
 from memoryos_cli.store import vectors
 
@@ -180,8 +182,25 @@ def _import_jobs(conn: Any, owner: int, export: ExportFile, seg_ids: dict[int, i
     return count
 
 
+def check_exchanges(export: ExportFile, max_chars: int) -> None:
+    """Each exchange as `add` checks it: no longer than `max_input_chars`, not empty on
+    both sides, UTF-8 (a JSON escape can hold half a surrogate pair), NUL dropped. Before,
+    an import stored a 200,000-character input that `add` refuses, and an empty exchange."""
+    for i, page in enumerate(export.pages):
+        try:
+            page.user_input = ingest.check_text("user_input", page.user_input, max_chars)
+            page.agent_response = ingest.check_text(
+                "agent_response", page.agent_response, max_chars
+            )
+            if not page.user_input.strip() and not page.agent_response.strip():
+                raise InvalidInputError("is empty on both sides")
+        except InvalidInputError as exc:
+            raise InvalidInputError(f"pages[{i}] (id {page.id}): {exc}; {NOTHING}") from exc
+
+
 def import_data(scope: Scope, export: ExportFile) -> ImportCounts:
     """Merge a validated export into this user/assistant pair, in one transaction."""
+    check_exchanges(export, scope.settings.max_input_chars)
     embedder = scope.embedder
     same = _same_embedder(embedder, export)
     page_vecs = _vectors(
