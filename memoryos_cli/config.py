@@ -18,7 +18,7 @@ import tomli_w
 
 from memoryos_cli.clock import zone_named
 from memoryos_cli.errors import InvalidInputError
-from memoryos_cli.files import ensure_private_dir, write_private
+from memoryos_cli.files import ensure_private_dir, make_private, write_private
 
 DB_NAME = "memoryos.db"
 CONFIG_NAME = "config.toml"
@@ -189,6 +189,7 @@ def read_config_file(path: Path) -> dict[str, Any]:
     """The [memoryos] table (or top level) of config.toml; unknown keys are an error."""
     if not path.exists():
         return {}
+    make_private(path)  # a config copied in with 644: its model paths and zone are the user's
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
@@ -229,8 +230,31 @@ def write_config_value(settings: Settings, name: str, value: str) -> None:
     current[name] = _coerce(name, value)
     _check_model_name(name, current[name])
     ensure_private_dir(settings.home)
-    table = {k: str(v) if isinstance(v, Path) else v for k, v in sorted(current.items())}
-    write_private(settings.config_path, tomli_w.dumps({"memoryos": table}))
+    _write_config_file(settings.config_path, current)
+
+
+def _write_config_file(path: Path, values: dict[str, Any]) -> None:
+    table = {k: str(v) if isinstance(v, Path) else v for k, v in sorted(values.items())}
+    write_private(path, tomli_w.dumps({"memoryos": table}))
+
+
+def env_override(name: str) -> str | None:
+    """The MEMORYOS_* variable that sets `name` over config.toml, if one does."""
+    variable = f"MEMORYOS_{name.upper()}"
+    return variable if os.environ.get(variable) else None
+
+
+def remove_config_value(settings: Settings, name: str) -> bool:
+    """Take one key out of config.toml, so the default (or MEMORYOS_*) is in force again.
+    Returns whether the file had it."""
+    if name not in _FIELDS:
+        raise InvalidInputError(f"unknown setting {name!r}; see `memoryos config show`")
+    current = read_config_file(settings.config_path)
+    if name not in current:
+        return False
+    del current[name]
+    _write_config_file(settings.config_path, current)
+    return True
 
 
 def _check_model_name(name: str, value: Any) -> None:

@@ -147,6 +147,22 @@ def config_set(
         env.console.print(Text(f"{variable} is set, so {key} = {in_force} while it is"))
 
 
+def config_unset(
+    ctx: typer.Context,
+    key: Annotated[str, typer.Argument(help="Setting name, as `config show` lists it.")],
+) -> None:
+    """Take one setting out of config.toml: its default (or MEMORYOS_*) is in force again."""
+    from memoryos_cli.config import env_override, load_settings, remove_config_value
+
+    env = get_env(ctx)
+    settings = env.settings()
+    removed = remove_config_value(settings, key)
+    in_force = getattr(load_settings(settings.home), key)
+    where = env_override(key) or "default"
+    said = "removed from" if removed else "was not set in"
+    env.console.print(Text(f"{key} {said} {settings.config_path}; {key} = {in_force} ({where})"))
+
+
 def about(seconds: float) -> str:
     """A duration for people: whole seconds, and minutes once it is long."""
     n = max(1, round(seconds))
@@ -211,5 +227,6 @@ def reindex(ctx: typer.Context, as_json: JsonFlag = False) -> None:
 def register(app: typer.Typer) -> None:
     # "-1" is a value here (seed -1), not an option
     config_app.command("set", context_settings={"ignore_unknown_options": True})(config_set)
+    config_app.command("unset")(config_unset)
     for fn in (add, remember, forget, reindex):
         app.command(fn.__name__)(fn)

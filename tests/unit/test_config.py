@@ -185,3 +185,40 @@ def test_config_set_says_what_the_file_holds_and_what_a_variable_overrides(
     monkeypatch.setenv("MEMORYOS_SHORT_TERM_CAPACITY", "abc")
     with pytest.raises(InvalidInputError, match="^MEMORYOS_SHORT_TERM_CAPACITY: setting"):
         load_settings()
+
+
+def test_config_unset_takes_one_setting_out_of_the_file(home, monkeypatch) -> None:
+    """There was no way back to a default but editing config.toml by hand."""
+    env = fast_env(monkeypatch)
+    run(env, "config", "set", "short_term_capacity", "12")
+    run(env, "config", "set", "timezone", "Europe/Oslo")
+    said = run(env, "config", "unset", "short_term_capacity").output.strip()
+    assert said == (
+        f"short_term_capacity removed from {home / 'config.toml'}; short_term_capacity = 7"
+        " (default)"
+    )
+    assert load_settings().short_term_capacity == 7
+    assert load_settings().timezone == "Europe/Oslo"  # the other setting stays
+    assert "was not set in" in run(env, "config", "unset", "short_term_capacity").output
+    monkeypatch.setenv("MEMORYOS_TIMEZONE", "UTC")
+    assert (
+        run(env, "config", "unset", "timezone")
+        .output.strip()
+        .endswith("timezone = UTC (MEMORYOS_TIMEZONE)")
+    )
+    assert "timezone" not in (home / "config.toml").read_text()
+    refused = run(env, "config", "unset", "nosuch", ok=False).exception
+    assert isinstance(refused, InvalidInputError) and "unknown setting" in str(refused)
+
+
+def test_a_config_others_can_read_is_made_private(home) -> None:
+    """Its model paths and time zone are the user's; `doctor` found a 644 file, nothing
+    fixed it."""
+    from memoryos_cli.files import MadePrivateWarning
+
+    home.mkdir(parents=True, exist_ok=True)
+    (home / "config.toml").write_text('[memoryos]\ntimezone = "Europe/Oslo"\n')
+    (home / "config.toml").chmod(0o644)
+    with pytest.warns(MadePrivateWarning, match="was 644"):
+        assert load_settings().timezone == "Europe/Oslo"
+    assert (home / "config.toml").stat().st_mode & 0o777 == 0o600

@@ -14,6 +14,7 @@ from text_model_support import FakeSite, fake_site, flip_a_byte
 
 from memoryos_cli.api import Memoryos
 from memoryos_cli.cli.env import Env
+from memoryos_cli.config import load_settings
 from memoryos_cli.embed.hashing import HashingEmbedder
 from memoryos_cli.health import Check
 from memoryos_cli.store import Store
@@ -194,8 +195,9 @@ def test_health_finds_a_config_others_can_read(home: Path) -> None:
     home.mkdir(mode=0o700)
     os.chmod(home, 0o700)
     (home / "config.toml").write_text('[memoryos]\nuser_id = "noor"\n')
+    settings = load_settings()  # reading it makes it private (test_config.py); opened later:
     os.chmod(home / "config.toml", 0o644)
     config = home / "config.toml"
-    assert {c.name: c for c in Memoryos.health()}["permissions"] == Check(
+    assert {c.name: c for c in Memoryos.health(settings)}["permissions"] == Check(
         "permissions", False, f"{config} is 644 (run `chmod 600 {config}`)"
     )
