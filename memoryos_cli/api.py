@@ -7,7 +7,7 @@ import time
 from collections.abc import Callable, Generator, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
-from typing import Any, Literal, overload
+from typing import Any, Literal, TextIO, overload
 
 from memoryos_cli.catalog import TEXT_MODELS
 from memoryos_cli.config import Settings, load_settings
@@ -585,9 +585,12 @@ class Memoryos:
         return portable.schema()
 
     @staticmethod
-    def read_export(path: str | Path) -> portable.ExportFile:
-        """The export file at `path`, wholly checked; InvalidInputError says what is wrong."""
-        return portable.read_file(path)
+    def read_export(source: str | Path | TextIO) -> portable.ExportFile:
+        """The export file at `source` (a path, or a text stream such as stdin), wholly
+        checked; InvalidInputError says what is wrong."""
+        if isinstance(source, str | Path):
+            return portable.read_file(source)
+        return portable.read_stream(source)
 
     def import_(self, export: portable.ExportFile | str | Path) -> portable.ImportCounts:
         """Merge an export (or the file at a path) into this memory: all of it in one

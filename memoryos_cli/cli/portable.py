@@ -40,7 +40,8 @@ def _write(env: Env, output: Path | None, text: str) -> bool:
 def export(
     ctx: typer.Context,
     output: Annotated[
-        Path | None, typer.Option("--output", "-o", help="File to write (0600); stdout if omitted.")
+        Path | None,
+        typer.Option("--output", "-o", help="File to write (0600); stdout if omitted or -."),
     ] = None,
     fmt: Annotated[
         str, typer.Option("--format", help="json (lossless) or md (a journal).")
@@ -57,6 +58,10 @@ def export(
 
     if fmt not in FORMATS:
         raise InvalidInputError("--format must be json or md")
+    if embeddings and fmt == "md":
+        raise InvalidInputError("--embeddings is for the JSON export; a journal holds no vectors")
+    if output is not None and str(output) == "-":
+        output = None
     env = get_env(ctx)
     if schema:
         if _write(env, output, json.dumps(Memoryos.export_schema(), indent=2) + "\n"):
@@ -76,13 +81,16 @@ def export(
 
 def import_(
     ctx: typer.Context,
-    file: Annotated[Path, typer.Argument(help="A file made by `memoryos export` (JSON).")],
+    file: Annotated[
+        Path, typer.Argument(help="A file made by `memoryos export` (JSON); - reads stdin.")
+    ],
 ) -> None:
     """Restore or merge an export into this memory, all or nothing, without duplicates."""
     from memoryos_cli.api import Memoryos
 
     env = get_env(ctx)
-    exported = Memoryos.read_export(file)  # the whole file is checked before the store is opened
+    # the whole file is checked before the store is opened
+    exported = Memoryos.read_export(env.stdin if str(file) == "-" else file)
     with env.memoryos() as mem:
         counts = mem.import_(exported)
         who = f"{mem.settings.user_id} with {mem.settings.assistant_id}"

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+import io
 import json
 import stat
 from pathlib import Path
@@ -99,6 +101,26 @@ def test_import_twice_adds_nothing(env: Env, home: Path, tmp_path: Path) -> None
     assert out.startswith("imported 0 exchanges (9 already here), 0 segments, 0 facts, 0 profile")
     after = {t: rows(home, f"SELECT COUNT(*) FROM {t}") for t in before}
     assert after == before
+
+
+def test_a_dash_is_standard_output_and_standard_input(
+    env: Env, home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`export -o -` wrote a file named "-", and `import -` looked for one."""
+    seed(home)
+    monkeypatch.chdir(tmp_path)
+    printed = run(env, "export", "-o", "-").output
+    assert not (tmp_path / "-").exists()
+    same(json.loads(printed), export(env, tmp_path / "me.json"))
+    fresh = dataclasses.replace(env, home=tmp_path / "other", stdin=io.StringIO(printed))
+    out = run(fresh, "import", "-").output
+    assert out.startswith("imported 9 exchanges (0 already here)")
+    for piped, says in [("", "it is empty"), ("# Journal", "a Markdown journal")]:
+        bad = dataclasses.replace(env, home=tmp_path / "third", stdin=io.StringIO(piped))
+        refused = run(bad, "import", "-", ok=False).exception
+        assert says in str(refused) and "nothing was imported" in str(refused)
+    refused = run(env, "export", "--format", "md", "--embeddings", ok=False).exception
+    assert "a journal holds no vectors" in str(refused)  # it was ignored
 
 
 def test_an_exchange_said_twice_comes_back_twice(env: Env, home: Path, tmp_path: Path) -> None:

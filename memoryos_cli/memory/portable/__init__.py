@@ -11,7 +11,7 @@ from __future__ import annotations
 from memoryos_cli.memory.portable.export import build, export_data
 from memoryos_cli.memory.portable.format import ExportFile, schema, to_json
 from memoryos_cli.memory.portable.merge import ImportCounts, import_data
-from memoryos_cli.memory.portable.read import parse, read_file
+from memoryos_cli.memory.portable.read import parse, read_file, read_stream
 
 __all__ = [
     "ExportFile",
@@ -21,6 +21,7 @@ __all__ = [
     "import_data",
     "parse",
     "read_file",
+    "read_stream",
     "schema",
     "to_json",
 ]

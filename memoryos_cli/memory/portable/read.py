@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 from pydantic import ValidationError
 from pydantic_core import ErrorDetails
@@ -119,6 +119,26 @@ def read_file(path: Path | str) -> ExportFile:
         raise _fail("not UTF-8 text (a binary file?)") from exc
     except OSError as exc:
         raise InvalidInputError(f"cannot read {path} ({exc.strerror}); {NOTHING}") from exc
+    return read_text(text)
+
+
+def read_stream(stream: TextIO) -> ExportFile:
+    """The validated content of an export piped in (`memoryos import -`)."""
+    if stream.isatty():  # reading would wait for a file to be typed
+        raise InvalidInputError(
+            f"`import -` reads an export piped in, e.g. `memoryos import - < me.json`; {NOTHING}"
+        )
+    try:
+        text = stream.read()
+    except UnicodeDecodeError as exc:
+        raise _fail("not UTF-8 text (a binary file?)") from exc
+    return read_text(text)
+
+
+def read_text(text: str) -> ExportFile:
+    """The validated content of an export file's text."""
+    if not text.strip():
+        raise _fail("it is empty")
     if text.lstrip().startswith("#"):  # `export --format md` writes a journal to read
         raise _fail("a Markdown journal (`export --format md`) is for reading; import the JSON")
     return parse(text)
