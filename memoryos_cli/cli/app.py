@@ -57,9 +57,7 @@ def root(
 ) -> None:
     """memoryos: chat with a local model that remembers you, and look inside its memory."""
     env = ctx.obj if isinstance(ctx.obj, Env) else Env()
-    env.home = home or env.home
-    env.user = user or env.user
-    env.assistant = assistant or env.assistant
+    env.choose(home, user, assistant)
     env.model = model or env.model
     env.debug = debug or env.debug
     ctx.obj = env

@@ -28,6 +28,16 @@ class Env:
     stdin: TextIO = field(default_factory=lambda: sys.stdin)
     console: Console = field(default_factory=lambda: make_console())
 
+    def choose(
+        self, home: Path | None = None, user: str | None = None, assistant: str | None = None
+    ) -> None:
+        """Take the options a command was given over what is set. An empty --user or
+        --assistant is kept, and refused by the settings: taken as unset, it wrote into the
+        default user's memory (an unset variable in a script: --user "$NAME")."""
+        self.home = home or self.home
+        self.user = user if user is not None else self.user
+        self.assistant = assistant if assistant is not None else self.assistant
+
     def settings(self, **overrides: Any) -> Settings:
         return load_settings(
             self.home,

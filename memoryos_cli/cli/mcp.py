@@ -34,9 +34,7 @@ def mcp(
     from memoryos_cli.mcp_server import serve
 
     env = get_env(ctx)
-    env.home = home or env.home
-    env.user = user or env.user
-    env.assistant = assistant or env.assistant
+    env.choose(home, user, assistant)
     serve(env.settings())
 
 

@@ -96,6 +96,11 @@ def test_add_and_remember_write_rows(env: Env, home: Path) -> None:
          InvalidInputError, "is in the future"),
         (("add", "--user-input", "  ", "--response", "ok"), InvalidInputError, "is empty"),
         (("search", " "), InvalidInputError, "the query is empty"),
+        # "" was the default user: an unset variable in a script wrote into their memory
+        (("--user", "", "add", "--user-input", "hi", "--response", "ok"), InvalidInputError,
+         "user_id cannot be empty"),
+        (("--assistant", "", "add", "--user-input", "hi", "--response", "ok"),
+         InvalidInputError, "assistant_id cannot be empty"),
     ],
 )  # fmt: skip
 def test_input_at_the_edges_is_one_clear_error_and_changes_nothing(
