@@ -999,10 +999,26 @@ def apply_rules(
         items = kept + moved
     analysis.user_facts = [(i.text, list(i.sources)) for i in items if i.kind == "user"]
     analysis.assistant_facts = [(i.text, list(i.sources)) for i in items if i.kind == "assistant"]
-    analysis.profile = [
-        (i.attribute, i.text, list(i.sources)) for i in items if i.kind == "profile"
-    ]
+    analysis.profile = one_of_each(items)
     return notes
+
+
+def one_of_each(items: list[Item]) -> list[tuple[str, str, list[int]]]:
+    """The profile items, one for each attribute and value, citing the pages of all: a
+    value given twice in one reply is one piece of evidence, not two. Two user facts
+    calling the user Tom each made `name_given` add "name = Tom", and its evidence read 2
+    after one analysis."""
+    merged: dict[tuple[str, str], tuple[str, str, list[int]]] = {}
+    for i in items:
+        if i.kind != "profile":
+            continue
+        key = (long_term.normalize_attribute(i.attribute), i.text.strip().casefold())
+        if key in merged:
+            sources = merged[key][2]
+            sources.extend(p for p in i.sources if p not in sources)
+        else:
+            merged[key] = (i.attribute, i.text, list(i.sources))
+    return list(merged.values())
 
 
 # -- pages no item heard ----------------------------------------------------------------

@@ -160,6 +160,20 @@ def test_a_name_proposed_in_the_same_reply_is_not_added_again() -> None:
     assert analysis.profile == [("name", "Tom", [1])]
 
 
+def test_a_value_given_twice_in_one_reply_is_one_item() -> None:
+    """Two facts calling the user Tom each added "name = Tom": evidence 2 from one reply."""
+    pages = [
+        (1, 0.0, "Hi! I am Tom, a teacher in Leeds. Running is my hobby.", "Hello Tom!"),
+        (2, 0.0, "I live near the park, my hobby is running there.", "Lovely."),
+    ]
+    analysis = Analysis(
+        user_facts=[("Tom is a teacher in Leeds.", [1]), ("Tom lives near the park.", [2])],
+        profile=[("hobbies", "running", [1]), ("Hobbies", "Running ", [2])],
+    )
+    rules.apply_rules(analysis, rules.Batch(pages, pages))
+    assert sorted(analysis.profile) == [("hobbies", "running", [1, 2]), ("name", "Tom", [1])]
+
+
 SUPPORT = [(1, 0.0, "I adopted a grey kitten called Miso.", "Cute!"), (2, 0.0, "Busy day.", "Ok.")]
 
 
