@@ -215,6 +215,14 @@ def _broken(data: dict[str, Any]) -> list[tuple[str, Any]]:
         ("too long", edit(lambda d: d["pages"][3].update(user_input="x" * 200_001))),
         ("empty", edit(lambda d: d["pages"][4].update(user_input=" ", agent_response=""))),
         ("not UTF-8", edit(lambda d: d["pages"][2].update(agent_response="ok \ud800"))),
+        # ids: 2^63 - 1 left none for the next exchange ("datatype mismatch" on every add),
+        # 2^70 was an OverflowError, -5 a page `forget p-5` could not name
+        ("last id", edit(lambda d: d["pages"][0].update(id=2**63 - 1))),
+        ("too big an id", edit(lambda d: d["pages"][0].update(id=2**70))),
+        ("negative id", edit(lambda d: d["pages"][0].update(id=-5))),
+        ("empty fact", edit(lambda d: d["knowledge"][0].update(text=" "))),
+        ("empty value", edit(lambda d: d["profile"][0].update(value=""))),
+        ("no evidence", edit(lambda d: d["knowledge"][0].update(evidence_count=-3))),
     ]
 
 

@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from typing import Annotated, Any, Literal
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     BeforeValidator,
     ConfigDict,
@@ -28,6 +29,23 @@ from memoryos_cli.memory.ingest import EARLIEST_TS, LATEST_TS
 
 # When something was said: the years a day can be shown in (`ingest.parse_timestamp`).
 Moment = Annotated[float, Field(ge=EARLIEST_TS, lt=LATEST_TS)]
+
+# A record's id: from 1 to the largest integer every JSON reader keeps exact. Ids go on
+# from the largest one there is: an imported page of id 2^63 - 1 left no id for the next
+# exchange, and every later `add`, of any user, failed with "datatype mismatch".
+MAX_ID = 2**53 - 1
+RecordId = Annotated[int, Field(ge=1, le=MAX_ID)]
+Count = Annotated[int, Field(ge=1)]
+
+
+def _not_empty(text: str) -> str:
+    if not text.strip():
+        raise ValueError("is empty")
+    return text
+
+
+# What `remember` and `profile set` refuse empty, refused empty here too.
+Said = Annotated[str, AfterValidator(_not_empty)]
 
 FORMAT = "memoryos-export"
 FORMAT_VERSION = 1
@@ -74,7 +92,7 @@ class Record(BaseModel):
 
     model_config = ConfigDict(strict=True, use_attribute_docstrings=True)
 
-    id: int
+    id: RecordId
     """This record's id; references (segment_id, source_page_ids, ...) use it."""
 
 
@@ -127,9 +145,9 @@ class SegmentRecord(Record):
 class ProfileRecord(Record):
     """One value of a profile attribute; a newer value supersedes the older one."""
 
-    attribute: str
-    value: str
-    evidence_count: int
+    attribute: Said
+    value: Said
+    evidence_count: Count
     source_page_ids: list[int]
     """The pages it was learnt from."""
     ts: Moment
@@ -143,8 +161,8 @@ class FactRecord(Record):
     """One long-term fact about the user or said by the assistant."""
 
     kind: Literal["user", "assistant"]
-    text: str
-    evidence_count: int
+    text: Said
+    evidence_count: Count
     source_page_ids: list[int]
     """The pages it was learnt from."""
     ts: Moment
@@ -198,7 +216,9 @@ def _check_chain(
         if missing:
             raise ValueError(f"{section}[{n}].source_page_ids refers to missing page p{missing[0]}")
         sup = item.superseded_by
-        if sup is not None and (sup not in ids or sup == item.id):
+        if sup is not None and sup == item.id:
+            raise ValueError(f"{section}[{n}].superseded_by is its own id, {prefix}{sup}")
+        if sup is not None and sup not in ids:
             raise ValueError(f"{section}[{n}].superseded_by refers to a missing item {prefix}{sup}")
 
 
