@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 
 WORD = re.compile(r"[^\W_]+(?:['’][^\W_]+)?", re.UNICODE)
 # Where a sentence ends in a turn: after . ! or ? and a space. Crude on purpose: the prompt's
@@ -17,6 +18,13 @@ def tokens(text: str) -> list[str]:
 
 
 def holds(text: str, needle: str) -> bool:
-    """Whether `text` contains `needle`, case folded in any script (how `forget --match`
-    matches: SQLite's LIKE folds ASCII only, and "MÜNCHEN" missed "München")."""
-    return needle.casefold() in text.casefold()
+    """Whether `text` contains `needle`, case folded in any script and in one Unicode form
+    (how `forget --match` matches: SQLite's LIKE folds ASCII only, and "MÜNCHEN" missed
+    "München"; "É" typed as one character missed "É" stored as E and an accent, which
+    `search` found)."""
+    return folded(needle) in folded(text)
+
+
+def folded(text: str) -> str:
+    """`text` case folded and composed (NFKC), so equal-looking text compares equal."""
+    return unicodedata.normalize("NFKC", unicodedata.normalize("NFKC", text).casefold())

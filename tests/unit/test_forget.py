@@ -161,7 +161,10 @@ def test_match_folds_case_in_every_script(home: Path) -> None:
     with Memoryos("alice", "assistant", home, llm_model="none", embedder=HashingEmbedder()) as mem:
         mem.add_memory("Ich wohne in München und liebe Café Ölberg.", "Schön!", T0)
         mem.add_memory("Something else entirely.", "Ok.", T0 + 1)
+        mem.add_memory("E\u0301milie Secretname called.", "Ok.", T0 + 2)  # É as E + an accent
         mem.set_profile("city", "München")
+        assert len(mem.forget_matching("\u00c9milie", dry_run=True).pages) == 1  # É typed whole
+        mem.forget_matching("émilie", expect=mem.forget_matching("émilie", dry_run=True))
         for needle in ("MÜNCHEN", "CAFÉ", "ölberg"):
             plan = mem.forget_matching(needle, dry_run=True)
             assert len(plan.pages) == 1, needle
