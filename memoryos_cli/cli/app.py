@@ -6,7 +6,6 @@ import os
 import sys
 import traceback
 import warnings
-from pathlib import Path
 from typing import Annotated, Any
 
 import typer
@@ -38,7 +37,7 @@ def _version(value: bool) -> None:
 def root(
     ctx: typer.Context,
     home: Annotated[
-        Path | None,
+        str | None,
         typer.Option(
             "--home", help="Data directory (default: MEMORYOS_HOME or the platform data dir)."
         ),

@@ -14,6 +14,7 @@ from rich.console import Console
 from rich.segment import Segment
 
 from memoryos_cli.config import Settings, load_settings
+from memoryos_cli.errors import InvalidInputError
 
 
 @dataclass
@@ -29,12 +30,19 @@ class Env:
     console: Console = field(default_factory=lambda: make_console())
 
     def choose(
-        self, home: Path | None = None, user: str | None = None, assistant: str | None = None
+        self, home: str | None = None, user: str | None = None, assistant: str | None = None
     ) -> None:
         """Take the options a command was given over what is set. An empty --user or
         --assistant is kept, and refused by the settings: taken as unset, it wrote into the
-        default user's memory (an unset variable in a script: --user "$NAME")."""
-        self.home = home or self.home
+        default user's memory (an unset variable in a script: --user "$NAME"). An empty
+        --home is refused: read as a path, it was the working folder, and a memory was
+        made wherever the script ran."""
+        if home is not None and not home.strip():
+            raise InvalidInputError(
+                "--home is empty; give a folder, or leave it out for MEMORYOS_HOME or the"
+                " platform data dir"
+            )
+        self.home = Path(home) if home is not None else self.home
         self.user = user if user is not None else self.user
         self.assistant = assistant if assistant is not None else self.assistant
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -13,7 +12,7 @@ from memoryos_cli.cli.env import get_env
 def mcp(
     ctx: typer.Context,
     home: Annotated[
-        Path | None, typer.Option("--home", help="Data directory (overrides the global --home).")
+        str | None, typer.Option("--home", help="Data directory (overrides the global --home).")
     ] = None,
     user: Annotated[str | None, typer.Option("--user", help="Whose memory to serve.")] = None,
     assistant: Annotated[

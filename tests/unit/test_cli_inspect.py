@@ -101,13 +101,24 @@ def test_add_and_remember_write_rows(env: Env, home: Path) -> None:
          "user_id cannot be empty"),
         (("--assistant", "", "add", "--user-input", "hi", "--response", "ok"),
          InvalidInputError, "assistant_id cannot be empty"),
+        # an empty --home was the working folder: a memory made wherever the script ran
+        (("--home", "", "add", "--user-input", "hi", "--response", "ok"), InvalidInputError,
+         "--home is empty"),
+        (("mcp", "--home", " "), InvalidInputError, "--home is empty"),
     ],
 )  # fmt: skip
 def test_input_at_the_edges_is_one_clear_error_and_changes_nothing(
-    env: Env, home: Path, args: tuple[str, ...], error: type[Exception], says: str
+    env: Env,
+    home: Path,
+    args: tuple[str, ...],
+    error: type[Exception],
+    says: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """Each of these was an OverflowError, a ValueError, a blank page or every memory listed."""
     seed(home)
+    monkeypatch.chdir(tmp_path)  # where an empty --home wrote
     before = rows(home, "SELECT id, user_input, ts FROM pages ORDER BY id")
     result = run(env, *args, ok=False)
     assert isinstance(result.exception, error) and says in str(result.exception)
