@@ -309,6 +309,8 @@ class Memoryos:
         """Recall for `query` across tiers; `touch=False` previews without heating segments,
         and `signals` turns page-ranking signals off (the benches' ablations)."""
         query = self._check_text("query", query)
+        if not query.strip():  # an MCP client's "" recalled every recent page, and heated
+            raise InvalidInputError("the query is empty; say what to look for")
         qvec = self._embedding.submit(lambda: self.embedder.embed_query([query])[0])
         return run_recall(self.scope, query, qvec, pages_k=k, touch=touch, signals=signals)
 

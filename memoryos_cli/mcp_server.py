@@ -176,7 +176,10 @@ def build_server(tools: MemoryTools) -> MCPServer:
         max_results: Annotated[
             int | None,
             Field(
-                ge=1, le=100, description="Most pages to return per tier (default from settings)."
+                ge=1,
+                le=100,
+                description="Most mid-term pages to return (default from settings); the"
+                " recent turns of short-term memory always come too.",
             ),
         ] = None,
     ) -> dict[str, Any]:
@@ -187,7 +190,10 @@ def build_server(tools: MemoryTools) -> MCPServer:
 
     def search_memory(
         query: Query,
-        k: Annotated[int | None, Field(ge=1, le=100, description="Most pages per tier.")] = None,
+        k: Annotated[
+            int | None,
+            Field(ge=1, le=100, description="Most mid-term pages (short-term: all recent turns)."),
+        ] = None,
     ) -> dict[str, Any]:
         """Preview what retrieve_memory would return for `query`, with scores and tiers,
         without changing anything (segments are not heated)."""

@@ -39,7 +39,9 @@ def root(
     home: Annotated[
         str | None,
         typer.Option(
-            "--home", help="Data directory (default: MEMORYOS_HOME or the platform data dir)."
+            "--home",
+            help="Data directory (default: MEMORYOS_HOME or the platform data dir).",
+            metavar="<path>",
         ),
     ] = None,
     user: Annotated[str | None, typer.Option("--user", help="Whose memory to use.")] = None,

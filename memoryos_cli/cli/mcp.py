@@ -12,7 +12,10 @@ from memoryos_cli.cli.env import get_env
 def mcp(
     ctx: typer.Context,
     home: Annotated[
-        str | None, typer.Option("--home", help="Data directory (overrides the global --home).")
+        str | None,
+        typer.Option(
+            "--home", help="Data directory (overrides the global --home).", metavar="<path>"
+        ),
     ] = None,
     user: Annotated[str | None, typer.Option("--user", help="Whose memory to serve.")] = None,
     assistant: Annotated[

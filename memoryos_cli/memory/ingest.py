@@ -116,9 +116,14 @@ def checked_exchange(item: Any, scope: Scope) -> Exchange:
     if meta_data is not None and not isinstance(meta_data, dict):
         raise InvalidInputError("meta_data must be a JSON object")
     try:
-        json.dumps(meta_data or {})
+        meta_chars = len(json.dumps(meta_data or {}))
     except (TypeError, ValueError) as exc:
         raise InvalidInputError(f"meta_data is not JSON-serializable: {exc}") from exc
+    if meta_chars > limit:  # an MCP client stored 3 MB of it beside a capped text
+        raise InvalidInputError(
+            f"meta_data is {meta_chars:,} characters as JSON; the limit is {limit:,}"
+            " (setting max_input_chars)"
+        )
     ts = parse_timestamp(item.get("timestamp"), scope.settings.zone)
     words = keywords(f"{user_input}\n{agent_response}")
     return user_input, agent_response, ts, meta_data or {}, words

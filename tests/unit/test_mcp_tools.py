@@ -131,6 +131,15 @@ def test_bad_input_raises_memoryos_errors(tools: MemoryTools, memory: Memoryos) 
         ("add_memory", {"user_input": " ", "agent_response": ""}, "needs a user input"),
         ("retrieve_memory", {"query": "q", "max_results": 0}, "max_results"),
         ("retrieve_memory", {}, "query"),
+        # "" recalled every recent page at score 3.0, and retrieve heated their topics
+        ("retrieve_memory", {"query": "   "}, "the query is empty"),
+        ("search_memory", {"query": ""}, "the query is empty"),
+        # 3 MB of it was stored beside a text capped at 100,000 characters
+        (
+            "add_memory",
+            {"user_input": "a", "agent_response": "b", "meta_data": {"blob": "x" * 200_000}},
+            "meta_data is 200,012",
+        ),
         ("search_memory", {"query": ["q"]}, "valid string"),
         ("forget_memory", {"id": "p404"}, "no page p404"),
         ("forget_memory", {"id": "everything"}, "not a memory id"),
