@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import TYPE_CHECKING
 
+from memoryos_cli.cli.env import CONTROL_PICTURES
 from memoryos_cli.cli.words import counted
 from memoryos_cli.clock import local
 
@@ -17,7 +18,8 @@ def _quote(text: str) -> str:
 
 
 def render(export: ExportFile, zone: dt.tzinfo) -> str:
-    """Profile and knowledge first, then every exchange by the day it was in `zone`."""
+    """Profile and knowledge first, then every exchange by the day it was in `zone`; control
+    characters but newline and tab shown as their pictures, as on screen."""
     out = [f"# memoryos journal: {export.user_id} with {export.assistant_id}", ""]
     out.append(
         f"{counted(len(export.pages), 'exchanges')}, exported"
@@ -48,4 +50,5 @@ def render(export: ExportFile, zone: dt.tzinfo) -> str:
         out += ["", f"### {local(page.ts, zone):%H:%M} · p{page.id}", ""]
         out += ["**User:**", "", _quote(page.user_input), ""]
         out += ["**Assistant:**", "", _quote(page.agent_response)]
-    return "\n".join(out) + "\n"
+    # A journal is for reading: `cat` of a remembered escape would clear the screen.
+    return ("\n".join(out) + "\n").translate(CONTROL_PICTURES)

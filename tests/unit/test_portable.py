@@ -318,6 +318,15 @@ def test_markdown_journal(env: Env, home: Path, tmp_path: Path) -> None:
     assert "teacher" in text  # the transcript keeps what the profile superseded
 
 
+def test_the_journal_shows_control_characters_never_runs_them(env: Env, tmp_path: Path) -> None:
+    """`cat me.md` ran a remembered "\x1b[2J" (clear the screen) that every view shows as ␛."""
+    run(env, "add", "--user-input", "tab\there\x01 \x1b[2Jgone", "--response", "ok\x9b")
+    run(env, "export", "--format", "md", "-o", str(tmp_path / "me.md"))
+    text = (tmp_path / "me.md").read_text()
+    assert "> tab\there␁ ␛[2Jgone" in text and "> ok\ufffd" in text
+    assert not set(text) & {"\x01", "\x1b", "\x9b"}
+
+
 def test_export_to_stdout(env: Env, home: Path) -> None:
     seed(home)
     data = json.loads(run(env, "export").output)
