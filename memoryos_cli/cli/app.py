@@ -132,6 +132,12 @@ def main(argv: list[str] | None = None) -> None:
     except Exception as exc:  # the unexpected
         if debug:
             raise
+        from memoryos_cli.store import as_store_error  # here: every start would pay
+
+        store_error = as_store_error(exc)
+        if store_error is not None:  # the file, not memoryos: say what to do
+            typer.secho(f"error: {store_error}", err=True, fg="red")
+            sys.exit(int(store_error.exit_code))
         typer.secho(f"error: {type(exc).__name__}: {exc} (rerun with --debug)", err=True, fg="red")
         sys.exit(int(ExitCode.ERROR))
     sys.exit(code if isinstance(code, int) else int(ExitCode.OK))

@@ -14,7 +14,7 @@ from memoryos_cli.config import ensure_private_dir
 from memoryos_cli.errors import EmbedderMismatchError, SchemaTooNewError, StoreError
 from memoryos_cli.files import make_private
 from memoryos_cli.store import vectors
-from memoryos_cli.store.driver import Driver, choose_driver, load_sqlite_vec
+from memoryos_cli.store.driver import CANDIDATES, Driver, choose_driver, load_sqlite_vec
 from memoryos_cli.store.migrations import MIGRATIONS
 
 BUSY_TIMEOUT_MS = 30_000
@@ -51,6 +51,19 @@ def _describe(exc: Exception) -> str:
     if "locked" in text or "busy" in text:
         return "another memoryos process kept the file busy; try again"
     return "run `memoryos doctor`"
+
+
+def as_store_error(exc: Exception) -> StoreError | None:
+    """A driver's database error that no transaction caught (a query that read a damaged
+    page: "vectors blob read error for 1") as one StoreError; None for any other error."""
+    drivers = {name.split(".")[0] for name in CANDIDATES}
+    caught = any(
+        cls.__name__ == "DatabaseError" and cls.__module__.split(".")[0] in drivers
+        for cls in type(exc).__mro__
+    )
+    if not caught:
+        return None
+    return StoreError(f"could not use the memory file ({exc}); {_describe(exc)}")
 
 
 class Store:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import select
 import signal
+import sqlite3
 import stat
 import subprocess
 from pathlib import Path
@@ -183,3 +184,24 @@ def test_debug_shows_the_traceback_and_keeps_the_exit_code(home: Path) -> None:
     plain, debug = runs[()], runs[("--debug",)]
     assert plain.returncode == debug.returncode == ExitCode.NOT_FOUND, (plain, debug)
     assert "Traceback" in debug.stderr and "Traceback" not in plain.stderr
+
+
+def test_a_damaged_memory_met_by_a_query_is_one_clear_error(
+    home: Path, default_embedder: object
+) -> None:
+    """A page of vectors lost to a damaged disk: `search` printed "error:
+    OperationalError: vectors blob read error for 1 (rerun with --debug)" and exited 1."""
+    with Memoryos(data_storage_path=home, llm_model="none", embedder=default_embedder) as mem:  # type: ignore[arg-type]
+        for n in range(3):
+            mem.add_memory(f"I hiked the Alps trail number {n}.", "Lovely.", 1_700_000_000 + n)
+    damaged = sqlite3.connect(home / "memoryos.db")  # plain tables under sqlite-vec's index
+    with damaged:
+        damaged.execute("DELETE FROM pages_vec_vector_chunks00")
+    damaged.close()
+    done = subprocess.run(
+        [memoryos_command(), "--model", "none", "search", "Alps", "trail"],
+        capture_output=True, text=True, env=_env(home), timeout=120,
+    )  # fmt: skip
+    assert done.returncode == ExitCode.STORE, done.stdout + done.stderr
+    assert done.stderr.strip().startswith("error: could not use the memory file ("), done.stderr
+    assert done.stderr.strip().endswith("); run `memoryos doctor`"), done.stderr
