@@ -36,6 +36,7 @@ EmbedSoon = Callable[[Sequence[str]], "Future[Vector]"]
 # can show (a page of 1 January, year 1, stored in UTC, broke `memory short` in Tokyo).
 EARLIEST_TS = dt.datetime(1900, 1, 1, tzinfo=dt.UTC).timestamp()
 LATEST_TS = dt.datetime(9000, 1, 1, tzinfo=dt.UTC).timestamp()
+YEARS = "from the year 1900 to 8999"
 # A time ahead of this machine's clock by more than this is refused (another machine's
 # clock, or a zone read wrong, may be a little ahead).
 FUTURE_SLACK_S = 36 * 3600
@@ -69,9 +70,10 @@ def parse_timestamp(value: Any, zone: dt.tzinfo) -> float:
                 f"cannot read timestamp {value!r}; use ISO 8601, e.g. 2024-05-01T14:30"
             )
     except (ValueError, OverflowError, OSError) as exc:  # year 0 in the zone
-        raise InvalidInputError(f"timestamp {value!r} is out of range ({exc})") from exc
+        # Python's own words said "year 0 is out of range" of the year 1 typed
+        raise InvalidInputError(f"timestamp {value!r} is out of range: {YEARS}") from exc
     if not EARLIEST_TS <= seconds < LATEST_TS:  # nan fails both comparisons
-        raise InvalidInputError(f"timestamp {value!r} is out of range: from the year 1900 to 8999")
+        raise InvalidInputError(f"timestamp {value!r} is out of range: {YEARS}")
     if seconds > time.time() + FUTURE_SLACK_S:
         # Heat's "now" is the newest exchange's time (`pages.logical_now`): one typed as
         # 2062 left every segment "just visited" until then, even after it was forgotten.

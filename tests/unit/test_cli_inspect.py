@@ -84,8 +84,9 @@ def test_add_and_remember_write_rows(env: Env, home: Path) -> None:
     [
         (("forget", "p99999999999999999999999", "--yes"), NotFoundError, "no page p99999"),
         (("memory", "segment", "s99999999999999999999999"), NotFoundError, "no segment s99999"),
+        # Python's words: "year 0 is out of range", of the year 1 typed
         (("add", "--user-input", "hi", "--response", "ok", "--timestamp", "0001-01-01"),
-         InvalidInputError, "out of range"),
+         InvalidInputError, "is out of range: from the year 1900 to 8999"),
         (("add", "--user-input", "hi", "--response", "ok", "--timestamp", "nan"),
          InvalidInputError, "out of range"),
         # shown in UTC it was a day; in Tokyo, year 0, and `memory short` failed
