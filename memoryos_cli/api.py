@@ -13,7 +13,7 @@ from memoryos_cli.catalog import TEXT_MODELS
 from memoryos_cli.config import Settings, load_settings
 from memoryos_cli.embed import Embedder, Reranker
 from memoryos_cli.embed.load import DEFAULT_EMBEDDER, embedder_named, reranker_for
-from memoryos_cli.errors import InvalidInputError, ModelError, NotFoundError
+from memoryos_cli.errors import InvalidInputError, ModelError, NotFoundError, StoreError
 from memoryos_cli.files import bytes_on_disk
 from memoryos_cli.health import Check, run_checks
 from memoryos_cli.llm import LLM, approx_tokens
@@ -39,7 +39,7 @@ from memoryos_cli.memory.retrieve import Signals
 from memoryos_cli.memory.retrieve import recall as run_recall
 from memoryos_cli.memory.ruled_out import told_of_self
 from memoryos_cli.memory.scope import Scope
-from memoryos_cli.store import Store
+from memoryos_cli.store import Store, as_store_error
 from memoryos_cli.vector import Vector
 
 NO_MODEL = "none"
@@ -585,6 +585,12 @@ class Memoryos:
     def export_schema() -> dict[str, Any]:
         """The JSON schema of an export file."""
         return portable.schema()
+
+    @staticmethod
+    def store_error(exc: Exception) -> StoreError | None:
+        """An error the SQLite driver raised outside memoryos's own handling (a query that
+        met a damaged page) as the StoreError to show; None for any other error."""
+        return as_store_error(exc)
 
     @staticmethod
     def read_export(source: str | Path | TextIO) -> portable.ExportFile:

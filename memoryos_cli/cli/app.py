@@ -132,9 +132,9 @@ def main(argv: list[str] | None = None) -> None:
     except Exception as exc:  # the unexpected
         if debug:
             raise
-        from memoryos_cli.store import as_store_error  # here: every start would pay
+        from memoryos_cli.api import Memoryos  # here: every start would pay
 
-        store_error = as_store_error(exc)
+        store_error = Memoryos.store_error(exc)
         if store_error is not None:  # the file, not memoryos: say what to do
             typer.secho(f"error: {store_error}", err=True, fg="red")
             sys.exit(int(store_error.exit_code))
