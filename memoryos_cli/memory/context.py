@@ -225,6 +225,10 @@ def focus(page: Page, query: str) -> str:
 # the page holds the answer's own words and the turn around it. Chosen on one half of the
 # dev file and checked on the other (docs/benchmarks.md, "Facts against pages").
 FACT_MARGIN = 1.0
+# How far under the judge's best page a page may score and still be shown. 4 kept every
+# LoCoMo answer's F1 with fewer recalled tokens on both halves of the dev file; 6 cut
+# almost nothing (docs/benchmarks.md, "Pages far below the best one").
+PAGE_GAP = 4.0
 
 
 def judged(pages: list[RecallItem], facts: list[RecallItem]) -> bool:
@@ -272,6 +276,23 @@ def judged_order(pages: list[RecallItem], facts: list[RecallItem]) -> list[Recal
             order.append(waiting.pop(0))
         order.append(page)
     return [*order, *waiting]
+
+
+def within_reach(items: list[RecallItem], keep: set[str]) -> list[RecallItem]:
+    """The items less pages the judge scores more than PAGE_GAP logits under its best
+    page: on the room that is left, such a page costs tokens (11 ms each before the first
+    one of the answer) and answers nothing. An ask's own best item (`keep`) stays however
+    low: the judge gave "I'm allergic to shellfish..." -9 for "Remember my allergy.", as
+    noise. A page the judge did not read stays too."""
+    judged_pages = [i.relevance for i in items if i.page is not None and i.relevance is not None]
+    if not judged_pages:
+        return items
+    floor = max(judged_pages) - PAGE_GAP
+    return [
+        i
+        for i in items
+        if i.page is None or i.relevance is None or i.relevance >= floor or i.ref in keep
+    ]
 
 
 def asked_again(page: Page | None, query: str) -> bool:
@@ -365,6 +386,7 @@ def build(
         room = max(room, lay_out(firsts, limit, query, zone, count_tokens)[2])
         refs = {i.ref for i in firsts}
         candidates = [*firsts, *(i for i in candidates if i.ref not in refs)]
+    candidates = within_reach(candidates, keep={i.ref for i in firsts})
     chosen, lines, used = lay_out(candidates, room, query, zone, count_tokens)
     # The recalled block's wrapping and separators count against the query's room too.
     query_room = left - count_tokens(prompts.user_turn("", lines)["content"])

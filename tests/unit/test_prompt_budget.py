@@ -308,6 +308,33 @@ def test_a_fact_the_judge_prefers_takes_a_pages_room_and_adds_none(with_judge: b
         assert both.recalled_tokens > alone.recalled_tokens
 
 
+def test_a_page_far_below_the_judges_best_is_left_out_unless_an_ask_needs_it() -> None:
+    """Pages the judge puts more than PAGE_GAP under its best page cost tokens and answer
+    nothing; an ask's own best page stays, however low (the judge reads a constraint as
+    noise: "I'm allergic to shellfish..." at -9 for "Remember my allergy.")."""
+    from memoryos_cli.memory.context import PAGE_GAP, within_reach
+
+    def page(ref: str, relevance: float | None) -> RecallItem:
+        body = Page(int(ref[1:]), ref, "Noted.", 0.0, "mid", None)
+        return RecallItem(ref, "mid", ref, 1.0, 0.5, 0, page=body, relevance=relevance)
+
+    items = [page("p1", 2.0), page("p2", 2.0 - PAGE_GAP), page("p3", 1.9 - PAGE_GAP),
+             page("p4", None), page("p5", -9.0)]  # fmt: skip
+    fact = RecallItem("k1", "knowledge", "A fact.", 1.0, 0.5, 0, relevance=-8.0)
+    kept = within_reach([*items, fact], keep={"p5"})
+    assert [i.ref for i in kept] == ["p1", "p2", "p4", "p5", "k1"]
+    assert within_reach(items[3:4], keep=set()) == items[3:4]  # nothing judged: all stay
+    # through the chat's prompt
+    from memoryos_cli.memory.context import Budget, build
+    from memoryos_cli.memory.records import Recall
+
+    question = "When does my ferry leave?"
+    recall = Recall(question, [], items[:3], [], [])
+    built = build(question, recall, [], assistant="a", budget=Budget(4096, 100, 300),
+                  count_tokens=approx_tokens, zone=dt.UTC)  # fmt: skip
+    assert [i.ref for i in built.recalled] == ["p1", "p2"]
+
+
 def test_a_profile_without_a_name_says_the_name_is_not_known(home: Path) -> None:
     """Asked "What is my name?" with no name stored, the 1.5B model answered "My name is
     MemoryOS.": the system message says the name is not told yet, through the chat's own
