@@ -374,19 +374,20 @@ def build(
     relevant = [i for i in pages if i.score >= RELATIVE_PAGE_SCORE * best]
     ranked = sorted(relevant, key=lambda i: -i.score)
     limit = room = min(budget.recall, left // 2)
+    in_turns = [i for i in recall.short_term if i.page is not None and i.page.id in shown]
+    firsts = each_asks_best(query, [*pages, *recall.knowledge], in_turns)
+    keep = {i.ref for i in firsts}
     if recall.knowledge and judged(ranked, recall.knowledge):
         # A fact the judge puts above a page takes room from the pages, never adds to it:
         # facts let the prompt recall fewer tokens, not more (on LoCoMo full F1 held, with
-        # 12-18% fewer tokens; docs/benchmarks.md, "Facts take the pages' room").
-        room = lay_out(ranked, room, query, zone, count_tokens)[2]
+        # 12-18% fewer tokens; docs/benchmarks.md, "Facts take the pages' room"). The room
+        # is that of the pages that would be shown.
+        room = lay_out(within_reach(ranked, keep), room, query, zone, count_tokens)[2]
     candidates = judged_order(ranked, recall.knowledge)
-    in_turns = [i for i in recall.short_term if i.page is not None and i.page.id in shown]
-    firsts = each_asks_best(query, [*pages, *recall.knowledge], in_turns)
     if firsts:  # every ask gets its best item first, and the room for it
         room = max(room, lay_out(firsts, limit, query, zone, count_tokens)[2])
-        refs = {i.ref for i in firsts}
-        candidates = [*firsts, *(i for i in candidates if i.ref not in refs)]
-    candidates = within_reach(candidates, keep={i.ref for i in firsts})
+        candidates = [*firsts, *(i for i in candidates if i.ref not in keep)]
+    candidates = within_reach(candidates, keep)
     chosen, lines, used = lay_out(candidates, room, query, zone, count_tokens)
     # The recalled block's wrapping and separators count against the query's room too.
     query_room = left - count_tokens(prompts.user_turn("", lines)["content"])
