@@ -551,12 +551,13 @@ def told_on(item: Item, batch: Batch) -> tuple[int, ...]:
     claims, and `misattributed` drops as before: re-cited there, 0.5-support pages took
     Melanie's charity race for Caroline's on conv-26."""
     ignore = batch.subjects if item.kind in FACT_KINDS else frozenset()
-    best: tuple[float, int] | None = None
-    for pid, said in batch.user_turns.items():
-        mine = support(item.text, said, ignore)
-        if mine >= MIN_SUPPORT and mine >= support(item.text, batch.agent_turns[pid], ignore):
-            best = max(best or (mine, -pid), (mine, -pid))
-    return () if best is None else (-best[1],)
+    told = {pid: support(item.text, said, ignore) for pid, said in batch.user_turns.items()}
+    held = [
+        pid
+        for pid, mine in told.items()
+        if mine >= MIN_SUPPORT and mine >= support(item.text, batch.agent_turns[pid], ignore)
+    ]
+    return (max(held, key=lambda pid: (told[pid], -pid)),) if held else ()
 
 
 def model_said(item: Item, batch: Batch) -> Verdict:
@@ -1012,7 +1013,8 @@ def one_of_each(items: list[Item]) -> list[tuple[str, str, list[int]]]:
     for i in items:
         if i.kind != "profile":
             continue
-        key = (long_term.normalize_attribute(i.attribute), i.text.strip().casefold())
+        # the same value as `long_term.upsert_profile` judges it
+        key = (long_term.normalize_attribute(i.attribute), long_term.normalized(i.text))
         if key in merged:
             sources = merged[key][2]
             sources.extend(p for p in i.sources if p not in sources)

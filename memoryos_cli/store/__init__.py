@@ -56,9 +56,8 @@ def _describe(exc: Exception) -> str:
 def as_store_error(exc: Exception) -> StoreError | None:
     """A driver's database error that no transaction caught (a query that read a damaged
     page: "vectors blob read error for 1") as one StoreError; None for any other error."""
-    drivers = {name.split(".")[0] for name in CANDIDATES}
     caught = any(
-        cls.__name__ == "DatabaseError" and cls.__module__.split(".")[0] in drivers
+        cls.__name__ == "DatabaseError" and cls.__module__.split(".")[0] in CANDIDATES
         for cls in type(exc).__mro__
     )
     if not caught:
