@@ -102,6 +102,16 @@ def check_text(name: str, value: Any, max_chars: int) -> str:
     return value.replace("\x00", "")
 
 
+def checked_sides(user_input: Any, agent_response: Any, max_chars: int) -> tuple[str, str]:
+    """An exchange's two sides as `check_text` takes them, not both empty (what `add` and
+    an import both check)."""
+    user_input = check_text("user_input", user_input, max_chars)
+    agent_response = check_text("agent_response", agent_response, max_chars)
+    if not user_input.strip() and not agent_response.strip():
+        raise InvalidInputError("an exchange needs a user input or an agent response")
+    return user_input, agent_response
+
+
 def checked_exchange(item: Any, scope: Scope) -> Exchange:
     """One exchange of `add_memories`, checked as `add_memory` checks its arguments."""
     if not isinstance(item, dict):
@@ -110,10 +120,9 @@ def checked_exchange(item: Any, scope: Scope) -> Exchange:
     if unknown:
         raise InvalidInputError(f"unknown exchange fields: {', '.join(sorted(unknown))}")
     limit = scope.settings.max_input_chars
-    user_input = check_text("user_input", item.get("user_input", ""), limit)
-    agent_response = check_text("agent_response", item.get("agent_response", ""), limit)
-    if not user_input.strip() and not agent_response.strip():
-        raise InvalidInputError("an exchange needs a user input or an agent response")
+    user_input, agent_response = checked_sides(
+        item.get("user_input", ""), item.get("agent_response", ""), limit
+    )
     meta_data = item.get("meta_data")
     if meta_data is not None and not isinstance(meta_data, dict):
         raise InvalidInputError("meta_data must be a JSON object")

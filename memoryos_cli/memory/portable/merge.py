@@ -188,12 +188,9 @@ def check_exchanges(export: ExportFile, max_chars: int) -> None:
     an import stored a 200,000-character input that `add` refuses, and an empty exchange."""
     for i, page in enumerate(export.pages):
         try:
-            page.user_input = ingest.check_text("user_input", page.user_input, max_chars)
-            page.agent_response = ingest.check_text(
-                "agent_response", page.agent_response, max_chars
+            page.user_input, page.agent_response = ingest.checked_sides(
+                page.user_input, page.agent_response, max_chars
             )
-            if not page.user_input.strip() and not page.agent_response.strip():
-                raise InvalidInputError("is empty on both sides")
         except InvalidInputError as exc:
             raise InvalidInputError(f"pages[{i}] (id {page.id}): {exc}; {NOTHING}") from exc
 
