@@ -6,7 +6,6 @@ User text is never read as rich markup: it always goes into `Text` objects.
 
 from __future__ import annotations
 
-import os
 from typing import Annotated, Any
 
 import typer
@@ -129,20 +128,23 @@ def config_set(
     value: Annotated[str, typer.Argument(help="New value.")],
 ) -> None:
     """Set one setting in config.toml."""
-    from memoryos_cli.config import load_settings, write_config_value
+    from memoryos_cli.config import (
+        env_override,
+        load_settings,
+        read_config_file,
+        write_config_value,
+    )
 
     env = get_env(ctx)
     settings = env.settings()
     write_config_value(settings, key, value)
-    variable = f"MEMORYOS_{key.upper()}"
-    overriding = os.environ.pop(variable, None)  # the file's value, resolved, first
-    try:
-        written = getattr(load_settings(settings.home), key)
-    finally:
-        if overriding is not None:
-            os.environ[variable] = overriding
+    # the file's value, resolved as settings resolve it (a relative path against the
+    # home), without the variable that may override it
+    in_file = read_config_file(settings.config_path)[key]
+    written = getattr(load_settings(settings.home, **{key: in_file}), key)
     env.console.print(Text(f"{key} = {written} (in {settings.config_path})"))
-    if overriding:  # it wins over the file: say what is in force
+    variable = env_override(key)
+    if variable:  # it wins over the file: say what is in force
         in_force = getattr(load_settings(settings.home), key)
         env.console.print(Text(f"{variable} is set, so {key} = {in_force} while it is"))
 
