@@ -16,7 +16,7 @@ from memoryos_cli.cli.env import get_env
 from memoryos_cli.cli.inspect import JsonFlag, clip, config_app, opened
 from memoryos_cli.cli.words import counted, counts_line
 from memoryos_cli.clock import when
-from memoryos_cli.errors import InvalidInputError
+from memoryos_cli.errors import InvalidInputError, NotFoundError
 
 
 def add(
@@ -86,7 +86,10 @@ def forget(
 
         plan = forgetting(dry_run=True)
         if not plan.changes:
-            env.console.print(Text(f"nothing matches {match!r}" if match else "nothing to forget"))
+            if match is not None:
+                # As `forget p999` does: a script that names what it forgets learns it was not there.
+                raise NotFoundError(f"nothing in this memory matches {match!r}")
+            env.console.print(Text("nothing to forget"))
             return
         if everything:
             st = mem.settings

@@ -280,7 +280,9 @@ def test_forget_match_and_all(env: Env, home: Path) -> None:
     assert "p8" in out
     assert out.splitlines()[-1] == "forgot 1 page"
     assert rows(home, "SELECT COUNT(*) FROM pages WHERE user_input LIKE '%Lisbon%'") == [(0,)]
-    assert run(env, "forget", "--match", "zebra", "--yes").output == "nothing matches 'zebra'\n"
+    none = run(env, "forget", "--match", "zebra", "--yes", ok=False)
+    assert isinstance(none.exception, NotFoundError)
+    assert str(none.exception) == "nothing in this memory matches 'zebra'"
     out = run(env, "forget", "--all", "--yes").output
     assert "8 pages" in out
     for table in ("pages", "segments", "knowledge", "profile_items", "jobs"):
