@@ -335,10 +335,14 @@ def pin_relative_dates(text: str, ts: float, zone: dt.tzinfo) -> str:
     """`text` with each relative time not pinned yet followed by what it meant when it was
     said, counted from the day `ts` falls on in `zone`."""
     said = dt.datetime.fromtimestamp(ts, zone).date()
+    named = date_cues(text)
 
     def annotate(match: re.Match[str]) -> str:
         pinned = _pin(match, said)
-        return f"{match.group(0)} ({pinned})" if pinned else match.group(0)
+        if not pinned or _whole_date(pinned) in named:
+            # "tomorrow, December 7, 2026": the writer gave the date; a second one is noise
+            return match.group(0)
+        return f"{match.group(0)} ({pinned})"
 
     return PHRASES.sub(annotate, text)
 
@@ -400,6 +404,15 @@ class DateCue:
             and (self.month is None or when.month == self.month)
             and (self.day is None or when.day == self.day)
         )
+
+
+def _whole_date(text: str) -> DateCue | None:
+    """The date, or month of a year, that `text` is and nothing more ("7 May 2023", "May
+    2023"); None for more ("the week before 7 May 2023") or less ("2023")."""
+    for pattern, _ in DATE_PATTERNS[:4]:
+        if pattern.fullmatch(text):
+            return date_cues(text)[0]
+    return None
 
 
 def date_cues(text: str) -> list[DateCue]:

@@ -268,6 +268,13 @@ CASES = [
     # ambiguous ("on Friday": past or next? "in May": which year?) or pinned already: as said
     (MONDAY, "on Friday, in May, I may go", "on Friday, in May, I may go"),
     (MONDAY + 50 * 86400, "went yesterday (7 May 2023).", "went yesterday (7 May 2023)."),
+    # the writer gave the date beside it, in its own words: no second one
+    (MONDAY, "a dentist tomorrow, May 9, 2023.", "a dentist tomorrow, May 9, 2023."),
+    (MONDAY, "on 9 May 2023 (tomorrow)", "on 9 May 2023 (tomorrow)"),
+    (MONDAY, "moving next month, in June 2023", "moving next month, in June 2023"),
+    # another date beside it, or one a week counts from, is not the one it means
+    (MONDAY, "tomorrow, May 10, 2023", "tomorrow (9 May 2023), May 10, 2023"),
+    (MONDAY, "On 8 May 2023: last week", "On 8 May 2023: last week (the week before 8 May 2023)"),
 ]
 
 
