@@ -87,7 +87,7 @@ def forget(
         plan = forgetting(dry_run=True)
         if not plan.changes:
             if match is not None:
-                # As `forget p999` does: a script that names what it forgets learns it was not there.
+                # As `forget p999` does: a script learns that what it named was not there.
                 raise NotFoundError(f"nothing in this memory matches {match!r}")
             env.console.print(Text("nothing to forget"))
             return
