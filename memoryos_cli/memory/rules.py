@@ -133,7 +133,11 @@ class Batch:
             *(item.split("=", 1)[-1] for item in example["profile"]),
             example["summary"],
         ]
-        return template, stems(" ".join(values)) - stems(self.excerpts)
+        return template, stems(" ".join(values)) - self.excerpt_stems
+
+    @cached_property
+    def excerpt_stems(self) -> frozenset[str]:
+        return frozenset(stems(self.excerpts))
 
     @cached_property
     def parties(self) -> frozenset[str]:
@@ -193,9 +197,12 @@ def copied_example(item: Item, batch: Batch) -> Verdict:
     blended with the user's words ("Lea recommended Ana a vet in Porto"): an item with two
     or more of the example's own words (its values: not "profile" or "name") that the
     excerpts do not hold is dropped; a profile value with one ("name = Jon Reyes" from the
-    example's "Tom Reyes", Qwen 1.5B on LoCoMo, then in every fact about Jon)."""
+    example's "Tom Reyes", Qwen 1.5B on LoCoMo, then in every fact about Jon).
+
+    An item the excerpts hold every word of is the user's, even when the example says it
+    too: a user named Tom gave "name = Tom", the example's own item, and it was dropped."""
     template, borrowed = batch.example
-    if long_term.normalized(item.shown) in template:
+    if long_term.normalized(item.shown) in template and stems(item.text) - batch.excerpt_stems:
         return Drop("the prompt's example, word for word")
     taken = stems(item.text) & borrowed
     if len(taken) >= (1 if item.kind == "profile" else 2):

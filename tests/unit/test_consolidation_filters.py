@@ -269,6 +269,23 @@ def test_copied_example(text: str, kept: bool) -> None:
     assert kept_facts("copied_example", text, [(1, 0.0, excerpts, "")]) is kept
 
 
+@pytest.mark.parametrize(
+    ("said", "attribute", "value", "kept"),
+    [
+        ("Hi, I'm Tom.", "name", "Tom", True),  # the example's own item, and the user's name
+        ("Hi, I'm Tom.", "pets", "cat Miso", False),  # the example's, copied
+        ("Hi, I'm Ana.", "name", "Tom", False),
+        ("My cat Miso is asleep.", "pets", "cat Miso", True),
+    ],
+)
+def test_copied_example_spares_what_the_user_said(
+    said: str, attribute: str, value: str, kept: bool
+) -> None:
+    analysis = Analysis(profile=[(attribute, value, [1])])
+    ruled("copied_example", analysis, [(1, 0.0, said, "Hello!")])
+    assert bool(analysis.profile) is kept
+
+
 # A real chat (Qwen 1.5B): the model's own mistake in its answer, and the user's words.
 ASKED = "What should I cook for Lena this weekend? Remember my allergy."
 WRONG = "Since Lena is allergic to shellfish, try grilled shrimp or oysters instead."
