@@ -38,7 +38,7 @@ from memoryos_cli.memory.records import Fact, Page, ProfileItem, Recall, Segment
 from memoryos_cli.memory.retrieve import Signals
 from memoryos_cli.memory.retrieve import recall as run_recall
 from memoryos_cli.memory.ruled_out import told_of_self
-from memoryos_cli.memory.scope import Scope
+from memoryos_cli.memory.scope import NO_OWNER, Scope
 from memoryos_cli.store import Store, as_store_error
 from memoryos_cli.vector import Vector
 
@@ -92,12 +92,12 @@ class Memoryos:
             self.embedder = embedder
             self.reranker = reranker if not isinstance(reranker, str) else None
             self.store.bind_embedder(embedder.name, embedder.dim)
-            owner = self.store.owner_id(self.settings.user_id, self.settings.assistant_id)
+            owner = self.store.find_owner(self.settings.user_id, self.settings.assistant_id)
         except BaseException:
             self._embedding.shutdown()
             self.store.close()
             raise
-        self.scope = Scope(self.store, owner, self.settings, embedder, self.reranker)
+        self.scope = Scope(self.store, owner or NO_OWNER, self.settings, embedder, self.reranker)
         # Jobs whose analysis failed in this process: left for a later session (a model
         # that failed a segment once fails it again on the same pages and the same prompt).
         self._failed_jobs: set[int] = set()
@@ -118,6 +118,15 @@ class Memoryos:
         # Bound to an embedder not on this machine (a test's, a folder moved): binding
         # the default fails with the one line that says to run `memoryos reindex`.
         return DEFAULT_EMBEDDER
+
+    def _owned(self) -> None:
+        """Give this user/assistant pair its owner row, before its first write. Opening the
+        memory makes none: a read under a mistyped `--user` left a second owner in the file
+        for good, and with it, every keyword search filtered by owner (`retrieve._sole_owner`
+        skips that filter only when the file holds one)."""
+        if self.scope.owner_id == NO_OWNER:
+            st = self.settings
+            self.scope.owner_id = self.store.owner_id(st.user_id, st.assistant_id)
 
     def warm_text_models(self) -> None:
         """Load the embedder and the relevance judge now (a first question then waits for
@@ -210,6 +219,8 @@ class Memoryos:
         timestamp, meta_data). All are checked before anything is written; then each batch
         of ADD_BATCH is embedded in one call and written in one transaction (one fsync).
         """
+        if exchanges:
+            self._owned()
         return ingest.add_exchanges(self.scope, exchanges, self._embed_soon, self.ADD_BATCH)
 
     def remember(self, text: str, kind: str = "user") -> int:
@@ -220,6 +231,7 @@ class Memoryos:
         if kind not in ("user", "assistant"):
             raise InvalidInputError("kind must be 'user' or 'assistant'")
         vec = self.embedder.embed([text])[0]
+        self._owned()
         with self.store.transaction() as conn:
             return long_term.add_fact(
                 conn,
@@ -240,6 +252,7 @@ class Memoryos:
         value = self._check_text("value", value).strip()
         if not attribute or not value:
             raise InvalidInputError("a profile trait needs an attribute and a value")
+        self._owned()
         with self.store.transaction() as conn:
             return long_term.upsert_profile(
                 conn, self.scope.owner_id, attribute, value, [], time.time()
@@ -605,6 +618,7 @@ class Memoryos:
         transaction or nothing, without duplicating what is already here."""
         if not isinstance(export, portable.ExportFile):
             export = portable.read_file(export)
+        self._owned()
         return portable.import_data(self.scope, export)
 
     @staticmethod

@@ -297,12 +297,18 @@ class Store:
 
     # -- owners -------------------------------------------------------------------------
 
-    def owner_id(self, user_id: str, assistant_id: str) -> int:
+    def find_owner(self, user_id: str, assistant_id: str) -> int | None:
+        """The pair's owner id; None when it has never stored anything."""
         row = self.one(
             "SELECT id FROM owners WHERE user_id = ? AND assistant_id = ?", (user_id, assistant_id)
         )
-        if row is not None:
-            return int(row[0])
+        return None if row is None else int(row[0])
+
+    def owner_id(self, user_id: str, assistant_id: str) -> int:
+        """The pair's owner id, its row made now if it has none."""
+        found = self.find_owner(user_id, assistant_id)
+        if found is not None:
+            return found
         with self.transaction() as conn:
             conn.execute(
                 "INSERT OR IGNORE INTO owners(user_id, assistant_id, created_at) VALUES (?, ?, ?)",

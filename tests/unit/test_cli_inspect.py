@@ -442,3 +442,25 @@ def test_terminal_escapes_in_remembered_text_are_shown_not_run(
         assert "\x1b" not in out and "\x07" not in out and "\x9b" not in out, (args, out)
     out = run(env, "memory", "short").output
     assert "␛]0;PWNED" in out and "␛[2J done" in out  # rich itself drops the bell
+
+
+def test_reading_as_another_user_leaves_the_file_as_it_was(env: Env, home: Path) -> None:
+    """A mistyped `--user` used to add an owner row on every read: one more user in the
+    file for good, and every keyword search then filtered by owner."""
+    seed(home)
+    for args in (
+        ("search", "hiking"),
+        ("profile", "show"),
+        ("stats",),
+        ("memory", "short"),
+        ("memory", "mid"),
+        ("memory", "long"),
+        ("export", "-o", "-"),
+        ("forget", "--all", "--yes"),
+    ):
+        run(env, "--user", "ghost", *args)
+    assert rows(home, "SELECT user_id FROM owners") == [("alice",)]
+    run(env, "--user", "ghost", "add", "--user-input", "I keep bees.", "--response", "Lovely!")
+    assert rows(home, "SELECT user_id FROM owners ORDER BY id") == [("alice",), ("ghost",)]
+    assert "bees" in run(env, "--user", "ghost", "search", "bees").output
+    assert "bees" not in run(env, "--user", "alice", "search", "bees").output
