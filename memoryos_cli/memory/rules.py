@@ -469,6 +469,33 @@ def unsupported(item: Item, batch: Batch) -> Verdict:
     return None
 
 
+# "John is a personal assistant.", "Jon is a personal assistant serving Gina.", "job =
+# personal assistant": the prompt's name for a side, taken as what someone is.
+CALLED_ASSISTANT = re.compile(
+    r"\b(?:is|was|are|were|works?|worked|serves?|served|acts?|acted)\b"
+    r"(?:\s+(?:also|still|now|as|a|an|the|my|our|their|his|her|its))*(?:\s+[\w-]+)?"
+    r"\s+assistants?\b(?!['’])",  # not "the assistant's friend": a side, named
+    re.I,
+)
+ASSISTANT_WORD = re.compile(r"\bassistants?\b", re.I)
+
+
+def called_assistant(item: Item, batch: Batch) -> Verdict:
+    """An item that makes someone an assistant when no turn of the pages it cites (of the
+    batch, for a profile value) says "assistant": the prompt calls one side of every page
+    the assistant, and Qwen 1.5B wrote "X is a personal assistant" of a LoCoMo speaker in
+    all four dev conversations (two such facts were stored there). `unsupported` cannot
+    see it: "assistant" names a side in every page, so support leaves the word out
+    (`support.ROLES`). Someone who said they work as a teaching assistant keeps it."""
+    claim = f"is {item.text}" if item.kind == "profile" else item.text
+    if not CALLED_ASSISTANT.search(claim):
+        return None
+    said = batch.excerpts if item.kind == "profile" else _cited(batch.text_of, item.sources)
+    if ASSISTANT_WORD.search(said):
+        return None
+    return Drop("the prompt's name for a side: no turn it cites says 'assistant'")
+
+
 def asked_not_told(item: Item, batch: Batch) -> Verdict:
     """What the user only asked the other side about is not the user's: "Caroline is
     married to Mel for 5 years." from her "How long have you been married?" and Melanie's
@@ -899,6 +926,7 @@ RULES: tuple[Rule, ...] = (
     ),
     Rule("cite_pages", cite_pages),
     Rule("unsupported", unsupported),
+    Rule("called_assistant", called_assistant),
     Rule("asked_not_told", asked_not_told, frozenset({"user", "profile"})),
     Rule(
         "reported_plan",

@@ -819,3 +819,39 @@ def test_a_stored_city_the_user_moved_from_gives_way_to_the_new_one(
     notes = rules.moved_on(analysis, rules.Batch(pages, pages, known))
     assert analysis.profile == after
     assert [n.result for n in notes] == [f"city = {v}" for _, v, _ in after if not reply]
+
+
+# LoCoMo conv-48, page 22, and conv-47, page 13: no turn says "assistant".
+PETS = "Deborah: Cool, Jolene! Pets bring so much happiness!"
+GAMING = "Jolene: Here's me and my partner gaming [shares a photo of a person laying in bed]"
+
+
+@pytest.mark.parametrize(
+    ("text", "said", "kept"),
+    [
+        ("Jolene is also a personal assistant.", GAMING, False),
+        ("Jon is a personal assistant serving Gina.", GAMING, False),
+        ("The assistant is an AI assistant.", GAMING, False),
+        ("Jolene works as a personal assistant.", "I work as a personal assistant.", True),
+        ("Jolene is a teaching assistant.", "I'm a teaching assistant now!", True),
+        ("Jolene is the assistant's partner.", GAMING, True),  # a side, named by its role
+        ("The assistant shared a photo of a person in bed.", GAMING, True),
+        ("Jolene plays games with her partner.", GAMING, True),
+    ],
+)
+def test_called_assistant(text: str, said: str, kept: bool) -> None:
+    assert kept_facts("called_assistant", text, [(1, 0.0, PETS, said)]) is kept
+
+
+@pytest.mark.parametrize(
+    ("value", "said", "kept"),
+    [
+        ("personal assistant", GAMING, False),
+        ("personal assistant", "I work as a personal assistant to a CEO.", True),
+        ("nurse", GAMING, True),
+    ],
+)
+def test_called_assistant_in_the_profile(value: str, said: str, kept: bool) -> None:
+    analysis = Analysis(profile=[("job", value, [])])
+    ruled("called_assistant", analysis, [(1, 0.0, PETS, said)])
+    assert bool(analysis.profile) is kept
