@@ -254,7 +254,7 @@ def is_chat_line(text: str) -> bool:
     tag = SPEAKER_TAG.match(plain)
     if tag is not None:
         said = plain[tag.end() :]
-        if SPEAKER_VOICE.search(said) or re.match(GREETING, said.strip(), re.I):
+        if SPEAKER_VOICE.search(said) or re.match(rf"{GREETING}(?!\w)", said.strip(), re.I):
             return True
     return SECOND_PERSON.search(plain) is not None
 
@@ -263,8 +263,15 @@ def chat_line(item: Item, batch: Batch) -> Verdict:
     """A fact written as one side talking to the other (`is_chat_line`): a small model that
     paraphrases a turn keeps its voice ("Melanie: I'm glad you found the painting
     inspiring."). "I" and "my" without a tag stay: in the user's facts they are the user
-    ("My sister Emma visits next week" is what Qwen 0.5B writes)."""
-    return Drop("one side talking to the other") if is_chat_line(item.text) else None
+    ("My sister Emma visits next week" is what Qwen 0.5B writes). A tag that is the name
+    of one side is a turn whatever follows it ("Gina: Wow, they look great! Can't wait to
+    see them rock the festival.", stored on LoCoMo conv-30)."""
+    if is_chat_line(item.text):
+        return Drop("one side talking to the other")
+    tag = SPEAKER_TAG.match(item.text)
+    if tag is not None and name_words(tag.group(0)) <= batch.names:
+        return Drop("a turn under its speaker's name")
+    return None
 
 
 # "User is allergic to shellfish.": a side named by its bare role ("User:" is a chat line).

@@ -42,6 +42,7 @@ def kept_facts(rule: str, text: str, pages: Pages | None = None) -> bool:
     ("text", "kept"),
     [
         ("Note: the user is allergic to shellfish.", True),  # a label, not a speaker
+        ("Note: history exam on Monday.", True),  # "hi" begins "history": no greeting
         ("Ana is reading 'Your Brain on Food'.", True),  # "Your" inside a title
         ('Ana\'s favourite song is "You Are My Sunshine".', True),
         ("I find my painting class with Lea inspiring.", True),  # the user's own voice
@@ -53,6 +54,19 @@ def kept_facts(rule: str, text: str, pages: Pages | None = None) -> bool:
 )
 def test_chat_lines(text: str, kept: bool) -> None:
     assert kept_facts("chat_line", text) is kept
+
+
+@pytest.mark.parametrize(
+    ("text", "kept"),
+    [
+        ("Gina: Wow, they look great! Can't wait to see them rock the festival.", False),
+        ("Jon: Dancing is the best.", False),
+        ("Note: Jon's studio opens in May.", True),  # a label, not a side
+        ("Tom: his son starts at MIT.", True),  # Tom is no side of this conversation
+    ],
+)
+def test_a_turn_under_a_sides_name(text: str, kept: bool) -> None:
+    assert kept_facts("chat_line", text, THANKS) is kept
 
 
 @pytest.mark.parametrize(
