@@ -119,15 +119,6 @@ class Memoryos:
         # the default fails with the one line that says to run `memoryos reindex`.
         return DEFAULT_EMBEDDER
 
-    def _owned(self) -> None:
-        """Give this user/assistant pair its owner row, before its first write. Opening the
-        memory makes none: a read under a mistyped `--user` left a second owner in the file
-        for good, and with it, every keyword search filtered by owner (`retrieve._sole_owner`
-        skips that filter only when the file holds one)."""
-        if self.scope.owner_id == NO_OWNER:
-            st = self.settings
-            self.scope.owner_id = self.store.owner_id(st.user_id, st.assistant_id)
-
     def warm_text_models(self) -> None:
         """Load the embedder and the relevance judge now (a first question then waits for
         neither); a model that cannot load raises its one-line error."""
@@ -219,8 +210,6 @@ class Memoryos:
         timestamp, meta_data). All are checked before anything is written; then each batch
         of ADD_BATCH is embedded in one call and written in one transaction (one fsync).
         """
-        if exchanges:
-            self._owned()
         return ingest.add_exchanges(self.scope, exchanges, self._embed_soon, self.ADD_BATCH)
 
     def remember(self, text: str, kind: str = "user") -> int:
@@ -231,8 +220,7 @@ class Memoryos:
         if kind not in ("user", "assistant"):
             raise InvalidInputError("kind must be 'user' or 'assistant'")
         vec = self.embedder.embed([text])[0]
-        self._owned()
-        with self.store.transaction() as conn:
+        with self.scope.writing() as conn:
             return long_term.add_fact(
                 conn,
                 self.scope.owner_id,
@@ -252,8 +240,7 @@ class Memoryos:
         value = self._check_text("value", value).strip()
         if not attribute or not value:
             raise InvalidInputError("a profile trait needs an attribute and a value")
-        self._owned()
-        with self.store.transaction() as conn:
+        with self.scope.writing() as conn:
             return long_term.upsert_profile(
                 conn, self.scope.owner_id, attribute, value, [], time.time()
             )
@@ -618,7 +605,6 @@ class Memoryos:
         transaction or nothing, without duplicating what is already here."""
         if not isinstance(export, portable.ExportFile):
             export = portable.read_file(export)
-        self._owned()
         return portable.import_data(self.scope, export)
 
     @staticmethod

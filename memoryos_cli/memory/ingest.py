@@ -181,13 +181,14 @@ def write_batch(scope: Scope, batch: list[Exchange], vecs: Future[Vector]) -> li
     The text (pages, FTS, sessions) is written while `vecs` is being computed; a single
     add_memory waits for it only at the end. A failed embedding rolls it all back.
     """
-    owner, ids = scope.owner_id, list[int]()
+    ids = list[int]()
 
     def batch_vector(page_id: int) -> Vector | None:
         """A vector not written yet: a page of this batch spilling to mid-term."""
         return vecs.result()[ids.index(page_id)] if page_id in ids else None
 
-    with scope.store.transaction() as conn:
+    with scope.writing() as conn:
+        owner = scope.owner_id
         for user_input, agent_response, ts, meta, words in batch:
             ids.append(pages.insert(conn, owner, user_input, agent_response, ts, meta, words))
             spill_short_term(conn, scope, scope.settings.short_term_capacity, batch_vector)

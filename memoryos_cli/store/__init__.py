@@ -310,14 +310,19 @@ class Store:
         if found is not None:
             return found
         with self.transaction() as conn:
-            conn.execute(
-                "INSERT OR IGNORE INTO owners(user_id, assistant_id, created_at) VALUES (?, ?, ?)",
-                (user_id, assistant_id, time.time()),
-            )
-            row = conn.execute(
-                "SELECT id FROM owners WHERE user_id = ? AND assistant_id = ?",
-                (user_id, assistant_id),
-            ).fetchone()
+            return self.owner_in(conn, user_id, assistant_id)
+
+    @staticmethod
+    def owner_in(conn: Any, user_id: str, assistant_id: str) -> int:
+        """The pair's owner id, its row made in `conn`'s transaction if it has none."""
+        conn.execute(
+            "INSERT OR IGNORE INTO owners(user_id, assistant_id, created_at) VALUES (?, ?, ?)",
+            (user_id, assistant_id, time.time()),
+        )
+        row = conn.execute(
+            "SELECT id FROM owners WHERE user_id = ? AND assistant_id = ?",
+            (user_id, assistant_id),
+        ).fetchone()
         return int(row[0])
 
     # -- maintenance --------------------------------------------------------------------

@@ -102,8 +102,7 @@ def test_a_forget_clears_the_log_and_leaves_no_trace(
 def test_only_the_newest_analyses_are_kept(mem: Memoryos) -> None:
     note = rules.Note("chat_line", "dropped", "user", "x", "", "why")
     total = analysis_log.KEEP_ANALYSES + 3
-    mem._owned()  # the owner row a first write makes
-    with mem.store.transaction() as conn:
+    with mem.scope.writing() as conn:
         for job in range(1, total + 1):
             analysis_log.record(conn, mem.scope.owner_id, job, [note])
     assert [e.job_id for e in mem.analysis_log(100)] == list(range(4, total + 1))

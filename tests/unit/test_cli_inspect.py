@@ -459,6 +459,8 @@ def test_reading_as_another_user_leaves_the_file_as_it_was(env: Env, home: Path)
         ("forget", "--all", "--yes"),
     ):
         run(env, "--user", "ghost", *args)
+    refused = run(env, "--user", "ghost", "add", "--user-input", " ", "--response", "", ok=False)
+    assert isinstance(refused.exception, InvalidInputError)  # a refused write makes none
     assert rows(home, "SELECT user_id FROM owners") == [("alice",)]
     run(env, "--user", "ghost", "add", "--user-input", "I keep bees.", "--response", "Lovely!")
     assert rows(home, "SELECT user_id FROM owners ORDER BY id") == [("alice",), ("ghost",)]

@@ -20,8 +20,7 @@ EMPTY_REPLY = json.dumps(
 
 def claimed(mem: Memoryos, claimed_by: str, age: float = 0.0) -> int:
     """A running job, claimed by `claimed_by` `age` seconds ago; returns its id."""
-    mem._owned()  # the owner row a first write makes
-    with mem.store.transaction() as conn:
+    with mem.scope.writing() as conn:
         jobs.enqueue(conn, mem.scope.owner_id, jobs.ANALYZE_SEGMENT, 999)
         job = jobs.claim(conn, mem.scope.owner_id)
         assert job is not None

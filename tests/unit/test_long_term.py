@@ -9,8 +9,7 @@ from memoryos_cli.memory import long_term
 
 
 def test_profile_value_change_supersedes(mem: Memoryos) -> None:
-    mem._owned()  # the owner row a first write makes
-    with mem.store.transaction() as conn:
+    with mem.scope.writing() as conn:
         first = long_term.upsert_profile(conn, mem.scope.owner_id, "City", "Paris", [1], 10.0)
         same = long_term.upsert_profile(conn, mem.scope.owner_id, "city", "paris", [2], 11.0)
         new = long_term.upsert_profile(conn, mem.scope.owner_id, "city", "Lyon", [3], 12.0)
@@ -38,9 +37,8 @@ def test_a_fact_said_again_keeps_the_day_it_was_first_said(mem: Memoryos) -> Non
     later day, the model read the later one (LoCoMo: "26 June 2023" for a May event)."""
     text = "Caroline went to a support group yesterday (7 May 2023)."
     vec = mem.embedder.embed([text])[0]
-    mem._owned()  # the owner row a first write makes
-    owner = mem.scope.owner_id
-    with mem.store.transaction() as conn:
+    with mem.scope.writing() as conn:
+        owner = mem.scope.owner_id
         first = long_term.add_fact(conn, owner, "user", text, vec, [2], MAY_8)
         again = long_term.add_fact(conn, owner, "user", text, vec, [16], MAY_8 + 50 * 86400)
     assert again == first
@@ -98,8 +96,6 @@ def test_migration_folds_prefixed_attributes_into_one_row(mem: Memoryos) -> None
     """Stores written before the fix hold "profile_name" rows beside "name": m005 folds them."""
     from memoryos_cli.store.migrations import m005_profile_attribute_prefixes
 
-    mem._owned()  # the owner row a first write makes
-    owner = mem.scope.owner_id
     rows = [  # attribute, value, sources: as the old normalizer stored a model's echoes
         ("name", "Caroline", [1]),
         ("profile_name", "Caroline", [7]),
@@ -108,7 +104,8 @@ def test_migration_folds_prefixed_attributes_into_one_row(mem: Memoryos) -> None
         ("profile_goals", "run a marathon", [8]),
         ("profile_age", "30", [5]),
     ]
-    with mem.store.transaction() as conn:
+    with mem.scope.writing() as conn:
+        owner = mem.scope.owner_id
         for attr, value, sources in rows:
             conn.execute(
                 "INSERT INTO profile_items(owner_id, attribute, value, source_page_ids, ts,"

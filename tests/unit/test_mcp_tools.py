@@ -70,8 +70,7 @@ def test_meta_data_is_kept(tools: MemoryTools, memory: Memoryos) -> None:
 
 
 def test_profile_and_knowledge(tools: MemoryTools, memory: Memoryos) -> None:
-    memory._owned()  # the owner row a first write makes
-    with memory.store.transaction() as conn:
+    with memory.scope.writing() as conn:
         long_term.upsert_profile(conn, memory.scope.owner_id, "city", "Lyon", [], 100.0)
     memory.remember("Alice is allergic to peanuts")
     memory.remember("I answer briefly", kind="assistant")

@@ -12,6 +12,7 @@ from memoryos_cli.embed.hashing import HashingEmbedder
 from memoryos_cli.llm.fake import ScriptedLLM
 from memoryos_cli.memory import mid_term
 from memoryos_cli.memory.heat import segment_heat
+from memoryos_cli.memory.scope import NO_OWNER
 
 T0 = 1_700_000_000.0
 # Four topics the hashing embedder keeps apart: each page starts a segment of its own.
@@ -174,3 +175,16 @@ def test_new_session_flushes_short_term(mem: Memoryos) -> None:
     assert mem.short_term() == []
     assert {p.tier for p in mem.pages()} == {"mid"}
     assert mem.recent_pages() == []
+
+
+def test_an_owner_row_comes_with_the_first_write_that_succeeds(mem: Memoryos) -> None:
+    """Opening makes no row (reads find nothing); a first write that fails makes none and
+    leaves the scope without one; the next write makes it in its own transaction."""
+    owners = "SELECT user_id FROM owners"
+    assert mem.search_pages("anything") == [] and mem.store.query(owners) == []
+    with pytest.raises(RuntimeError), mem.scope.writing():
+        raise RuntimeError("the disk filled up")
+    assert mem.scope.owner_id == NO_OWNER and mem.store.query(owners) == []
+    page = mem.add_memory("I keep bees.", "Lovely!")
+    assert [tuple(r) for r in mem.store.query(owners)] == [("alice",)]
+    assert [p.id for p in mem.pages()] == [page] and mem.scope.owner_id != NO_OWNER

@@ -206,8 +206,9 @@ def import_data(scope: Scope, export: ExportFile) -> ImportCounts:
         [(p.id, page_text(p.user_input, p.agent_response), p.embedding) for p in export.pages],
     )
     fact_vecs = _vectors(embedder, same, [(f.id, f.text, f.embedding) for f in export.knowledge])
-    owner, settings = scope.owner_id, scope.settings
-    with scope.store.transaction() as conn:
+    settings = scope.settings
+    with scope.writing() as conn:
+        owner = scope.owner_id
         page_ids, new_pages = _import_pages(conn, owner, export, page_vecs)
         seg_ids = _import_segments(conn, owner, export, page_ids, new_pages, page_vecs, same)
         profiles = _import_chain(
