@@ -335,11 +335,16 @@ def pin_relative_dates(text: str, ts: float, zone: dt.tzinfo) -> str:
     """`text` with each relative time not pinned yet followed by what it meant when it was
     said, counted from the day `ts` falls on in `zone`."""
     said = dt.datetime.fromtimestamp(ts, zone).date()
-    named = date_cues(text)
+    named: list[DateCue] | None = None  # the dates `text` names: read once, when first needed
 
     def annotate(match: re.Match[str]) -> str:
+        nonlocal named
         pinned = _pin(match, said)
-        if not pinned or _whole_date(pinned) in named:
+        if not pinned:
+            return match.group(0)
+        if named is None:
+            named = date_cues(text)
+        if _whole_date(pinned) in named:
             # "tomorrow, December 7, 2026": the writer gave the date; a second one is noise
             return match.group(0)
         return f"{match.group(0)} ({pinned})"

@@ -202,9 +202,10 @@ def copied_example(item: Item, batch: Batch) -> Verdict:
     An item the excerpts hold every word of is the user's, even when the example says it
     too: a user named Tom gave "name = Tom", the example's own item, and it was dropped."""
     template, borrowed = batch.example
-    if long_term.normalized(item.shown) in template and stems(item.text) - batch.excerpt_stems:
+    words = stems(item.text)
+    if long_term.normalized(item.shown) in template and words - batch.excerpt_stems:
         return Drop("the prompt's example, word for word")
-    taken = stems(item.text) & borrowed
+    taken = words & borrowed
     if len(taken) >= (1 if item.kind == "profile" else 2):
         return Drop(f"words of the prompt's example: {', '.join(sorted(taken))}")
     return None
