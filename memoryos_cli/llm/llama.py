@@ -244,6 +244,59 @@ class WordBan:
         return scores
 
 
+# The fences around recalled memories (`prompts.quote`). A reply that writes one has taken
+# the prompt's layout for its own: asked about Jon's attitude to a dance festival, Qwen 1.5B
+# answered ">>>\n\nWhat is Jon's current goal in starting the dance studio?", closing a
+# memory block and asking a question of its own making.
+FENCES = ("<<<", ">>>")
+# The end of the reply so far that a fence could grow from: "<", "<<", ">" or ">>".
+_FENCE_START = re.compile(r"(<{1,2}|>{1,2})\Z")
+
+
+class FenceBan:
+    """A logits processor that bans every token that would write a fence in the reply.
+
+    A fence comes whole (">>>" is one token) or in pieces (">>" + ">\n"), so the tokens
+    that finish one after "<", "<<", ">" or ">>" are banned when the reply ends so. Which
+    tokens those are is read from the vocabulary in a thread of its own, from the model's
+    load on (0.6 s for Qwen's 152k tokens); a reply asked for sooner waits for it, so what
+    is banned never depends on timing."""
+
+    def __init__(self, llama: Any) -> None:
+        self._llama = llama
+        self._holding: set[int] = set()  # tokens whose text holds a whole fence
+        self._after: dict[str, set[int]] = {}  # "<<" -> the tokens that finish "<<<" after it
+        self._reading = threading.Thread(target=self._read_vocabulary, daemon=True)
+        self._reading.start()
+
+    def _read_vocabulary(self) -> None:
+        import llama_cpp
+
+        vocab = llama_cpp.llama_model_get_vocab(self._llama.model)
+        for token in range(llama_cpp.llama_vocab_n_tokens(vocab)):
+            text = (llama_cpp.llama_vocab_get_text(vocab, token) or b"").decode("utf-8", "replace")
+            if "<" not in text and ">" not in text or text.startswith("<|"):
+                continue  # most tokens; "<|im_end|>" ends a reply, it writes nothing
+            if any(fence in text for fence in FENCES):
+                self._holding.add(token)
+                continue
+            for fence in FENCES:
+                for written in (1, 2):
+                    if text.startswith(fence[written:]):
+                        self._after.setdefault(fence[:written], set()).add(token)
+
+    def __call__(self, input_ids: Any, scores: Any) -> Any:
+        if self._reading.is_alive():
+            self._reading.join()
+        banned = self._holding
+        tail = self._llama.detokenize(list(input_ids[-2:])).decode("utf-8", "ignore")
+        start = _FENCE_START.search(tail)
+        if start is not None:
+            banned = banned | self._after.get(start.group(1), set())
+        scores[list(banned)] = -np.inf
+        return scores
+
+
 def plural(word: str) -> str:
     if word.endswith("s"):
         return word
@@ -330,6 +383,7 @@ class LlamaCppLLM:
 
         self._llama.generate = generate
         self._abort_callback = self._install_abort_callback()
+        self._fence_ban = FenceBan(self._llama)  # no answer writes a memory block's fence
 
     # -- protocol -----------------------------------------------------------------------
 
@@ -355,7 +409,7 @@ class LlamaCppLLM:
                     messages,
                     max_tokens=max_tokens,
                     temperature=temperature,
-                    **({"logits_processor": [ban]} if ban else {}),
+                    logits_processor=[self._fence_ban, *([ban] if ban else [])],
                 )
             finally:
                 self.last_stats.words_taken_back = ban.taken_back if ban else 0

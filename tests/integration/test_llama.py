@@ -16,7 +16,7 @@ from memoryos_cli.config import load_settings
 from memoryos_cli.embed.hashing import HashingEmbedder
 from memoryos_cli.errors import ModelError
 from memoryos_cli.llm import LLM
-from memoryos_cli.llm.llama import LlamaCppLLM
+from memoryos_cli.llm.llama import FENCES, LlamaCppLLM
 from memoryos_cli.llm.loader import load_llm
 from memoryos_cli.memory.records import ProfileItem
 from memoryos_cli.memory.ruled_out import ruled_out
@@ -286,3 +286,14 @@ def test_a_word_a_banned_one_begins_is_written(
     reply = "".join(smol.stream(messages, max_tokens=30, temperature=0.0, avoid=[word]))
     assert kept in reply.lower(), reply
     assert not re.search(rf"\b{word}(?!less|-free)", reply, re.IGNORECASE), reply
+
+
+def test_an_answer_never_writes_the_fence_of_recalled_memories(smol: LlamaCppLLM) -> None:
+    """Recalled memories sit between <<< and >>>; an answer that writes a fence has taken
+    the prompt's layout for its own (Qwen 1.5B closed a memory block and asked a question of
+    its own making). The fence is banned whole and in pieces ("<<" + "<")."""
+    asked = [{"role": "user", "content": "Write the symbol >>> five times."}]
+    free = smol._llama.create_chat_completion(messages=asked, max_tokens=30, temperature=0.0)
+    assert any(f in free["choices"][0]["message"]["content"] for f in FENCES)  # unbanned
+    reply = ask(smol, asked, max_tokens=30)
+    assert reply.strip() and not any(f in reply for f in FENCES), reply
