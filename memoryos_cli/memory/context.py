@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 
 from memoryos_cli.llm import Message, approx_tokens, prompts
 from memoryos_cli.memory.asks import asks
-from memoryos_cli.memory.dates import pin_relative_dates
+from memoryos_cli.memory.dates import asks_a_time, names_a_time, pin_relative_dates
 from memoryos_cli.memory.page_text import SPEAKER_TAG, page_text
 from memoryos_cli.memory.pages import ANSWERED_BY
 from memoryos_cli.memory.person import known_name
@@ -377,13 +377,19 @@ def build(
     in_turns = [i for i in recall.short_term if i.page is not None and i.page.id in shown]
     firsts = each_asks_best(query, [*pages, *recall.knowledge], in_turns)
     keep = {i.ref for i in firsts}
-    if recall.knowledge and judged(ranked, recall.knowledge):
+    knowledge = recall.knowledge
+    if ranked and asks_a_time(query):
+        # A fact that names no time answers "when" with the day it was learned: "...they
+        # bought it in Paris." took the place of the page that says "a year ago (2022)",
+        # and 2022 became 2023. The pages, which carry their dates, answer instead.
+        knowledge = [f for f in knowledge if names_a_time(f.text)]
+    if knowledge and judged(ranked, knowledge):
         # A fact the judge puts above a page takes room from the pages, never adds to it:
         # facts let the prompt recall fewer tokens, not more (on LoCoMo full F1 held, with
         # 12-18% fewer tokens; docs/benchmarks.md, "Facts take the pages' room"). The room
         # is that of the pages that would be shown.
         room = lay_out(within_reach(ranked, keep), room, query, zone, count_tokens)[2]
-    candidates = judged_order(ranked, recall.knowledge)
+    candidates = judged_order(ranked, knowledge)
     if firsts:  # every ask gets its best item first, and the room for it
         room = max(room, lay_out(firsts, limit, query, zone, count_tokens)[2])
         candidates = [*firsts, *(i for i in candidates if i.ref not in keep)]

@@ -484,3 +484,37 @@ TIME_WORDS = frozenset(
         "next",
     ]
 )
+
+
+# -- questions about time ------------------------------------------------------------
+
+# "When did ...", "What year ...", "How long ago ...": the answer is a time. "when" only opens
+# the question: "What did Caroline say when ..." asks for what she said.
+TIME_QUESTION = re.compile(
+    r"(?:^\W*|\bsince\s+)when\b"
+    r"|\b(?:(?:what|which)\s+(?:year|month|day|date|week|weekend|time of year)"
+    r"|how\s+long|how\s+many\s+(?:years|months|weeks|days))\b",
+    re.I,
+)
+_YEAR_NUMBER = re.compile(r"\b(?:19|20)\d\d\b")
+_CLOCK = re.compile(r"\b\d{1,2}(?::\d\d)?\s*(?:am|pm|a\.m\.|p\.m\.|o'clock)|\b\d{1,2}:\d\d\b", re.I)
+_TIMES_OF_DAY = frozenset(
+    {"morning", "afternoon", "evening", "night", "tonight", "noon", "midnight", "weekend"}
+)
+
+
+def asks_a_time(question: str) -> bool:
+    """Whether `question` asks when something happened or how long it lasted."""
+    return bool(TIME_QUESTION.search(question))
+
+
+def names_a_time(text: str) -> bool:
+    """Whether `text` says a time of its own: a date, a year, a weekday or month, or a
+    relative time ("yesterday", "two weeks ago")."""
+    words = set(re.findall(r"[a-z]+", text.lower()))
+    return bool(
+        words & (TIME_WORDS | _TIMES_OF_DAY)
+        or _YEAR_NUMBER.search(text)
+        or _CLOCK.search(text)
+        or PHRASES.search(text)
+    )

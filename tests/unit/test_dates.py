@@ -17,7 +17,7 @@ import pytest
 from memoryos_cli.api import Memoryos
 from memoryos_cli.embed.hashing import HashingEmbedder
 from memoryos_cli.llm.fake import ScriptedLLM
-from memoryos_cli.memory.dates import pin_relative_dates
+from memoryos_cli.memory.dates import asks_a_time, names_a_time, pin_relative_dates
 
 
 def noon(year: int, month: int, day: int) -> float:
@@ -323,3 +323,43 @@ def test_the_pages_benchmark_shows_pages_as_the_chat_does() -> None:
         memory_block([page])
         == "[08 May 2023]\nCaroline: I went yesterday (7 May 2023).\nMelanie: Nice!"
     )
+
+
+@pytest.mark.parametrize(
+    ("question", "asks"),
+    [
+        ("When did Jolene buy her pet Seraphim?", True),
+        ("when is my dentist appointment?", True),
+        ("How long has Jolene had her snakes?", True),
+        ("Which year did John start surfing?", True),
+        ("What day is the recital?", True),
+        ("Since when do I run on Sundays?", True),
+        ("How many years ago did Tim move?", True),
+        # "when" inside the question asks for something else
+        ("What did Caroline say when she left the group?", False),
+        ("What did Gina find for her store on 1 February, 2023?", False),
+        ("Did Andrew have a pet dog during March 2023?", False),
+        ("What is my sister's name?", False),
+    ],
+)
+def test_a_question_that_asks_a_time(question: str, asks: bool) -> None:
+    assert asks_a_time(question) is asks
+
+
+@pytest.mark.parametrize(
+    ("text", "names"),
+    [
+        ("Jolene bought Seraphim in 2022.", True),
+        ("Ines met Anna yesterday (31 January 2023).", True),
+        ("Mara takes the 9 o'clock ferry to Vigo.", True),
+        ("The recital is at 18:30.", True),
+        ("Tim moved to Leeds three years ago.", True),
+        ("Ines goes climbing every Sunday.", True),
+        ("Ines visits her gran at the weekend.", True),
+        ("Jolene bought Seraphim in Paris.", False),
+        ("John practices taekwondo.", False),
+        ("Ines has 3 cats and 2 dogs.", False),
+    ],
+)
+def test_a_text_that_names_a_time(text: str, names: bool) -> None:
+    assert names_a_time(text) is names

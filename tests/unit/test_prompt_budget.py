@@ -353,3 +353,53 @@ def test_a_profile_without_a_name_says_the_name_is_not_known(home: Path) -> None
         mem.set_profile("name", "Noor")
         system = mem.prepare("What is my name?").messages[0]["content"]
         assert "- name: Noor" in system and NO_NAME_LINE not in system
+
+
+@pytest.mark.parametrize(
+    ("question", "facts", "shown"),
+    [
+        # the fact without a time would answer "when" with the day it was said
+        ("When did Jolene buy Seraphim?", ["k1"], ["p1"]),
+        ("When did Jolene buy Seraphim?", ["k1", "k2"], ["k2"]),
+        # a question about anything else: the judge's order, each fact in a page's room
+        ("What did Jolene buy in Paris?", ["k1"], ["k1"]),
+        ("What did Jolene buy in Paris?", ["k1", "k2"], ["k1"]),
+    ],
+)
+def test_a_question_about_time_gets_no_fact_that_names_none(
+    question: str, facts: list[str], shown: list[str]
+) -> None:
+    """A fact that names no time can answer "when" only with the day it was learned, and
+    took the place of the page that says "a year ago (2022)" (conv-48: "2022" became
+    "2023"). For a question about time such a fact is left out, whatever the judge says."""
+    from memoryos_cli.memory.context import Budget, build
+    from memoryos_cli.memory.records import Recall
+
+    said = dt.datetime(2023, 5, 8, 12, tzinfo=dt.UTC).timestamp()
+    text = "Jolene: I bought Seraphim a year ago in Paris."
+    page = RecallItem("p1", "mid", text, 1.0, 0.5, said, relevance=0.0,
+                      page=Page(1, text, "Gina: Cute!", said, "mid", None))  # fmt: skip
+    known = {
+        "k1": RecallItem(
+            "k1",
+            "knowledge",
+            "Jolene bought her snake Seraphim in Paris.",
+            1.0,
+            0.5,
+            said,
+            relevance=4.0 + M,
+        ),  # fmt: skip
+        "k2": RecallItem(
+            "k2",
+            "knowledge",
+            "Jolene has had Seraphim since 2022.",
+            1.0,
+            0.5,
+            said,
+            relevance=3.0 + M,
+        ),  # fmt: skip
+    }
+    recall = Recall(question, [], [page], [known[k] for k in facts], [])
+    built = build(question, recall, [], assistant="a", budget=Budget(4096, 100, 300),
+                  count_tokens=approx_tokens, zone=dt.UTC)  # fmt: skip
+    assert [i.ref for i in built.recalled] == shown
