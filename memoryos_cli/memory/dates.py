@@ -352,6 +352,14 @@ def pin_relative_dates(text: str, ts: float, zone: dt.tzinfo) -> str:
     return PHRASES.sub(annotate, text)
 
 
+def pinned_phrases(text: str, ts: float, zone: dt.tzinfo) -> list[tuple[str, str]]:
+    """Each relative time of `text` not pinned yet, as said, with what it meant on the day
+    `ts` falls on in `zone`: ("yesterday", "31 January 2023")."""
+    said = dt.datetime.fromtimestamp(ts, zone).date()
+    found = ((m.group(0), _pin(m, said)) for m in PHRASES.finditer(text))
+    return [(phrase, meant) for phrase, meant in found if meant]
+
+
 # -- dates a query names -------------------------------------------------------------
 
 MONTHS = {

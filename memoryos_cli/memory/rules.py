@@ -20,10 +20,11 @@ from dataclasses import dataclass, field, replace
 from functools import cached_property
 from typing import Any, Literal
 
+from memoryos_cli.clock import day, local
 from memoryos_cli.llm import prompts
 from memoryos_cli.memory import long_term
 from memoryos_cli.memory.analysis import Analysis, Kind
-from memoryos_cli.memory.dates import pin_relative_dates
+from memoryos_cli.memory.dates import day_text, pin_relative_dates, pinned_phrases
 from memoryos_cli.memory.keywords import content_words
 from memoryos_cli.memory.page_text import SPEAKER_TAG
 from memoryos_cli.memory.person import NAME_ATTRIBUTES, known_name
@@ -788,6 +789,44 @@ def pin_dates(item: Item, batch: Batch) -> Verdict:
     return replace(item, text=pinned) if pinned != item.text else None
 
 
+def stamp_date(item: Item, batch: Batch) -> Verdict:
+    """A fact dated with the day its turn was said, where the turn tells the event's own
+    time, gets that time: "Deborah met Anna on Wed 1 February 2023 at yoga in the park."
+    was learned from "I met my new neighbor Anna yesterday!", said on that Wednesday. The
+    model copied the excerpt's day stamp (its very form, weekday first) in 4 of the 148
+    facts of the four played dev stores, and a fact dated wrong answers "when" wrongly.
+
+    It becomes "Deborah met Anna yesterday (31 January 2023) at yoga in the park." Only
+    when its pages fall on one day, and exactly one relative time is told in a sentence of
+    theirs that shares a word with the fact: "I went hiking yesterday." says nothing of
+    when the cat was adopted. A time that falls on the stamp's day ("today") is left."""
+    when = {pid: ts for pid, ts, _, _ in batch.pages}
+    cited = [p for p in item.sources if p in when]
+    days = {local(when[p], batch.zone).date() for p in cited}
+    if len(days) != 1:
+        return None
+    stamp = day(when[cited[0]], batch.zone)
+    dated = re.search(rf"\b(?:on )?{re.escape(stamp)}\b", item.text)
+    if dated is None:
+        return None
+    claim = stems(item.text[: dated.start()] + item.text[dated.end() :])
+    told = {
+        (phrase[0].lower() + phrase[1:], meant)
+        for pid in cited
+        for side in (batch.user_turns[pid], batch.agent_turns[pid])
+        for sentence in SENTENCE_END.split(side)
+        if stems(sentence) & claim
+        for phrase, meant in pinned_phrases(sentence, when[pid], batch.zone)
+    }
+    if len(told) != 1:
+        return None
+    phrase, meant = told.pop()
+    if meant == day_text(days.pop()):
+        return None
+    start, end = dated.span()
+    return replace(item, text=f"{item.text[:start]}{phrase} ({meant}){item.text[end:]}")
+
+
 # "my dad passed away": someone of the speaker's, by the word they call them.
 KIN = (
     r"mom|mum|mother|dad|father|parents|husband|wife|partner|boyfriend|girlfriend|son|"
@@ -967,6 +1006,12 @@ RULES: tuple[Rule, ...] = (
         left_behind,
         frozenset({"profile"}),
         LEFT_BEHIND_CHANGES,
+    ),
+    Rule(
+        "stamp_date",
+        stamp_date,
+        FACT_KINDS,
+        "the day it was said, where its turn tells the event's own time",
     ),
     Rule("pin_dates", pin_dates, FACT_KINDS, "a relative time, pinned to the day it was said"),
 )

@@ -710,6 +710,44 @@ def test_who_did_it_is_weighed_without_the_names_the_sides_call_each_other() -> 
     assert analysis.user_facts == [] and analysis.assistant_facts == []
 
 
+STAMPED = [  # all said on Mon 8 May 2023, the day the model's excerpts are stamped with
+    (1, MAY_8, "By the way, I met my new neighbor Anna yesterday! It was at yoga.", "Nice!"),
+    (2, MAY_8, "I went hiking yesterday. I adopted a cat.", "Lovely!"),
+    (3, MAY_8, "Last week I visited a place that holds memories: my mom's old house.", "Oh."),
+    (4, MAY_8, "Today I adopted a cat named Miso.", "Cute!"),
+    (5, MAY_8, "Yesterday I met Anna, and last week I met Anna's mother.", "Nice."),
+    (6, MAY_8 + 86_400, "I met Anna at the park.", "Nice!"),
+]
+
+
+@pytest.mark.parametrize(
+    ("fact", "cited", "stored"),
+    [
+        # dated with the day it was said, where the turn tells the event's own time
+        ("Ines met Anna on Mon 8 May 2023 at yoga.", [1],
+         "Ines met Anna yesterday (7 May 2023) at yoga."),
+        ("Ines visited her mom's old house on Mon 8 May 2023.", [3],
+         "Ines visited her mom's old house last week (the week before 8 May 2023)."),
+        # the time told is of something else: "I went hiking yesterday."
+        ("Ines adopted a cat on Mon 8 May 2023.", [2], "Ines adopted a cat on Mon 8 May 2023."),
+        # "today" is the day it was said: the stamp is right
+        ("Ines adopted Miso on Mon 8 May 2023.", [4], "Ines adopted Miso on Mon 8 May 2023."),
+        # two times told of it: which one is unknown
+        ("Ines met Anna on Mon 8 May 2023.", [5], "Ines met Anna on Mon 8 May 2023."),
+        # pages of two days: the stamp could be either
+        ("Ines met Anna on Mon 8 May 2023.", [1, 6], "Ines met Anna on Mon 8 May 2023."),
+        # a date the model worked out, not the stamp
+        ("Ines met Anna on 7 May 2023.", [1], "Ines met Anna on 7 May 2023."),
+    ],
+)  # fmt: skip
+def test_a_fact_dated_with_its_stamp_gets_the_time_its_turn_tells(
+    fact: str, cited: list[int], stored: str
+) -> None:
+    """Qwen 1.5B dated "Deborah met Anna" with the excerpt's stamp, "on Wed 1 February 2023",
+    where Deborah had said "I met my new neighbor Anna yesterday!"."""
+    assert user_fact_after("stamp_date", fact, cited, STAMPED) == [(stored, cited)]
+
+
 KIN = [
     (1, 0.0, "Hey Jolene, my dad passed away two days ago. I'm trying to cope.", "So sorry."),
     (2, 0.0, "My dad and I went fishing on Sunday.", "Nice!"),
