@@ -403,3 +403,17 @@ def test_a_question_about_time_gets_no_fact_that_names_none(
     built = build(question, recall, [], assistant="a", budget=Budget(4096, 100, 300),
                   count_tokens=approx_tokens, zone=dt.UTC)  # fmt: skip
     assert [i.ref for i in built.recalled] == shown
+
+
+def test_a_recalled_page_with_no_answer_shows_no_empty_assistant_line(home: Path) -> None:
+    """A session's last turn that no one answered (or a chat answer stopped before its first
+    token) ended in a bare "Assistant: ", a cue Qwen 1.5B took to write ">>>" and a question
+    of its own instead of an answer."""
+    with Memoryos(
+        "jon", "assistant", home, llm_model=ScriptedLLM(), embedder=HashingEmbedder()
+    ) as mem:
+        mem.add_memory("Glad to be part of the dance festival!", "", 1_683_565_200.0)
+        built = mem.prepare("How does Jon feel about the dance festival?", recent=False)
+        assert len(built.recalled) == 1
+        assert "Glad to be part of the dance festival!" in built.messages[-1]["content"]
+        assert "Assistant:" not in built.messages[-1]["content"]
