@@ -23,7 +23,7 @@ from memoryos_cli.memory.asks import asks
 from memoryos_cli.memory.dates import asks_a_time, names_a_time, pin_relative_dates
 from memoryos_cli.memory.page_text import SPEAKER_TAG, page_text
 from memoryos_cli.memory.pages import ANSWERED_BY
-from memoryos_cli.memory.person import known_name
+from memoryos_cli.memory.person import gives_a_name, known_name
 from memoryos_cli.memory.records import Page, ProfileItem, Recall, RecallItem
 from memoryos_cli.memory.ruled_out import to_avoid
 from memoryos_cli.memory.support import stems
@@ -166,13 +166,20 @@ def prefix_messages(
     budget_tokens: int | None = None,
     count_tokens: CountTokens = approx_tokens,
     profile_read: bool = True,
+    query: str = "",
 ) -> list[Message]:
     """The stable part of the prompt: worth evaluating while the user types.
+
+    "name: not told yet" is left out once the user gives a name, in the recent turns or in
+    `query`: beside "Hi, I'm Tom ... Yesterday I adopted a cat named Pixel.", Qwen 1.5B
+    answered "I'm sorry, but I don't have any information about Tom or Pixel." (The next
+    analysis stores the name; until then the profile has none.)
 
     Held to `budget_tokens` when given: the system message to half of it, then every
     turn to one cap (the oldest exchanges leave the prompt if even short turns overflow).
     """
-    lines = profile_lines(profile, read=profile_read)
+    told = any(gives_a_name(said) for said in (query, *(p.user_input for p in recent)))
+    lines = profile_lines(profile, read=profile_read and not told)
     system = prompts.system_message(assistant, lines, relationship, style_hint)
     turns: list[Message] = []
     for page in recent:
@@ -364,6 +371,7 @@ def build(
         budget_tokens=budget.prefix,
         count_tokens=count_tokens,
         profile_read=recall.long_term,
+        query=query,
     )
     left = budget.prompt - message_tokens(messages, count_tokens) - MESSAGE_OVERHEAD
     shown = {p.id for p in recent}

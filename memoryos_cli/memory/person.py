@@ -35,6 +35,17 @@ _FIRST_PERSON = {
 _WORD = re.compile(r"\b(I['’](?:m|ve|d|ll)|I|[Mm]e|[Mm]yself|[Mm]y|[Mm]ine)\b")
 
 
+# How a person gives their own name in a chat: "I'm Tom", "my name is Tom", "call me Tom".
+GIVES_OWN_NAME = "my name is|my name's|i am|i'm|call me"
+_GIVES_A_NAME = re.compile(rf"\b(?i:{GIVES_OWN_NAME})\s+[A-Z][a-z]+")
+
+
+def gives_a_name(text: str) -> bool:
+    """Whether `text` gives a capitalized word as its speaker's name ("I'm Tom"; also "I'm
+    Italian", which is harmless where this is used)."""
+    return _GIVES_A_NAME.search(text) is not None
+
+
 def known_name(profile: list[Any]) -> str:
     """The user's name from the profile, or "" when none is stored."""
     names = [p.value for p in profile if p.attribute in NAME_ATTRIBUTES]

@@ -27,7 +27,7 @@ from memoryos_cli.memory.analysis import Analysis, Kind
 from memoryos_cli.memory.dates import day_text, pin_relative_dates, pinned_phrases
 from memoryos_cli.memory.keywords import content_words
 from memoryos_cli.memory.page_text import SPEAKER_TAG
-from memoryos_cli.memory.person import NAME_ATTRIBUTES, known_name
+from memoryos_cli.memory.person import GIVES_OWN_NAME, NAME_ATTRIBUTES, known_name
 from memoryos_cli.memory.support import ROLES, stems, support
 from memoryos_cli.words import SENTENCE_END
 
@@ -361,10 +361,9 @@ def addressed_name(item: Item, batch: Batch) -> Verdict:
     return None
 
 
-# How a person gives their own name in a chat: "I'm Tom", "my name is Tom", "call me Tom",
-# "it's Tom", "Tom here". "this is Lina" and "it's Lina" may also introduce someone else,
-# so `name_given` adds a name only on the others (`GIVES_OWN_NAME`).
-GIVES_OWN_NAME = "my name is|my name's|i am|i'm|call me"
+# How a person gives their own name in a chat also takes "it's Tom" and "Tom here". "this
+# is Lina" and "it's Lina" may also introduce someone else, so `name_given` adds a name only
+# on the others (`GIVES_OWN_NAME`).
 SELF_NAMING = rf"(?:{GIVES_OWN_NAME}|this is|it's)"
 
 

@@ -355,6 +355,22 @@ def test_a_profile_without_a_name_says_the_name_is_not_known(home: Path) -> None
         assert "- name: Noor" in system and NO_NAME_LINE not in system
 
 
+def test_the_name_is_not_called_unknown_once_the_user_gives_it(home: Path) -> None:
+    """Beside "name: not told yet", Qwen 1.5B answered "Hi, I'm Tom ... Yesterday I adopted
+    a cat named Pixel." with "I'm sorry, but I don't have any information about Tom or
+    Pixel." Until an analysis stores the name, a message or recent turn that gives one
+    leaves the line out; "my name" alone gives none."""
+    mem, llm = open_mem(home, 4096)
+    with mem:
+        mem.add_memory("I like hiking.", "Nice!")
+        assert NO_NAME_LINE in mem.prepare("What is my name?").messages[0]["content"]
+        told = mem.prepare("Hi, I'm Tom and I live in Leeds.").messages[0]["content"]
+        assert NO_NAME_LINE not in told
+        mem.add_memory("My name is Tom, by the way.", "Nice to meet you, Tom!")
+        assert NO_NAME_LINE not in mem.prepare("What is my name?").messages[0]["content"]
+        assert NO_NAME_LINE not in mem.stable_prefix()[0]["content"]
+
+
 @pytest.mark.parametrize(
     ("question", "facts", "shown"),
     [
