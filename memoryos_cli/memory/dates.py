@@ -506,9 +506,10 @@ TIME_QUESTION = re.compile(
 )
 _YEAR_NUMBER = re.compile(r"\b(?:19|20)\d\d\b")
 _CLOCK = re.compile(r"\b\d{1,2}(?::\d\d)?\s*(?:am|pm|a\.m\.|p\.m\.|o'clock)|\b\d{1,2}:\d\d\b", re.I)
-_TIMES_OF_DAY = frozenset(
-    {"morning", "afternoon", "evening", "night", "tonight", "noon", "midnight", "weekend"}
-)
+# Words that say a time in a text (a time question's answer needs one).
+_SAYS_A_TIME = TIME_WORDS | {
+    "morning", "afternoon", "evening", "night", "tonight", "noon", "midnight", "weekend"
+}  # fmt: skip
 
 
 def asks_a_time(question: str) -> bool:
@@ -521,7 +522,7 @@ def names_a_time(text: str) -> bool:
     relative time ("yesterday", "two weeks ago")."""
     words = set(re.findall(r"[a-z]+", text.lower()))
     return bool(
-        words & (TIME_WORDS | _TIMES_OF_DAY)
+        words & _SAYS_A_TIME
         or _YEAR_NUMBER.search(text)
         or _CLOCK.search(text)
         or PHRASES.search(text)

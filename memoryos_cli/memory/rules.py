@@ -136,6 +136,14 @@ class Batch:
         ]
         return template, stems(" ".join(values)) - self.excerpt_stems
 
+    def said_on_one_day(self, sources: tuple[int, ...]) -> float | None:
+        """When the cited pages of this batch were said, if they all fall on one day (in the
+        user's zone); None when they span days or none is here: the day of a relative time is
+        then unknown."""
+        when = [ts for pid, ts, _, _ in self.pages if pid in sources]
+        days = {local(ts, self.zone).date() for ts in when}
+        return when[0] if len(days) == 1 else None
+
     @cached_property
     def excerpt_stems(self) -> frozenset[str]:
         return frozenset(stems(self.excerpts))
@@ -779,12 +787,10 @@ def pin_dates(item: Item, batch: Batch) -> Verdict:
     model copies the pinned date most of the time, not always (a first session, Qwen 1.5B:
     "Mara plans to fly to Oslo for a conference on green chemistry next month."). Only when
     the pages it cites fall on one day: otherwise which day it was said is unknown."""
-    when = {pid: ts for pid, ts, _, _ in batch.pages}
-    said = [when[p] for p in item.sources if p in when]
-    days = {dt.datetime.fromtimestamp(ts, batch.zone).date() for ts in said}
-    if len(days) != 1:
+    said = batch.said_on_one_day(item.sources)
+    if said is None:
         return None
-    pinned = pin_relative_dates(item.text, said[0], batch.zone)
+    pinned = pin_relative_dates(item.text, said, batch.zone)
     return replace(item, text=pinned) if pinned != item.text else None
 
 
@@ -799,28 +805,27 @@ def stamp_date(item: Item, batch: Batch) -> Verdict:
     when its pages fall on one day, and exactly one relative time is told in a sentence of
     theirs that shares a word with the fact: "I went hiking yesterday." says nothing of
     when the cat was adopted. A time that falls on the stamp's day ("today") is left."""
-    when = {pid: ts for pid, ts, _, _ in batch.pages}
-    cited = [p for p in item.sources if p in when]
-    days = {local(when[p], batch.zone).date() for p in cited}
-    if len(days) != 1:
+    said = batch.said_on_one_day(item.sources)
+    if said is None:
         return None
-    stamp = day(when[cited[0]], batch.zone)
+    stamp = day(said, batch.zone)
     dated = re.search(rf"\b(?:on )?{re.escape(stamp)}\b", item.text)
     if dated is None:
         return None
     claim = stems(item.text[: dated.start()] + item.text[dated.end() :])
     told = {
         (phrase[0].lower() + phrase[1:], meant)
-        for pid in cited
+        for pid in item.sources
+        if pid in batch.user_turns
         for side in (batch.user_turns[pid], batch.agent_turns[pid])
         for sentence in SENTENCE_END.split(side)
         if stems(sentence) & claim
-        for phrase, meant in pinned_phrases(sentence, when[pid], batch.zone)
+        for phrase, meant in pinned_phrases(sentence, said, batch.zone)
     }
     if len(told) != 1:
         return None
     phrase, meant = told.pop()
-    if meant == day_text(days.pop()):
+    if meant == day_text(local(said, batch.zone).date()):
         return None
     start, end = dated.span()
     return replace(item, text=f"{item.text[:start]}{phrase} ({meant}){item.text[end:]}")
