@@ -329,6 +329,7 @@ def each_asks_best(
     for Lena this weekend? Remember my allergy." a fact about cooking for Lena (judged 6.3)
     took the room the one page of the allergy (-2.6, the second ask's best) would have had,
     and the ask's earlier askings, with the model's wrong answers, stood for the allergy.
+    An ask of when is not answered first by a fact that names no time.
     """
     parts = asks(query)
     pool = [i for i in (*items, *shown) if len(i.ask_relevance) == len(parts) > 1]
@@ -340,6 +341,8 @@ def each_asks_best(
         # words and neighbours already (the judge gave the right page -8.8 for "Remember my
         # allergy.": "Noted: no shellfish in recipes.")
         answers = [i for i in answers if i.page is not None or i.ask_relevance[n] >= TOPIC_FLOOR]
+        if asks_a_time(part):  # as for a whole message (`build`): a page carries its day
+            answers = [i for i in answers if i.page is not None or names_a_time(i.text)]
         top = max(answers, key=lambda i: i.ask_relevance[n], default=None)
         if top is not None and top.ref not in in_turns:
             best.setdefault(top.ref, top)

@@ -174,3 +174,19 @@ def test_an_ask_with_no_fact_on_its_topic_gets_no_fact_first() -> None:
     # a page the judge reads badly is still the ask's best page: the allergy, at -8.8
     page = item("p5", "I'm allergic to shellfish, keep that in mind.", 1.0, (-11.0, -8.8))
     assert [i.ref for i in each_asks_best(ASKED, [SOURDOUGH, off, page], [])] == ["p1", "p5"]
+
+
+def test_an_ask_of_when_gets_no_fact_that_names_no_time_first() -> None:
+    from memoryos_cli.memory.context import each_asks_best
+
+    message = "When did Lena move to York this year? Remember my allergy."
+    moved = item("k3", "Lena moved to York with her partner.", 1.0, (6.0, -11.0))
+    told = item("p7", "Lena moved to York two weeks ago.", 1.0, (3.0, -11.0))
+    allergic = item("p5", "I'm allergic to shellfish, keep that in mind.", 1.0, (-11.0, -2.6))
+    # the fact scores higher, but answers "when" with the day it was learned
+    assert [i.ref for i in each_asks_best(message, [moved, told, allergic], [])] == ["p7", "p5"]
+    dated = item("k4", "Lena moved to York two weeks ago (20 March 2026).", 1.0, (6.5, -11.0))
+    assert [i.ref for i in each_asks_best(message, [moved, dated, told, allergic], [])] == [
+        "k4",
+        "p5",
+    ]
