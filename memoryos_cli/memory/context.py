@@ -23,7 +23,7 @@ from memoryos_cli.memory.asks import asks
 from memoryos_cli.memory.dates import asks_a_time, names_a_time, pin_relative_dates
 from memoryos_cli.memory.page_text import SPEAKER_TAG, page_text
 from memoryos_cli.memory.pages import ANSWERED_BY
-from memoryos_cli.memory.person import gives_a_name, known_name
+from memoryos_cli.memory.person import gives_a_name, known_name, name_told
 from memoryos_cli.memory.records import Page, ProfileItem, Recall, RecallItem
 from memoryos_cli.memory.ruled_out import to_avoid
 from memoryos_cli.memory.support import stems
@@ -149,11 +149,13 @@ class Conversation:
 NO_NAME_LINE = "name: not told yet"
 
 
-def profile_lines(profile: list[ProfileItem], *, read: bool = True) -> list[str]:
+def profile_lines(profile: list[ProfileItem], *, read: bool = True, told: str = "") -> list[str]:
     """The profile as the system message shows it; `read`: the long-term tier was read, so
-    a profile without a name says the name is not known."""
+    a profile without a name gives the name `told` in this chat, or says it is not known."""
     lines = [f"{p.attribute.replace('_', ' ')}: {p.value}" for p in profile[:MAX_PROFILE_LINES]]
-    return lines if not read or known_name(profile) else [NO_NAME_LINE, *lines]
+    if not read or known_name(profile):
+        return lines
+    return [f"name: {told}" if told else NO_NAME_LINE, *lines]
 
 
 def prefix_messages(
@@ -170,16 +172,24 @@ def prefix_messages(
 ) -> list[Message]:
     """The stable part of the prompt: worth evaluating while the user types.
 
-    "name: not told yet" is left out once the user gives a name, in the recent turns or in
-    `query`: beside "Hi, I'm Tom ... Yesterday I adopted a cat named Pixel.", Qwen 1.5B
-    answered "I'm sorry, but I don't have any information about Tom or Pixel." (The next
-    analysis stores the name; until then the profile has none.)
+    Until an analysis stores a name, the one the user gave in the recent turns stands in
+    the profile: without it, "Do you know who I am?" two turns after "Hi, I'm Tom ..." was
+    answered "I am MemoryOS, a private assistant...". A name given in `query`, or one that
+    may be none ("I'm Italian"), only leaves "name: not told yet" out: beside that line,
+    Qwen 1.5B answered "Hi, I'm Tom ... Yesterday I adopted a cat named Pixel." with "I'm
+    sorry, but I don't have any information about Tom or Pixel.", and with "name: Tom"
+    there, "Hi, I'm Tom ... Tomorrow I have a dentist appointment at 9." with "I don't have
+    any information about your dentist appointment". Nor does the query change the
+    system message that was evaluated while the user typed.
 
     Held to `budget_tokens` when given: the system message to half of it, then every
     turn to one cap (the oldest exchanges leave the prompt if even short turns overflow).
     """
-    told = any(gives_a_name(said) for said in (query, *(p.user_input for p in recent)))
-    lines = profile_lines(profile, read=profile_read and not told)
+    earlier = [p.user_input for p in recent]
+    names = [name for name in map(name_told, earlier) if name]
+    told = names[-1] if names else ""  # the latest: "call me Tommy" after "I'm Tom"
+    maybe = not told and any(map(gives_a_name, [*earlier, query]))
+    lines = profile_lines(profile, read=profile_read and not maybe, told=told)
     system = prompts.system_message(assistant, lines, relationship, style_hint)
     turns: list[Message] = []
     for page in recent:

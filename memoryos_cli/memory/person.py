@@ -46,6 +46,21 @@ def gives_a_name(text: str) -> bool:
     return _GIVES_A_NAME.search(text) is not None
 
 
+# Where the word after "I'm" is a name and not what the speaker is ("I'm Italian", "I'm
+# Vegan"): said in a greeting ("Hi, I'm Tom"), or with "my name" or "call me".
+_NAMES_THEMSELF = re.compile(
+    r"(?i:\bmy name is|\bmy name['’]s|\bcall me"
+    r"|^\W*(?:hi|hello|hey|hiya)\b.{0,12}?\bi(?:['’]m| am))\s+([A-Z][a-z]+)\b"
+)
+
+
+def name_told(text: str) -> str:
+    """The name `text` gives its speaker in so many words ("Hi, I'm Tom", "my name is
+    Tom", "call me Tom"), or "" ("I'm Italian" gives none)."""
+    found = _NAMES_THEMSELF.search(text)
+    return found.group(1) if found else ""
+
+
 def known_name(profile: list[Any]) -> str:
     """The user's name from the profile, or "" when none is stored."""
     names = [p.value for p in profile if p.attribute in NAME_ATTRIBUTES]

@@ -10,6 +10,7 @@ from memoryos_cli.memory.person import (
     THE_USER,
     as_the_fact_says,
     in_first_person,
+    name_told,
     third_person,
     user_forms,
 )
@@ -56,3 +57,24 @@ def test_the_message_is_read_as_each_fact_names_the_user(fact: str, form: str) -
     assert as_the_fact_says("Where do I live now?", fact, ["Noor", THE_USER]) == form
     assert as_the_fact_says("Where is York?", fact, ["Noor", THE_USER]) == "Where is York?"
     assert as_the_fact_says("Where do I live now?", fact, []) == "Where do I live now?"
+
+
+@pytest.mark.parametrize(
+    ("said", "name"),
+    [
+        ("Hi, I'm Tom and I live in Leeds.", "Tom"),
+        ("Hello! I am Priya, nice to meet you.", "Priya"),
+        ("hey there, I’m Sam", "Sam"),
+        ("By the way, my name is Noor.", "Noor"),
+        ("My name's Ana.", "Ana"),
+        ("Please call me Tommy from now on.", "Tommy"),
+        # what the speaker is, not what they are called
+        ("I'm Italian and I love pasta.", ""),
+        ("Honestly I am Vegan these days.", ""),
+        ("What is my name?", ""),
+        ("My name is on the list.", ""),
+        ("Hi, I'm tired.", ""),
+    ],
+)
+def test_a_name_given_in_so_many_words(said: str, name: str) -> None:
+    assert name_told(said) == name

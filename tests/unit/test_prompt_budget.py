@@ -358,17 +358,24 @@ def test_a_profile_without_a_name_says_the_name_is_not_known(home: Path) -> None
 def test_the_name_is_not_called_unknown_once_the_user_gives_it(home: Path) -> None:
     """Beside "name: not told yet", Qwen 1.5B answered "Hi, I'm Tom ... Yesterday I adopted
     a cat named Pixel." with "I'm sorry, but I don't have any information about Tom or
-    Pixel." Until an analysis stores the name, a message or recent turn that gives one
-    leaves the line out; "my name" alone gives none."""
+    Pixel.", and without it "Do you know who I am?" with "I am MemoryOS". Until an
+    analysis stores the name, the one a recent turn gives stands in the profile; the
+    message itself, or "I'm Italian", only leaves the line out; "my name" alone gives
+    none."""
     mem, llm = open_mem(home, 4096)
     with mem:
         mem.add_memory("I like hiking.", "Nice!")
         assert NO_NAME_LINE in mem.prepare("What is my name?").messages[0]["content"]
         told = mem.prepare("Hi, I'm Tom and I live in Leeds.").messages[0]["content"]
-        assert NO_NAME_LINE not in told
+        assert NO_NAME_LINE not in told and "name:" not in told  # the message: no line
+        italian = mem.prepare("I'm Italian, by the way.").messages[0]["content"]
+        assert NO_NAME_LINE not in italian and "name:" not in italian
         mem.add_memory("My name is Tom, by the way.", "Nice to meet you, Tom!")
-        assert NO_NAME_LINE not in mem.prepare("What is my name?").messages[0]["content"]
-        assert NO_NAME_LINE not in mem.stable_prefix()[0]["content"]
+        for system in (mem.prepare("Who am I?").messages[0], mem.stable_prefix()[0]):
+            assert NO_NAME_LINE not in system["content"]
+            assert "- name: Tom\n" in system["content"]
+        mem.add_memory("Actually, call me Tommy.", "Sure, Tommy!")  # the latest name given
+        assert "- name: Tommy\n" in mem.stable_prefix()[0]["content"]
 
 
 @pytest.mark.parametrize(
