@@ -100,6 +100,8 @@ class Answer:
     text: str = ""
     question: str = ""
     gold: str = ""
+    # share of the gold answer's words in the memory the prompt gave (`metrics.words_found`)
+    words_recalled: float = 0.0
 
 
 @dataclass
@@ -204,8 +206,10 @@ def answer(mem: Memoryos, llm: CountingLLM, method: str, q: Question, depth: int
         parts.append(piece)
     text = "".join(parts).strip()
     tiers = Counter(item.tier for item in built.recalled)
+    memory = list(built.lines)
     if recall.profile and method == "memoryos_full":
         tiers["profile"] += len(recall.profile)
+        memory += [item.value for item in recall.profile]
     return Answer(
         method,
         q.category,
@@ -218,6 +222,7 @@ def answer(mem: Memoryos, llm: CountingLLM, method: str, q: Question, depth: int
         text,
         q.text,
         q.answer,
+        metrics.words_found(q.answer, "\n".join(memory)),
     )
 
 
@@ -278,6 +283,31 @@ def _mean(values: list[float]) -> float | None:
     return round(metrics.mean(values), 4) if values else None
 
 
+BASELINE = "memoryos_pages"
+
+
+def against(answers: list[Answer], methods: tuple[str, ...]) -> dict[str, Any]:
+    """Each method's F1 less pages only's, question by question, with a 95% bootstrap
+    interval: whether a difference is more than a few answers worded otherwise."""
+    # every method answers the same questions in the same order (`run_conversation`)
+    base = [a for a in answers if a.method == BASELINE]
+    out: dict[str, Any] = {}
+    for method in methods:
+        mine = [a for a in answers if a.method == method]
+        if method == BASELINE or not base or len(mine) != len(base):
+            continue
+        diffs = [a.f1 - b.f1 for a, b in zip(mine, base, strict=True) if a.question == b.question]
+        if diffs:
+            low, high = metrics.paired_interval(diffs)
+            out[method] = {
+                "questions": len(diffs),
+                "f1_difference": round(metrics.mean(diffs), 4),
+                "interval95": [round(low, 4), round(high, 4)],
+                "answers_changed": sum(1 for d in diffs if d),
+            }
+    return out
+
+
 def summarize(run: PipelineRun, methods: tuple[str, ...]) -> dict[str, Any]:
     """The report: per method F1/BLEU-1 overall and by category, tokens, TTFT, tiers."""
     out: dict[str, Any] = {"methods": {}}
@@ -296,12 +326,14 @@ def summarize(run: PipelineRun, methods: tuple[str, ...]) -> dict[str, Any]:
             },
             "prompt_tokens_per_answer": _mean([a.prompt_tokens for a in mine]),
             "recalled_tokens_per_answer": _mean([a.recalled_tokens for a in mine]),
+            "answer_words_recalled": _mean([a.words_recalled for a in mine]),
             "ttft_s_per_answer": _mean([a.ttft_s for a in mine]),
             "llm_calls_per_answer": 1,
             "recalled_items_by_tier": {
                 tier: round(n / max(1, len(mine)), 2) for tier, n in sorted(tiers.items())
             },
         }
+    out["against_pages"] = against(run.answers, methods)
     c = run.consolidation
     out["consolidation"] = {
         "exchanges": c.exchanges,

@@ -192,8 +192,17 @@ def pipeline_table(report: dict[str, Any]) -> Table:
     cats = sorted({c for m in report["methods"].values() for c in m["by_category"]})
     for col in ["method", "F1", "BLEU-1", *(CATEGORY_NAMES[int(c)] for c in cats)]:
         table.add_column(col, justify="left" if col == "method" else "right")
-    for col in ("prompt tok", "recalled tok", "TTFT s", "calls", "recalled by tier"):
+    for col in (
+        "F1 - pages (95%)",
+        "answer words recalled",
+        "prompt tok",
+        "recalled tok",
+        "TTFT s",
+        "calls",
+        "recalled by tier",
+    ):
         table.add_column(col, justify="right")
+    differences = report.get("against_pages", {})
     for name, m in report["methods"].items():
         tiers = ", ".join(f"{t} {n}" for t, n in m["recalled_items_by_tier"].items()) or "-"
         table.add_row(
@@ -201,6 +210,8 @@ def pipeline_table(report: dict[str, Any]) -> Table:
             _fmt(100 * m["f1"] if m["f1"] is not None else None, 1),
             _fmt(100 * m["bleu1"] if m["bleu1"] is not None else None, 1),
             *(_fmt(100 * (m["by_category"].get(c, {}).get("f1") or 0.0), 1) for c in cats),
+            _difference(differences.get(name)),
+            _fmt(m.get("answer_words_recalled")),
             _fmt(m["prompt_tokens_per_answer"], 0),
             _fmt(m["recalled_tokens_per_answer"], 0),
             _fmt(m["ttft_s_per_answer"], 2),
@@ -208,6 +219,14 @@ def pipeline_table(report: dict[str, Any]) -> Table:
             tiers,
         )
     return table
+
+
+def _difference(entry: dict[str, Any] | None) -> str:
+    """ "+1.2 (-4.0, +6.5)": F1 points against pages only, with the 95% interval."""
+    if not entry:
+        return "-"
+    low, high = (100 * v for v in entry["interval95"])
+    return f"{100 * entry['f1_difference']:+.1f} ({low:+.1f}, {high:+.1f})"
 
 
 def page_recall_table(report: dict[str, Any]) -> Table:

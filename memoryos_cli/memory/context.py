@@ -121,6 +121,8 @@ class BuiltPrompt:
     # what the profile's diets and allergies rule out and the user's message does not
     # name: the answer must not say it (`memory/ruled_out.py`)
     avoid: list[str] = field(default_factory=list)
+    # the recalled items as the prompt shows them, each with its day (and a long page cut)
+    lines: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -421,7 +423,7 @@ def build(
     messages.append(prompts.user_turn(shorten(query, query_room, count_tokens), lines))
     # Only the user's message lifts a ban (`memory/ruled_out.py`): not the profile's lines,
     # nor the memories recalled beside it. `told`: the user's facts that tell a diet.
-    return BuiltPrompt(messages, chosen, used, to_avoid(recall.profile, query, told))
+    return BuiltPrompt(messages, chosen, used, to_avoid(recall.profile, query, told), lines)
 
 
 def lay_out(

@@ -282,3 +282,26 @@ def test_perf_reports_each_size() -> None:
     assert big["retrieve_ms_p50"] > 0 and big["db_bytes"] > 0 and big["peak_rss_mb"] > 0
     with pytest.raises(InvalidInputError):
         run_perf([0], embedder=HashingEmbedder())
+
+
+def test_the_answers_words_found_in_what_was_recalled() -> None:
+    recalled = "[Sat 4 March 2023] Ines: My brother Leo moved to Lisbon for a bakery job."
+    assert metrics.words_found("a bakery in Lisbon", recalled) == 0.75  # "in" is not there
+    assert metrics.words_found("Lisbon, bakery", recalled) == 1.0
+    assert metrics.words_found("Porto", recalled) == 0.0
+    assert metrics.words_found("", recalled) == 0.0
+
+
+def test_a_paired_interval_holds_the_mean_and_widens_with_spread() -> None:
+    steady = [0.02] * 40
+    assert metrics.paired_interval(steady) == pytest.approx((0.02, 0.02))
+    # one answer of 40 gained a whole point, the rest unchanged: the mean is +2.5 points,
+    # and the interval reaches down to no difference at all
+    one = [1.0] + [0.0] * 39
+    low, high = metrics.paired_interval(one)
+    assert low == 0.0 and 0.025 < high < 0.1
+    spread = [0.5, -0.5] * 20
+    low, high = metrics.paired_interval(spread)
+    assert low < 0.0 < high and high - low > 0.2
+    assert metrics.paired_interval(spread) == (low, high)  # seeded: the same each run
+    assert metrics.paired_interval([]) == (0.0, 0.0)

@@ -103,6 +103,15 @@ def test_pipeline_plays_consolidates_and_answers_through_the_chat_prompt(tmp_pat
     assert full["f1"] == 1.0 and none["f1"] == 0.0
     assert full["recalled_items_by_tier"].get("knowledge", 0) >= 1
     assert none["recalled_tokens_per_answer"] == 0
+    # The memory shown held the answer's words; with none, nothing was shown to hold them.
+    assert full["answer_words_recalled"] == 1.0 and none["answer_words_recalled"] == 0.0
+    # Each method against pages only, question by question.
+    against = report["against_pages"]
+    assert set(against) == {"no_memory", "memoryos_full", "hybrid"}
+    pages = report["methods"]["memoryos_pages"]["f1"]
+    assert against["memoryos_full"]["f1_difference"] == pytest.approx(full["f1"] - pages)
+    assert against["no_memory"]["f1_difference"] == pytest.approx(-pages)
+    assert against["memoryos_full"]["questions"] == 2
     # Page recall on the played store, for each ranking, over the questions of its sessions.
     recall = report["page_recall"]
     assert set(recall) == {"bm25", "hybrid", "memoryos"}
