@@ -67,6 +67,13 @@ _COUNT = r"(?:\d{1,2}|" + "|".join(sorted(map(re.escape, NUMBERS), key=len, reve
 _UNIT = r"(?:decade|day|weekend|week|month|year)"
 # Short names as people type them ("last Tues"), capitalised only: "last sun" is weather.
 _WEEKDAY = "(?:" + "|".join(calendar.day_name) + r"|(?-i:Mon|Tues?|Weds?|Thu(?:rs?)?|Fri|Sat|Sun))"
+# Months by name after "last" and "next", in full ("May" and "March" capitalised only: "last
+# may" is a guess, "next march" a walk).
+_MONTH_NAME = (
+    "(?:"
+    + "|".join(n for n in calendar.month_name[1:] if n not in ("May", "March"))
+    + "|(?-i:May|March))"
+)
 # Days named from the day said ("last night" said at 0:30 is the day before, too).
 DAY_SHIFTS = {
     "the day before yesterday": -2,
@@ -106,6 +113,7 @@ PHRASES = re.compile(
     # "the last Friday of the month", "the last year of college": no day before this one
     r"|(?<!\bthe )(?P<lastwd>last " + _WEEKDAY + r")"
     r"|(?<!\bthe )(?P<nextwd>next " + _WEEKDAY + r")"
+    r"|(?<!\bthe )(?P<named>(?P<named_which>last|next) (?P<named_month>" + _MONTH_NAME + r"))"
     r"|(?<!\bthe )(?P<rel>(?:last|this|next) (?:weekend|week|month|year)|this past week(?:end)?)"
     r"|(?<!\bthe )(?P<season>(?P<season_which>last|this past|this|next) (?P<season_name>"
     + "|".join(SEASONS)
@@ -293,6 +301,19 @@ def _season(which: str, name: str, said: dt.date) -> str:
     return f"{name} {year}"
 
 
+def _named_month(which: str, name: str, said: dt.date) -> str | None:
+    """The months "next June" and "last June" mean, where both ways of reading them
+    agree: the June ahead (or behind) falls in the next (or last) calendar year. Said in
+    December, "next June" is June of next year however it is read; said in March, it may be
+    this June or the one after, so it is left as said."""
+    month = [n.lower() for n in calendar.month_name].index(name.lower())
+    if which == "next" and month <= said.month:
+        return month_text(said.year + 1, month)
+    if which == "last" and month >= said.month:
+        return month_text(said.year - 1, month)
+    return None
+
+
 def _pin(match: re.Match[str], said: dt.date) -> str | None:
     """What a matched phrase means, counted from the day it was said; None to leave it as
     said."""
@@ -321,6 +342,8 @@ def _pin(match: re.Match[str], said: dt.date) -> str | None:
         return day_text(said + dt.timedelta(days=ahead))
     if g["season"]:
         return _season(g["season_which"] or "", g["season_name"] or "", said)
+    if g["named"]:
+        return _named_month(g["named_which"] or "", g["named_month"] or "", said)
     *said_which, unit = g["rel"].split()
     which = "last" if said_which == ["this", "past"] else said_which[0]
     if unit in ("week", "weekend"):

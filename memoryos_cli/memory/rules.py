@@ -785,8 +785,10 @@ def pin_dates(item: Item, batch: Batch) -> Verdict:
     """A relative time a fact kept without its date ("next month") gets the date it meant on
     the page that says it, as the shown pages have it ("next month (December 2023)"). The
     model copies the pinned date most of the time, not always (a first session, Qwen 1.5B:
-    "Mara plans to fly to Oslo for a conference on green chemistry next month."). Only when
-    the pages it cites fall on one day: otherwise which day it was said is unknown."""
+    "Mara plans to fly to Oslo for a conference on green chemistry next month."). A profile
+    value too: the system message shows it with no day ("sister's wedding: Porto next June",
+    said in December 2026, is read a year later as June 2028). Only when the pages it cites
+    fall on one day: otherwise which day it was said is unknown."""
     said = batch.said_on_one_day(item.sources)
     if said is None:
         return None
@@ -1017,7 +1019,7 @@ RULES: tuple[Rule, ...] = (
         FACT_KINDS,
         "the day it was said, where its turn tells the event's own time",
     ),
-    Rule("pin_dates", pin_dates, FACT_KINDS, "a relative time, pinned to the day it was said"),
+    Rule("pin_dates", pin_dates, ALL_KINDS, "a relative time, pinned to the day it was said"),
 )
 RULE_NAMES = tuple(rule.name for rule in RULES)
 REPLY_CHECK = "reply_check"  # not a rule here: the reply model's own validation

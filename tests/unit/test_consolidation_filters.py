@@ -701,6 +701,17 @@ def test_a_relative_time_is_pinned_to_the_day_it_was_said(
     assert user_fact_after("pin_dates", fact, cited, DAYS) == [(stored, cited)]
 
 
+def test_a_profile_value_with_a_relative_time_is_pinned_too() -> None:
+    """The system message shows a profile value with no day: "Oslo next month" would be
+    read as the month after the day it is read."""
+    analysis = Analysis(profile=[("travel", "Oslo next month", [1]), ("city", "Porto", [1])])
+    ruled("pin_dates", analysis, DAYS)
+    assert analysis.profile == [
+        ("travel", "Oslo next month (June 2023)", [1]),
+        ("city", "Porto", [1]),
+    ]
+
+
 def test_who_did_it_is_weighed_without_the_names_the_sides_call_each_other() -> None:
     """ "Hey Mel!" puts Mel's name in the user's turn and "Caroline" sits in the user's own
     name: neither says who ran the race (the assistant did)."""

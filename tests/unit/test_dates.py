@@ -244,6 +244,15 @@ CASES = [
     (DECEMBER, "next month", "next month (January 2024)"),
     (DECEMBER, "last month", "last month (November 2023)"),
     (JANUARY, "last month", "last month (December 2023)"),
+    # months by name, where "the next June" and "June next year" agree (said in May, "next
+    # June" may be either: as said)
+    (DECEMBER, "married in Porto next June", "married in Porto next June (June 2024)"),
+    (MONDAY, "next April and next May", "next April (April 2024) and next May (May 2024)"),
+    (MONDAY, "next June", "next June"),
+    (MONDAY, "last June", "last June (June 2022)"),
+    (FEB_2023, "since last October", "since last October (October 2022)"),
+    (DECEMBER, "last March", "last March"),
+    (MONDAY, "the next June, last may, next march", "the next June, last may, next march"),
     # years
     (MONDAY, "last year", "last year (2022)"),
     (MONDAY, "this year", "this year (2023)"),
