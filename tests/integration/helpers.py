@@ -43,6 +43,21 @@ def chat_env(home: Path, **settings: str) -> dict[str, str]:
     )
 
 
+def piped_chat(home: Path, model: Path, lines: list[str], **settings: str) -> list[str]:
+    """`memoryos chat` with `model`, each of `lines` piped in as the user's message: its
+    answers, one per line said (it must exit 0)."""
+    chat = subprocess.run(
+        [memoryos_command(), "--model", str(model), "chat"],
+        input="\n".join(lines) + "\n",
+        capture_output=True,
+        text=True,
+        env=chat_env(home, **settings),
+        timeout=600,
+    )
+    assert chat.returncode == 0, chat.stderr
+    return [line for line in chat.stdout.splitlines() if line.startswith("memoryos: ")]
+
+
 def chat_in_terminal(home: Path, model: Path, **settings: str) -> Terminal:
     """`memoryos chat` with `model` in a real pseudo-terminal."""
     args = [memoryos_command(), "--model", str(model), "chat"]
