@@ -324,9 +324,16 @@ def asked_again(page: Page | None, query: str) -> bool:
 
 
 def repeats(page: Page, text: str) -> bool:
-    """Whether the user's turn on `page` says every content word of `text` again."""
+    """Whether the user's turn on `page` says every content word of `text` again, or, for a
+    text of no content words ("Do you know who I am?"), the same words."""
     wanted = stems(text)
-    return bool(wanted) and wanted <= stems(page.user_input)
+    if not wanted:
+        return bool(_words_of(text)) and _words_of(text) == _words_of(page.user_input)
+    return wanted <= stems(page.user_input)
+
+
+def _words_of(text: str) -> list[str]:
+    return re.findall(r"[a-z0-9']+", text.lower())
 
 
 def each_asks_best(

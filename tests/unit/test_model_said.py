@@ -76,6 +76,9 @@ def test_the_mark_is_the_models_name_whatever_meta_data_the_caller_gave(
         (ASKED, {}, ASKED, False),  # a person's answer is evidence
         (ASKED, {"answered_by": "qwen"}, "What did you suggest I cook for Lena?", False),
         ("Thanks!", {"answered_by": "qwen"}, "?", False),  # no content words: no echo
+        # a question of no content words is asked again in the same words
+        ("Do you know who I am?", {"answered_by": "qwen"}, "do you know who I am", True),
+        ("Do you know who I am?", {"answered_by": "qwen"}, "Who am I?", False),
     ],
 )
 def test_an_earlier_asking_the_model_answered(
