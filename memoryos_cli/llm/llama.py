@@ -286,8 +286,7 @@ class FenceBan:
                         self._after.setdefault(fence[:written], set()).add(token)
 
     def __call__(self, input_ids: Any, scores: Any) -> Any:
-        if self._reading.is_alive():
-            self._reading.join()
+        self._reading.join()  # at once, once the vocabulary is read
         banned = self._holding
         tail = self._llama.detokenize(list(input_ids[-2:])).decode("utf-8", "ignore")
         start = _FENCE_START.search(tail)

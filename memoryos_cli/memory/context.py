@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from memoryos_cli.llm import Message, approx_tokens, prompts
 from memoryos_cli.memory.asks import asks
 from memoryos_cli.memory.dates import asks_a_time, names_a_time, pin_relative_dates
+from memoryos_cli.memory.long_term import normalized
 from memoryos_cli.memory.page_text import SPEAKER_TAG, page_text
 from memoryos_cli.memory.pages import ANSWERED_BY
 from memoryos_cli.memory.person import gives_a_name, known_name, name_told
@@ -328,12 +329,9 @@ def repeats(page: Page, text: str) -> bool:
     text of no content words ("Do you know who I am?"), the same words."""
     wanted = stems(text)
     if not wanted:
-        return bool(_words_of(text)) and _words_of(text) == _words_of(page.user_input)
+        said = normalized(text)
+        return bool(said) and said == normalized(page.user_input)
     return wanted <= stems(page.user_input)
-
-
-def _words_of(text: str) -> list[str]:
-    return re.findall(r"[a-z0-9']+", text.lower())
 
 
 def each_asks_best(
