@@ -24,7 +24,7 @@ from memoryos_cli.memory.dates import asks_a_time, names_a_time, pin_relative_da
 from memoryos_cli.memory.long_term import normalized
 from memoryos_cli.memory.page_text import SPEAKER_TAG, page_text
 from memoryos_cli.memory.pages import ANSWERED_BY
-from memoryos_cli.memory.person import gives_a_name, known_name, name_told
+from memoryos_cli.memory.person import denies_knowing, gives_a_name, known_name, name_told
 from memoryos_cli.memory.records import Page, ProfileItem, Recall, RecallItem
 from memoryos_cli.memory.ruled_out import to_avoid
 from memoryos_cli.memory.support import stems
@@ -161,6 +161,20 @@ def profile_lines(profile: list[ProfileItem], *, read: bool = True, told: str = 
     return [f"name: {told}" if told else NO_NAME_LINE, *lines]
 
 
+def exchange_turns(page: Page) -> list[Message]:
+    """A recent exchange as chat turns. An answer of memoryos's own model that opens by
+    saying it does not know the user is left out (the page keeps it): shown back, it was
+    said again. Two runs of `memoryos chat`: "Hello, I'm Sam. Last March I moved from
+    Bristol to Glasgow..." then "Do you know who I am?" got "I'm sorry, but I don't have
+    enough information to know who you are.", and so did the same question in the next run,
+    where that answer sat in the recent turns; without it, "Yes, I know who you are, Sam."
+    The rule reads stored pages only, so the prefix evaluated while the user types holds."""
+    asked: Message = {"role": "user", "content": page.user_input}
+    if ANSWERED_BY in page.meta and denies_knowing(page.agent_response):
+        return [asked]
+    return [asked, {"role": "assistant", "content": page.agent_response}]
+
+
 def prefix_messages(
     assistant: str,
     profile: list[ProfileItem],
@@ -194,10 +208,8 @@ def prefix_messages(
     maybe = not told and any(map(gives_a_name, [*earlier, query]))
     lines = profile_lines(profile, read=profile_read and not maybe, told=told)
     system = prompts.system_message(assistant, lines, relationship, style_hint)
-    turns: list[Message] = []
-    for page in recent:
-        turns.append({"role": "user", "content": page.user_input})
-        turns.append({"role": "assistant", "content": page.agent_response})
+    exchanges = [exchange_turns(page) for page in recent]
+    turns = [turn for exchange in exchanges for turn in exchange]
     if budget_tokens is None:
         return [system, *turns]
     limit = budget_tokens // 2 - MESSAGE_OVERHEAD
@@ -205,8 +217,9 @@ def prefix_messages(
     room = budget_tokens - message_tokens([system], count_tokens)
     costs = [count_tokens(t["content"]) for t in turns]
     cap = _turn_cap(costs, room)
-    while cap is None and turns:
-        turns, costs = turns[2:], costs[2:]
+    while cap is None and turns:  # the oldest exchange leaves, both its turns
+        gone = len(exchanges.pop(0))
+        turns, costs = turns[gone:], costs[gone:]
         cap = _turn_cap(costs, room)
     for i, cost in enumerate(costs):
         if cap is not None and cost > cap:

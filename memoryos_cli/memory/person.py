@@ -15,6 +15,8 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
+from memoryos_cli.words import SENTENCE_END
+
 NAME_ATTRIBUTES = ("name", "user_name", "first_name", "full_name")
 # How facts name a user whose name is not known.
 THE_USER = "the user"
@@ -59,6 +61,22 @@ def name_told(text: str) -> str:
     Tom", "call me Tom"), or "" ("I'm Italian" gives none)."""
     found = _NAMES_THEMSELF.search(text)
     return found.group(1) if found else ""
+
+
+# How a chat model says it knows nothing of the user, in the first sentence of its answer:
+# "I'm sorry, but I don't have enough information to know who you are.", "I don't have any
+# information about you." ("about your location" is not the user: it stays).
+_DENIES_KNOWING = re.compile(
+    r"\bI\s+(?:do not|don['’]t|can['’]t|cannot)\s+(?:[\w'’]+\s+){0,6}?"
+    r"(?:about you|who you are|your name|know you)\b(?!['’])",
+    re.IGNORECASE,
+)
+
+
+def denies_knowing(answer: str) -> bool:
+    """Whether `answer` opens by saying it does not know the user."""
+    first = SENTENCE_END.split(answer.strip(), maxsplit=1)[0]
+    return _DENIES_KNOWING.search(first) is not None
 
 
 def known_name(profile: list[Any]) -> str:

@@ -7,6 +7,8 @@ from pathlib import Path
 import pytest
 from helpers import piped_chat
 
+from memoryos_cli.api import Memoryos
+
 # no analysis at exit, short answers: only the answers are read
 QUICK = {"MEMORYOS_EXIT_CONSOLIDATION_JOBS": "0", "MEMORYOS_MAX_ANSWER_TOKENS": "40"}
 DENIALS = ("don't have any information", "do not have any information", "enough information")
@@ -45,3 +47,25 @@ def test_a_name_given_in_this_chat_is_known_before_any_analysis(
     answers = piped_chat(home, default_model_path, said, **QUICK)
     assert len(answers) == 3, answers
     assert "tom" in answers[2].lower() and "i am memoryos" not in answers[2].lower(), answers
+
+
+def test_an_answer_that_said_it_did_not_know_the_user_is_not_said_again(
+    home: Path, default_model_path: Path
+) -> None:
+    """What `make chat` answered a new user, stored as the chat stores it; then the same
+    question in a new run of `memoryos chat`. With the denial among the recent turns it was
+    said again word for word; the page keeps it, the prompt does not."""
+    answered = {"answered_by": "qwen2.5-coder-1.5b"}
+    with Memoryos(llm_model="none") as mem:
+        mem.add_memory(
+            "Hello, I'm Sam. Last March I moved from Bristol to Glasgow for a job at the "
+            "university.",
+            "That's great, Sam! Glasgow is a wonderful city. How are you settling in?",
+            meta_data=answered,
+        )
+        denial = "I'm sorry, but I don't have enough information to know who you are."
+        mem.add_memory("Do you know who I am?", denial, meta_data=answered)
+    answers = piped_chat(home, default_model_path, ["Do you know who I am?"], **QUICK)
+    assert len(answers) == 1, answers
+    assert "sam" in answers[0].lower(), answers
+    assert not any(d in answers[0].lower() for d in DENIALS), answers

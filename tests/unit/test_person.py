@@ -9,6 +9,7 @@ import pytest
 from memoryos_cli.memory.person import (
     THE_USER,
     as_the_fact_says,
+    denies_knowing,
     in_first_person,
     name_told,
     third_person,
@@ -78,3 +79,23 @@ def test_the_message_is_read_as_each_fact_names_the_user(fact: str, form: str) -
 )
 def test_a_name_given_in_so_many_words(said: str, name: str) -> None:
     assert name_told(said) == name
+
+
+@pytest.mark.parametrize(
+    ("answer", "denies"),
+    [
+        # what Qwen 1.5B answered users who had introduced themselves
+        ("I'm sorry, but I don't have enough information to know who you are.", True),
+        ("I'm sorry, but I don't have any information about you.", True),
+        ("As an AI, I don't have memories, so I can't provide information about you.", True),
+        ("I'm sorry, but I can’t remember your name.", True),
+        ("I don't know much about you, Sam. I just remember our chats.", True),
+        # something else the model does not know, or a denial past the opening
+        ("I don't have any information about your location.", False),
+        ("Glasgow is lovely! I don't know your name yet, though.", False),
+        ("Yes, I know who you are, Sam.", False),
+        ("I don't know you're Tom.", False),
+    ],
+)
+def test_an_answer_that_says_it_does_not_know_the_user(answer: str, denies: bool) -> None:
+    assert denies_knowing(answer) is denies

@@ -272,6 +272,46 @@ def test_prefix_messages_fit_their_budget_keeping_the_newest_turn(budget_tokens:
     assert messages[-1]["content"].startswith("Reply 8.")  # the newest exchange stays
 
 
+def test_an_answer_denying_it_knows_the_user_leaves_the_turns_and_the_question_stays() -> None:
+    from memoryos_cli.memory.context import prefix_messages
+    from memoryos_cli.memory.pages import ANSWERED_BY
+    from memoryos_cli.memory.records import Page
+
+    ours = {ANSWERED_BY: "qwen"}
+    denial = "I'm sorry, but I don't have any information about you."
+    elsewhere = "I don't have any information about your location."
+    recent = [
+        Page(1, "Hi, I'm Priya, a nurse on night shifts.", "Hello!", 0.0, "short", None, ours),
+        Page(2, "What do you know about me?", denial, 0.0, "short", None, ours),
+        Page(3, "Where do I live?", elsewhere, 0.0, "short", None, ours),
+        Page(4, "Caroline: Who am I to you?", f"Melanie: {denial}", 0.0, "short", None),  # imported
+    ]
+    turns = [(m["role"], m["content"]) for m in prefix_messages("a", [], recent)[1:]]
+    assert ("user", "What do you know about me?") in turns
+    assert ("assistant", denial) not in turns
+    assert ("assistant", elsewhere) in turns
+    assert turns[-1] == ("assistant", f"Melanie: {denial}")
+    assert len(turns) == 7
+
+
+def test_turns_cut_for_room_leave_by_whole_exchanges() -> None:
+    """The oldest exchange leaves with both its turns, or its one turn: a prompt never
+    opens its turns on an answer."""
+    from memoryos_cli.memory.context import prefix_messages
+    from memoryos_cli.memory.pages import ANSWERED_BY
+    from memoryos_cli.memory.records import Page
+
+    denial = "I'm sorry, but I don't have any information about you."
+    recent = [Page(1, f"Chapter 1. {DIARY}", denial, 0.0, "short", None, {ANSWERED_BY: "q"})]
+    recent += [Page(i, f"Chapter {i}. {DIARY}", f"Reply {i}. " * 200, 0.0, "short", None)
+               for i in range(2, 9)]  # fmt: skip
+    for budget_tokens in (300, 1000, 3000):
+        messages = prefix_messages("a", [], recent, budget_tokens=budget_tokens,
+                                   count_tokens=approx_tokens)  # fmt: skip
+        assert messages[1]["role"] == "user", budget_tokens
+        assert messages[-1]["content"].startswith("Reply 8."), budget_tokens
+
+
 @pytest.mark.parametrize("with_judge", [True, False])
 def test_a_fact_the_judge_prefers_takes_a_pages_room_and_adds_none(with_judge: bool) -> None:
     """With the judge, facts and pages together cost no more than the pages alone would:
