@@ -317,11 +317,14 @@ VOCATIVE = re.compile(
 
 def called_names(turns: list[str]) -> frozenset[str]:
     """The names these turns greet or thank someone by ("Hey Gina!", "Thanks, Mel"),
-    lowercased."""
+    lowercased. A name set off after one of the speaker's people is who that is, not whom
+    the speaker talks to: "I have a son, Milo, who just turned 6." made `addressed_name`
+    drop "family = son Milo" (a real first session, Qwen 1.5B)."""
     return frozenset(
         (m.group("greeted") or m.group("called")).lower()
         for said in turns
         for m in VOCATIVE.finditer(said)
+        if m.group("greeted") or not APPOSED.search(said, 0, m.start())
     )
 
 
@@ -842,6 +845,9 @@ KIN = (
 # What is said of them runs to the sentence's end, or to where the speaker's own voice
 # comes back ("My son Theo just turned six, and I'm learning Italian": the Italian is hers).
 OWN_KIN = re.compile(rf"\bmy ({KIN})\b(?P<said>(?:(?!\b(?:{SPEAKER_I}|me|my)\b)[^.!?;])*)", re.I)
+# "a son, Milo,", "my little dog, Rex.": who the name is, set off by commas (`called_names`);
+# "Sorry about your dad, Deborah." names whom the speaker talks to.
+APPOSED = re.compile(rf"\b(?:(?:my|our|a|an)\s+(?:[\w-]+\s+)?(?:{KIN})|named|called)\s*$", re.I)
 
 
 def kin_statement(item: Item, batch: Batch) -> Verdict:

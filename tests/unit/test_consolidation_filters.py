@@ -102,15 +102,18 @@ def test_addressed_names(value: str, kept: bool) -> None:
     [
         ("partner", "Jolene", False),  # LoCoMo conv-48: Deborah greets Jolene
         ("family", "Mel and her children", False),  # conv-26: Mel's family
-        ("partner", "Tom", True),
-        ("family", "husband Tom, daughter Mia", True),
+        ("family", "husband Ed, daughter Mia", True),
         ("city", "Melbourne", True),  # a word, not the name
+        ("family", "son Milo", True),  # "a son, Milo, who": set off, not spoken to
+        ("pets", "dog Rex", True),  # "my little dog, Rex."
+        ("partner", "Tom", False),  # "Sorry about your dad, Tom.": spoken to
     ],
 )
 def test_a_profile_value_naming_the_one_the_user_speaks_to_is_not_theirs(
     attribute: str, value: str, kept: bool
 ) -> None:
-    pages = [(1, 0.0, "Hey Jolene! Thanks, Mel. Tom and I moved to Melbourne.", "Hi Deb!")]
+    said = "Hey Jolene! Thanks, Mel. Ed and I moved to Melbourne with a son, Milo, who is 6."
+    pages = [(1, 0.0, f"{said} And my little dog, Rex. Sorry about your dad, Tom.", "Hi Deb!")]
     analysis = Analysis(profile=[(attribute, value, [1])])
     ruled("addressed_name", analysis, pages, "Deborah")
     assert bool(analysis.profile) is kept
