@@ -432,18 +432,19 @@ class Memoryos:
         recent turns: the benchmark answers every method through this same builder.
         """
         recall = self.retrieve(query) if recall is None else recall
+        turns = self.recent_pages() if recent else []
         built = prompt_context.build(
             query,
             recall,
-            self.recent_pages() if recent else [],
+            turns,
             assistant=self.settings.assistant_id,
             budget=self.prompt_budget(),
             count_tokens=self.count_tokens,
             zone=self.settings.zone,
             relationship=relationship_with_user,
             style_hint=style_hint,
-            told=told_of_self(
-                (f.text for f in self.knowledge("user")),
+            told=told_of_self(  # the recent turns too: no analysis may have read them yet
+                [*(f.text for f in self.knowledge("user")), *(p.user_input for p in turns)],
                 known_name(recall.profile),
             ),
         )

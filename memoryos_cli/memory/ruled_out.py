@@ -124,13 +124,29 @@ class RuledOut:
 SELF_SUBJECT = r"^\s*(?:I\b|I'm\b|I've\b|the user\b{name})"
 
 
+# A diet or allergy said to be over or not the user's ("I'm not vegetarian anymore", "I used
+# to be vegan", "I don't think I'm allergic"), where "I don't eat meat, I'm vegetarian" is.
+NOT_NOW = re.compile(
+    r"(?:\bnot|n['’]t|\bno longer|\bnever|\bused to(?: be)?|\bstopped(?: being)?|\bquit|\bgave up)"
+    r"\s+(?:[\w'’-]+[\s,]+){0,2}?(?:allerg|intoleran|vegetarian|vegan|pesc[ae]tarian|coeliac|celiac)"
+    r"|\b(?:vegetarian|vegan|pesc[ae]tarian)\w*\s+any\s?more",
+    re.I,
+)
+
+
 def told_of_self(facts: Iterable[str], user_name: str = "") -> list[str]:
-    """The facts that tell the user's own diet or allergy: `/remember I am allergic to
-    peanuts` was stored as a fact, never reached the profile, and the next snack answer
-    offered nuts (found by trying it)."""
+    """The facts, or the user's own turns, that tell the user's own diet or allergy:
+    `/remember I am allergic to peanuts` was stored as a fact, never reached the profile,
+    and the next snack answer offered nuts; "I've gone pescatarian since October." two
+    turns before "Any idea what I could cook?" got "Grilled chicken breast" (no analysis
+    had run yet). Both found by trying it."""
     first = user_name.split(" ")[0] if user_name else ""
     subject = re.compile(SELF_SUBJECT.format(name=rf"|{re.escape(first)}\b" if first else ""), re.I)
-    return [text for text in facts if SAYS_DIET.search(text) and subject.match(text)]
+    return [
+        text
+        for text in facts
+        if SAYS_DIET.search(text) and subject.match(text) and not NOT_NOW.search(text)
+    ]
 
 
 def ruled_out(profile: Iterable[ProfileItem], told: Iterable[str] = ()) -> RuledOut:

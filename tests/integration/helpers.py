@@ -45,7 +45,8 @@ def chat_env(home: Path, **settings: str) -> dict[str, str]:
 
 def piped_chat(home: Path, model: Path, lines: list[str], **settings: str) -> list[str]:
     """`memoryos chat` with `model`, each of `lines` piped in as the user's message: its
-    answers, one per line said (it must exit 0)."""
+    answers, one per line said, each whole (a list runs over several lines; it must exit
+    0)."""
     chat = subprocess.run(
         [memoryos_command(), "--model", str(model), "chat"],
         input="\n".join(lines) + "\n",
@@ -55,7 +56,7 @@ def piped_chat(home: Path, model: Path, lines: list[str], **settings: str) -> li
         timeout=600,
     )
     assert chat.returncode == 0, chat.stderr
-    return [line for line in chat.stdout.splitlines() if line.startswith("memoryos: ")]
+    return [f"memoryos: {answer}" for answer in chat.stdout.split("memoryos: ")[1:]]
 
 
 def chat_in_terminal(home: Path, model: Path, **settings: str) -> Terminal:

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
 from helpers import piped_chat
 
 from memoryos_cli.api import Memoryos
+from memoryos_cli.memory.ruled_out import FOODS
 
 # no analysis at exit, short answers: only the answers are read
 QUICK = {"MEMORYOS_EXIT_CONSOLIDATION_JOBS": "0", "MEMORYOS_MAX_ANSWER_TOKENS": "40"}
@@ -69,3 +71,20 @@ def test_an_answer_that_said_it_did_not_know_the_user_is_not_said_again(
     assert len(answers) == 1, answers
     assert "sam" in answers[0].lower(), answers
     assert not any(d in answers[0].lower() for d in DENIALS), answers
+
+
+def test_a_diet_told_in_this_chat_keeps_its_foods_out_before_any_analysis(
+    home: Path, default_model_path: Path
+) -> None:
+    """No analysis has read the first turn, so the profile holds no diet yet: the fourth of
+    the dinner ideas was "Grilled Chicken with Avocado and Rice" (found by trying it)."""
+    said = [
+        "I'm trying to eat less meat, so I've gone pescatarian since October.",
+        "Any idea what I could cook for dinner tonight?",
+    ]
+    settings = {"MEMORYOS_EXIT_CONSOLIDATION_JOBS": "0", "MEMORYOS_MAX_ANSWER_TOKENS": "200"}
+    answers = piped_chat(home, default_model_path, said, **settings)
+    assert len(answers) == 2, answers
+    words = set(re.findall(r"[a-z]+", answers[1].lower()))
+    assert "salmon" in words, answers[1]  # the model's own: fish is the diet's
+    assert not words & set(FOODS["meat"]), answers[1]

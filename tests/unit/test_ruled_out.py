@@ -139,6 +139,12 @@ def test_no_constraint_no_ban(tmp_path: Path) -> None:
         ("Lena is allergic to shellfish.", False),
         ("I love peanuts.", False),  # no diet or allergy said
         ("Noorah is allergic to eggs.", False),  # another name that begins the same
+        # the user's own turns, which no analysis may have read yet
+        ("I'm trying to eat less meat, so I've gone pescatarian since October.", True),
+        ("I don't eat meat, I'm vegetarian.", True),
+        ("I'm not vegetarian anymore, I eat everything.", False),  # over
+        ("I used to be vegan.", False),
+        ("I don't think I'm allergic to nuts.", False),
     ],
 )
 def test_which_facts_tell_the_users_own_diet(fact: str, theirs: bool) -> None:
