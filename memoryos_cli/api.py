@@ -17,6 +17,7 @@ from memoryos_cli.errors import InvalidInputError, ModelError, NotFoundError, St
 from memoryos_cli.files import bytes_on_disk
 from memoryos_cli.health import Check, run_checks
 from memoryos_cli.llm import LLM, approx_tokens
+from memoryos_cli.llm.loops import until_it_repeats
 from memoryos_cli.memory import (
     analysis_log,
     baselines,
@@ -491,14 +492,16 @@ class Memoryos:
         self, built: prompt_context.BuiltPrompt, *, max_tokens: int | None = None
     ) -> Iterator[str]:
         """The model's answer to a prompt from `prepare`, made as the chat makes it: at the
-        chat's temperature, and never offering a food the profile rules out. Stores nothing."""
-        return self.llm.stream(
+        chat's temperature, never offering a food the profile rules out, and stopped where
+        it says a line again (`llm.loops`). Stores nothing."""
+        pieces = self.llm.stream(
             built.messages,
             max_tokens=self.prompt_budget().answer if max_tokens is None else max_tokens,
             temperature=self.settings.answer_temperature,
             # only when there is something to avoid: an LLM object of the user's may predate it
             **({"avoid": built.avoid} if built.avoid else {}),
         )
+        return until_it_repeats(pieces)
 
     def get_response(
         self,

@@ -18,6 +18,7 @@ from memoryos_cli.errors import ModelError
 from memoryos_cli.llm import LLM
 from memoryos_cli.llm.llama import FENCES, LlamaCppLLM
 from memoryos_cli.llm.loader import load_llm
+from memoryos_cli.llm.loops import MIN_WORDS, said_as_a_line
 from memoryos_cli.memory.records import ProfileItem
 from memoryos_cli.memory.ruled_out import ruled_out
 
@@ -160,6 +161,21 @@ def test_get_response_end_to_end(home: Path, smol_model_path: Path) -> None:
         answer = mem.get_response("Hello! My favourite colour is green.")
         assert answer
         assert [p.agent_response for p in mem.short_term()][-1] == answer
+
+
+def test_an_answer_that_starts_over_is_stopped_and_the_model_answers_again(
+    home: Path, smol_model_path: Path
+) -> None:
+    """SmolLM2 at temperature 0 wrote "- 4. Baked Bran with Roasted Garlic and Chili" and
+    the same line 20 times more, to the answer's 384 tokens (100 s on 2 busy cores)."""
+    with Memoryos(
+        "alice", "assistant", home, llm_model=str(smol_model_path), embedder=HashingEmbedder()
+    ) as mem:
+        answer = mem.get_response("List ten dinner ideas, one per line.")
+        lines = [said_as_a_line(line) for line in answer.splitlines()]
+        said = [line for line in lines if len(line.split()) >= MIN_WORDS]
+        assert said and all(said.count(line) <= 2 for line in said), answer
+        assert mem.get_response("Hello!")  # the stopped stream let the model go
 
 
 def test_a_vegetarians_answer_names_no_meat_end_to_end(tmp_path: Path, smol: LlamaCppLLM) -> None:
