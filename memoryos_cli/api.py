@@ -38,7 +38,7 @@ from memoryos_cli.memory.person import known_name
 from memoryos_cli.memory.records import Fact, Page, ProfileItem, Recall, Segment
 from memoryos_cli.memory.retrieve import Signals
 from memoryos_cli.memory.retrieve import recall as run_recall
-from memoryos_cli.memory.ruled_out import told_of_self
+from memoryos_cli.memory.ruled_out import still_said, told_of_self
 from memoryos_cli.memory.scope import NO_OWNER, Scope
 from memoryos_cli.store import Store, as_store_error
 from memoryos_cli.vector import Vector
@@ -444,8 +444,11 @@ class Memoryos:
             zone=self.settings.zone,
             relationship=relationship_with_user,
             style_hint=style_hint,
-            told=told_of_self(  # the recent turns too: no analysis may have read them yet
-                [*(f.text for f in self.knowledge("user")), *(p.user_input for p in turns)],
+            told=told_of_self(  # what the user says now too: no analysis has read it yet
+                [
+                    *(f.text for f in self.knowledge("user")),
+                    *still_said([*(p.user_input for p in turns), query]),
+                ],
                 known_name(recall.profile),
             ),
         )

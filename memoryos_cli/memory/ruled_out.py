@@ -25,7 +25,7 @@ curry is told as "a curry".
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from memoryos_cli.memory.long_term import normalize_attribute
@@ -147,6 +147,13 @@ def told_of_self(facts: Iterable[str], user_name: str = "") -> list[str]:
         for text in facts
         if SAYS_DIET.search(text) and subject.match(text) and not NOT_NOW.search(text)
     ]
+
+
+def still_said(turns: Sequence[str]) -> list[str]:
+    """The user's turns of this chat, oldest first, after the last that says a diet or
+    allergy is over ("I'm not vegetarian anymore"): the ones whose diet still holds."""
+    over = [i for i, text in enumerate(turns) if SAYS_DIET.search(text) and NOT_NOW.search(text)]
+    return list(turns[over[-1] + 1 :] if over else turns)
 
 
 def ruled_out(profile: Iterable[ProfileItem], told: Iterable[str] = ()) -> RuledOut:

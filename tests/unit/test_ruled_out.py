@@ -162,3 +162,16 @@ def test_a_remembered_allergy_keeps_its_foods_out_of_the_answer(tmp_path: Path) 
         mem.get_response("Can you suggest a snack for my hike?")
     asked = [c["avoid"] for c in llm.calls if c["kind"] == "stream"]
     assert asked == [[], ["peanut", "peanuts"]]
+
+
+def test_a_diet_said_in_this_chat_bans_its_foods_from_that_message_on(tmp_path: Path) -> None:
+    """Before any analysis stores it: told in a recent turn (a dinner idea two turns after
+    "I've gone pescatarian" offered grilled chicken), or in the message itself."""
+    llm = ScriptedLLM(default="A lentil curry.")
+    with Memoryos(data_storage_path=tmp_path, llm_model=llm, embedder=HashingEmbedder()) as mem:
+        mem.get_response("I'm vegetarian. Any dinner ideas?")
+        mem.get_response("And for lunch tomorrow?")
+        mem.get_response("I'm not vegetarian anymore, I eat everything now.")
+    asked = [set(c["avoid"]) for c in llm.calls if c["kind"] == "stream"]
+    assert {"chicken", "salmon"} <= asked[0] and {"chicken", "salmon"} <= asked[1]
+    assert asked[2] == set()  # the latest word on it holds
