@@ -461,47 +461,30 @@ def cite_pages(item: Item, batch: Batch) -> Verdict:
 def unsupported(item: Item, batch: Batch) -> Verdict:
     """Keep what the pages ground: a fact needs MIN_SUPPORT of its content words (by stem,
     dates aside) in the pages it cites, the names of who it is about aside; a profile value
-    is kept as far as the batch says it (`_profile_value_said`), and a number in it must be
-    one the user's turns say ("age = 30" with no 30 in them was Qwen 1.5B's guess; "age =
-    10" was its own answer's). A small model's invented details go here.
+    needs them in the batch, and a number in it must be one the user's turns say ("age =
+    30" with no 30 in them was Qwen 1.5B's guess; "age = 10" was its own answer's). A small
+    model's invented details go here.
 
     Cited pages, not the whole batch, and names aside: words scattered over a dozen pages
     plus the user's own name grounded "Caroline is a personal assistant." (LoCoMo, Qwen
     1.5B, whole conversations: 24 of 189 facts their cited pages do not hold)."""
     if item.kind == "profile":
-        return _profile_value_said(item, batch)
+        held = support(item.text, batch.excerpts)
+        if held < MIN_SUPPORT:
+            return Drop(f"{held:.0%} of its words in the pages (needs {MIN_SUPPORT:.0%})")
+        # the user's turns, not the other side's: the chat model answered a pasted text
+        # "Noor is a 10-year-old girl from York" and "age: 10" was stored (a real chat)
+        numbers = re.findall(r"\d+", item.text)
+        said = " ".join(batch.user_turns.values()) if numbers else ""
+        for number in numbers:
+            if not re.search(rf"(?<!\d){number}(?!\d)", said):
+                return Drop(f"the user's turns do not say {number}")
+        return None
     if not stems(item.text, batch.subjects):
         return Drop("nothing but names and dates")
     held = support(item.text, _cited(batch.text_of, item.sources), batch.subjects)
     if held < MIN_SUPPORT:
         return Drop(f"{held:.0%} of its words in the pages it cites (needs {MIN_SUPPORT:.0%})")
-    return None
-
-
-# The parts of a list value: "cooking, hiking", "yoga and dance".
-VALUE_PARTS = re.compile(r"\s*(?:[,;/]|\band\b)\s*", re.I)
-
-
-def _profile_value_said(item: Item, batch: Batch) -> Verdict:
-    """A profile value, which every answer's system message shows, is kept only as far as
-    the pages say it: each part of a list value with every content word, so an invented
-    part goes and the said ones stay. In a real first session Qwen 1.5B stored "hobbies =
-    cooking, hiking" from "Any idea what I could cook when Jonas comes?" (no one hiked), and
-    "job = university student" from "a job at the university"; half the words was enough
-    for both."""
-    parts = [part for part in VALUE_PARTS.split(item.text) if part]
-    said = [part for part in parts if support(part, batch.excerpts) == 1.0]
-    if not said:
-        return Drop("the pages do not say it")
-    # the user's turns, not the other side's: the chat model answered a pasted text
-    # "Noor is a 10-year-old girl from York" and "age: 10" was stored (a real chat)
-    numbers = re.findall(r"\d+", item.text)
-    user_said = " ".join(batch.user_turns.values()) if numbers else ""
-    for number in numbers:
-        if not re.search(rf"(?<!\d){number}(?!\d)", user_said):
-            return Drop(f"the user's turns do not say {number}")
-    if len(said) < len(parts):
-        return replace(item, text=", ".join(said))
     return None
 
 

@@ -210,25 +210,6 @@ def test_unsupported(text: str, cited: list[int], kept: bool) -> None:
 
 
 @pytest.mark.parametrize(
-    ("said", "attribute", "value", "stored"),
-    [
-        # a real first session (Qwen 1.5B): half the words was enough
-        ("Any idea what I could cook when Jonas comes?", "hobbies", "cooking, hiking", "cooking"),
-        ("I moved to Glasgow for a job at the university.", "job", "university student", None),
-        ("I work as a pharmacist in Utrecht.", "job", "pharmacist", "pharmacist"),
-        ("Yoga and dance keep me sane.", "hobbies", "yoga and dance", "yoga and dance"),
-        ("We moved in June 2027.", "moved", "June 2027", "June 2027"),  # no word to say
-    ],
-)
-def test_a_profile_value_is_kept_as_far_as_the_pages_say_it(
-    said: str, attribute: str, value: str, stored: str | None
-) -> None:
-    analysis = Analysis(profile=[(attribute, value, [1])])
-    ruled("unsupported", analysis, [(1, 0.0, said, "Nice!")])
-    assert [v for _, v, _ in analysis.profile] == ([stored] if stored else [])
-
-
-@pytest.mark.parametrize(
     ("said", "answered", "kept"),
     [
         ("I'm Noor, I turned 10 today!", "Happy birthday!", True),
