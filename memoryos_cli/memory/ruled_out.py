@@ -30,6 +30,7 @@ from dataclasses import dataclass
 
 from memoryos_cli.memory.long_term import normalize_attribute
 from memoryos_cli.memory.records import ProfileItem
+from memoryos_cli.words import SENTENCE_END
 
 # Foods of each kind. Left out: words that the food's own substitutes use ("burger":
 # "veggie burger"; "milk", "butter": "oat milk", "peanut butter"; "rye": "The Catcher in
@@ -150,10 +151,14 @@ def told_of_self(facts: Iterable[str], user_name: str = "") -> list[str]:
 
 
 def still_said(turns: Sequence[str]) -> list[str]:
-    """The user's turns of this chat, oldest first, after the last that says a diet or
-    allergy is over ("I'm not vegetarian anymore"): the ones whose diet still holds."""
-    over = [i for i, text in enumerate(turns) if SAYS_DIET.search(text) and NOT_NOW.search(text)]
-    return list(turns[over[-1] + 1 :] if over else turns)
+    """The sentences of the user's turns of this chat, oldest first, after the last that
+    says a diet or allergy is over ("I'm not vegetarian anymore"): the ones whose diet still
+    holds. Sentence by sentence, as `told_of_self` reads a fact: "Hi, I'm Noor. I'm
+    vegetarian and I have a son." opens with a greeting, and the next answer offered "a
+    vegetable soup with a meat broth" (a real first session)."""
+    said = [sentence for turn in turns for sentence in SENTENCE_END.split(turn.strip())]
+    over = [i for i, text in enumerate(said) if SAYS_DIET.search(text) and NOT_NOW.search(text)]
+    return said[over[-1] + 1 :] if over else said
 
 
 def ruled_out(profile: Iterable[ProfileItem], told: Iterable[str] = ()) -> RuledOut:

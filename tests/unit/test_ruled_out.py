@@ -172,6 +172,9 @@ def test_a_diet_said_in_this_chat_bans_its_foods_from_that_message_on(tmp_path: 
         mem.get_response("I'm vegetarian. Any dinner ideas?")
         mem.get_response("And for lunch tomorrow?")
         mem.get_response("I'm not vegetarian anymore, I eat everything now.")
+        mem.get_response("Hi, I'm Noor. I'm vegan and I have a son.")  # after a greeting
+        mem.get_response("Any dinner ideas for him and me?")
     asked = [set(c["avoid"]) for c in llm.calls if c["kind"] == "stream"]
     assert {"chicken", "salmon"} <= asked[0] and {"chicken", "salmon"} <= asked[1]
     assert asked[2] == set()  # the latest word on it holds
+    assert {"meat", "chicken", "mozzarella"} <= asked[4]
