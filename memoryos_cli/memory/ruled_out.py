@@ -101,9 +101,8 @@ FOOD_ATTRIBUTES = frozenset(
         "food_intolerances",
     }
 )  # fmt: skip
-SAYS_DIET = re.compile(
-    r"\b(?:allerg\w*|intoleran\w*|vegetarian|vegan|pesc[ae]tarian|coeliac|celiac)\b", re.I
-)
+DIET_WORD = r"(?:allerg\w*|intoleran\w*|vegetarian|vegan|pesc[ae]tarian|coeliac|celiac)"
+SAYS_DIET = re.compile(rf"\b{DIET_WORD}\b", re.I)
 
 
 # A message about the constraint itself: its names may be said in the answer. Not "vegan"
@@ -127,9 +126,9 @@ SELF_SUBJECT = r"^\s*(?:I\b|I'm\b|I've\b|the user\b{name})"
 
 # A diet or allergy said to be over or not the user's ("I'm not vegetarian anymore", "I used
 # to be vegan", "I don't think I'm allergic"), where "I don't eat meat, I'm vegetarian" is.
-NOT_NOW = re.compile(
+DIET_OVER = re.compile(
     r"(?:\bnot|n['’]t|\bno longer|\bnever|\bused to(?: be)?|\bstopped(?: being)?|\bquit|\bgave up)"
-    r"\s+(?:[\w'’-]+[\s,]+){0,2}?(?:allerg|intoleran|vegetarian|vegan|pesc[ae]tarian|coeliac|celiac)"
+    rf"\s+(?:[\w'’-]+[\s,]+){{0,2}}?{DIET_WORD}"
     r"|\b(?:vegetarian|vegan|pesc[ae]tarian)\w*\s+any\s?more",
     re.I,
 )
@@ -146,7 +145,7 @@ def told_of_self(facts: Iterable[str], user_name: str = "") -> list[str]:
     return [
         text
         for text in facts
-        if SAYS_DIET.search(text) and subject.match(text) and not NOT_NOW.search(text)
+        if SAYS_DIET.search(text) and subject.match(text) and not DIET_OVER.search(text)
     ]
 
 
@@ -157,7 +156,7 @@ def still_said(turns: Sequence[str]) -> list[str]:
     vegetarian and I have a son." opens with a greeting, and the next answer offered "a
     vegetable soup with a meat broth" (a real first session)."""
     said = [sentence for turn in turns for sentence in SENTENCE_END.split(turn.strip())]
-    over = [i for i, text in enumerate(said) if SAYS_DIET.search(text) and NOT_NOW.search(text)]
+    over = [i for i, text in enumerate(said) if SAYS_DIET.search(text) and DIET_OVER.search(text)]
     return said[over[-1] + 1 :] if over else said
 
 
