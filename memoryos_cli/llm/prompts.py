@@ -34,14 +34,21 @@ def system_message(
     return {"role": "system", "content": text}
 
 
-def user_turn(query: str, recalled_lines: list[str]) -> Message:
+RECALLED_HEADING = "Relevant memories:"
+# For a question about the user themself ("What do you know about me?"): under "Relevant
+# memories:", the default model answered it "I'm sorry, but I don't have any information
+# about you." with the user's introduction in the block (3 of 3 first sessions).
+ABOUT_USER_HEADING = "What you know about me:"
+
+
+def user_turn(query: str, recalled_lines: list[str], heading: str = RECALLED_HEADING) -> Message:
     """The final user message: recalled memories first (as data), then the question."""
     if not recalled_lines:
         return {"role": "user", "content": query}
     block = "\n".join(recalled_lines)
     return {
         "role": "user",
-        "content": f"Relevant memories:\n<<<\n{block}\n>>>\n\n{query}",
+        "content": f"{heading}\n<<<\n{block}\n>>>\n\n{query}",
     }
 
 

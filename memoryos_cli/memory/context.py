@@ -16,7 +16,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from memoryos_cli.llm import Message, approx_tokens, prompts
 from memoryos_cli.memory.asks import asks
@@ -24,7 +24,14 @@ from memoryos_cli.memory.dates import asks_a_time, names_a_time, pin_relative_da
 from memoryos_cli.memory.long_term import normalized
 from memoryos_cli.memory.page_text import SPEAKER_TAG, page_text
 from memoryos_cli.memory.pages import ANSWERED_BY
-from memoryos_cli.memory.person import denies_knowing, gives_a_name, known_name, name_told
+from memoryos_cli.memory.person import (
+    asks_of_self,
+    denies_knowing,
+    gives_a_name,
+    known_name,
+    name_told,
+    says_of_self,
+)
 from memoryos_cli.memory.records import Page, ProfileItem, Recall, RecallItem
 from memoryos_cli.memory.ruled_out import to_avoid
 from memoryos_cli.memory.support import stems
@@ -161,6 +168,18 @@ def profile_lines(profile: list[ProfileItem], *, read: bool = True, told: str = 
     return [f"name: {told}" if told else NO_NAME_LINE, *lines]
 
 
+def known_lines(
+    profile: list[ProfileItem], recent: list[Page], query: str, profile_read: bool = True
+) -> list[str]:
+    """The profile lines the system message shows, with the name the user gave in the
+    recent turns until an analysis stores one (see `prefix_messages`)."""
+    earlier = [p.user_input for p in recent]
+    names = [name for name in map(name_told, earlier) if name]
+    told = names[-1] if names else ""  # the latest: "call me Tommy" after "I'm Tom"
+    maybe = not told and any(map(gives_a_name, [*earlier, query]))
+    return profile_lines(profile, read=profile_read and not maybe, told=told)
+
+
 def exchange_turns(page: Page) -> list[Message]:
     """A recent exchange as chat turns. An answer of memoryos's own model that opens by
     saying it does not know the user is left out (the page keeps it): shown back, it was
@@ -202,11 +221,7 @@ def prefix_messages(
     Held to `budget_tokens` when given: the system message to half of it, then every
     turn to one cap (the oldest exchanges leave the prompt if even short turns overflow).
     """
-    earlier = [p.user_input for p in recent]
-    names = [name for name in map(name_told, earlier) if name]
-    told = names[-1] if names else ""  # the latest: "call me Tommy" after "I'm Tom"
-    maybe = not told and any(map(gives_a_name, [*earlier, query]))
-    lines = profile_lines(profile, read=profile_read and not maybe, told=told)
+    lines = known_lines(profile, recent, query, profile_read)
     system = prompts.system_message(assistant, lines, relationship, style_hint)
     exchanges = [exchange_turns(page) for page in recent]
     turns = [turn for exchange in exchanges for turn in exchange]
@@ -435,10 +450,34 @@ def build(
         room = max(room, lay_out(firsts, limit, query, zone, count_tokens)[2])
         candidates = [*firsts, *(i for i in candidates if i.ref not in keep)]
     candidates = within_reach(candidates, keep)
+    heading, known = prompts.RECALLED_HEADING, []
+    if asks_of_self(query):
+        # "What do you know about me?" is answered from what the user told: the profile,
+        # and the turns of this chat where they told of themself, before what recall
+        # found. Two turns after "Hello, I'm Sam. Last March I moved from Bristol to
+        # Glasgow...", with "name: Sam" in the system message and the introduction among
+        # the recent turns, the default model answered "Do you know who I am?" with "I'm
+        # sorry, but I don't have enough information to know who you are."
+        heading = prompts.ABOUT_USER_HEADING
+        known = [
+            f"- {line}"
+            for line in known_lines(recall.profile, recent, query, recall.long_term)
+            if line != NO_NAME_LINE
+        ]
+        # the user's side alone: with the answer beside it ("Assistant: Hello! I'm glad
+        # ..."), "Do you know who I am?" got "I'm a private assistant that runs offline..."
+        said = [
+            replace(i, text=page_text(i.page.user_input, ""))
+            for i in in_turns
+            if i.page is not None and says_of_self(i.page.user_input)
+        ]
+        candidates = [*said, *(i for i in candidates if i.ref not in {j.ref for j in said})]
+        room = max(room, lay_out(said, limit, query, zone, count_tokens)[2])
     chosen, lines, used = lay_out(candidates, room, query, zone, count_tokens)
+    lines = [*known, *lines]
     # The recalled block's wrapping and separators count against the query's room too.
-    query_room = left - count_tokens(prompts.user_turn("", lines)["content"])
-    messages.append(prompts.user_turn(shorten(query, query_room, count_tokens), lines))
+    query_room = left - count_tokens(prompts.user_turn("", lines, heading)["content"])
+    messages.append(prompts.user_turn(shorten(query, query_room, count_tokens), lines, heading))
     # Only the user's message lifts a ban (`memory/ruled_out.py`): not the profile's lines,
     # nor the memories recalled beside it. `told`: the user's facts that tell a diet.
     return BuiltPrompt(messages, chosen, used, to_avoid(recall.profile, query, told), lines)

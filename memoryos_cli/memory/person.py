@@ -15,6 +15,7 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
+from memoryos_cli.memory.support import stems
 from memoryos_cli.words import SENTENCE_END
 
 NAME_ATTRIBUTES = ("name", "user_name", "first_name", "full_name")
@@ -77,6 +78,28 @@ def denies_knowing(answer: str) -> bool:
     """Whether `answer` opens by saying it does not know the user."""
     first = SENTENCE_END.split(answer.strip(), maxsplit=1)[0]
     return _DENIES_KNOWING.search(first) is not None
+
+
+# What a question about the user themself asks, beside "me", "I" and words with no content:
+# "Do you know who I am?", "What do you remember about me?", "Tell me about myself."
+_OF_KNOWING = stems("know knew remember recall tell told say said learn learned think far anything")
+
+
+def asks_of_self(query: str) -> bool:
+    """Whether `query` asks what is known of the user, and nothing else: in the first
+    person, with no content word but words of knowing and telling ("Where do I live?" names
+    what it asks: recall answers it)."""
+    return in_first_person(query) and stems(query) <= _OF_KNOWING
+
+
+def says_of_self(text: str) -> bool:
+    """Whether a user's turn tells something of them: a sentence in the first person that
+    is not a question ("Hi, I'm Sam. I moved to Glasgow." does; "Hi! Do you know who I am?"
+    does not)."""
+    return any(
+        in_first_person(s) and not s.rstrip().endswith("?")
+        for s in SENTENCE_END.split(text.strip())
+    )
 
 
 def known_name(profile: list[Any]) -> str:

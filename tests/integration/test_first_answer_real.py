@@ -73,6 +73,26 @@ def test_an_answer_that_said_it_did_not_know_the_user_is_not_said_again(
     assert not any(d in answers[0].lower() for d in DENIALS), answers
 
 
+def test_a_question_about_the_user_is_answered_from_what_they_just_told(
+    home: Path, default_model_path: Path
+) -> None:
+    """`make chat` on a fresh home: the introduction, then "Do you know who I am?" and
+    "What do you know about me?" were answered "I'm sorry, but I don't have enough
+    information to know who you are." and "I'm sorry, but I don't have any information
+    about you.", with "name: Sam" in the system message. Asked under "What you know about
+    me:", over the user's own words, the model answers from them."""
+    said = [
+        "Hello, I'm Sam. Last March I moved from Bristol to Glasgow for a job at the university.",
+        "Do you know who I am?",
+        "What do you know about me?",
+    ]
+    answers = piped_chat(home, default_model_path, said, **QUICK)
+    assert len(answers) == 3, answers
+    for answer in answers[1:]:
+        assert "sam" in answer.lower(), answers
+        assert not any(d in answer.lower() for d in DENIALS), answers
+
+
 def test_a_diet_told_in_this_chat_keeps_its_foods_out_before_any_analysis(
     home: Path, default_model_path: Path
 ) -> None:

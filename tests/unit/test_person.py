@@ -9,9 +9,11 @@ import pytest
 from memoryos_cli.memory.person import (
     THE_USER,
     as_the_fact_says,
+    asks_of_self,
     denies_knowing,
     in_first_person,
     name_told,
+    says_of_self,
     third_person,
     user_forms,
 )
@@ -99,3 +101,40 @@ def test_a_name_given_in_so_many_words(said: str, name: str) -> None:
 )
 def test_an_answer_that_says_it_does_not_know_the_user(answer: str, denies: bool) -> None:
     assert denies_knowing(answer) is denies
+
+
+@pytest.mark.parametrize(
+    ("question", "of_self"),
+    [
+        ("Do you know who I am?", True),
+        ("What do you know about me?", True),
+        ("What do you remember about me?", True),
+        ("Tell me about myself.", True),
+        ("Who am I?", True),
+        ("What have you learned about me so far?", True),
+        # a question that names what it asks: recall answers it
+        ("Where do I live?", False),
+        ("What do you know about my sister?", False),
+        ("What is my name?", False),
+        # not about the user
+        ("What do you know about Caroline?", False),
+        ("What do you know?", False),
+        ("Any dinner ideas?", False),
+    ],
+)
+def test_a_question_about_the_user_themself(question: str, of_self: bool) -> None:
+    assert asks_of_self(question) is of_self
+
+
+@pytest.mark.parametrize(
+    ("turn", "tells"),
+    [
+        ("Hello, I'm Sam. Last March I moved to Glasgow.", True),
+        ("I have two kids.", True),
+        ("Hi! Do you know who I am?", False),  # only asks
+        ("Do you know who I am?", False),
+        ("Is it going to rain today.", False),  # not of the user
+    ],
+)
+def test_a_turn_that_tells_of_the_user(turn: str, tells: bool) -> None:
+    assert says_of_self(turn) is tells

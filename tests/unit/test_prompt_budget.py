@@ -11,7 +11,7 @@ import pytest
 
 from memoryos_cli.api import Memoryos
 from memoryos_cli.embed.hashing import HashingEmbedder
-from memoryos_cli.llm import Message, approx_tokens
+from memoryos_cli.llm import Message, approx_tokens, prompts
 from memoryos_cli.llm.fake import ScriptedLLM
 from memoryos_cli.memory.context import FACT_MARGIN as M
 from memoryos_cli.memory.context import NO_NAME_LINE, message_tokens, shorten
@@ -416,6 +416,32 @@ def test_the_name_is_not_called_unknown_once_the_user_gives_it(home: Path) -> No
             assert "- name: Tom\n" in system["content"]
         mem.add_memory("Actually, call me Tommy.", "Sure, Tommy!")  # the latest name given
         assert "- name: Tommy\n" in mem.stable_prefix()[0]["content"]
+
+
+def test_a_question_about_the_user_is_asked_over_what_they_told(home: Path) -> None:
+    """Two turns after "Hello, I'm Sam. Last March I moved from Bristol to Glasgow...", the
+    default model answered "Do you know who I am?" with "I'm sorry, but I don't have enough
+    information to know who you are.": the introduction sat among the recent turns, so no
+    memory stood beside the question. A question about the user themself is now asked under
+    "What you know about me:", over the profile and the user's own side of each turn where
+    they told of themself; a question about anything else keeps "Relevant memories:"."""
+    mem, _ = open_mem(home, 4096)
+    with mem:
+        mem.add_memory(
+            "Hello, I'm Sam. Last March I moved from Bristol to Glasgow.",
+            "Hello! Glasgow is a beautiful city.",
+        )
+        mem.add_memory("Is it going to rain?", "I can't tell the weather.")
+        asked = mem.prepare("Do you know who I am?").messages[-1]["content"]
+        block, question = asked.split(">>>\n\n")
+        assert block.startswith(prompts.ABOUT_USER_HEADING), asked
+        assert "- name: Sam\n" in block
+        assert "User: Hello, I'm Sam. Last March I moved from Bristol to Glasgow." in block
+        assert "Glasgow is a beautiful city" not in block  # the answer beside it misled
+        assert "rain" not in block  # a question tells nothing of the user
+        assert question == "Do you know who I am?"
+        other = mem.prepare("What should I see in Glasgow?").messages[-1]["content"]
+        assert prompts.ABOUT_USER_HEADING not in other and "- name: Sam" not in other
 
 
 @pytest.mark.parametrize(
