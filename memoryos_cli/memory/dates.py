@@ -367,12 +367,19 @@ def pin_relative_dates(text: str, ts: float, zone: dt.tzinfo) -> str:
             return match.group(0)
         if named is None:
             named = date_cues(text)
-        if _whole_date(pinned) in named:
-            # "tomorrow, December 7, 2026": the writer gave the date; a second one is noise
+        if _whole_date(pinned) in named or _says(text, pinned):
+            # "tomorrow, December 7, 2026": the writer gave the date; a second one is noise.
+            # So is "since 2024" where it is said: a stored fact read "Sam has been learning
+            # the cello for two years (since 2024) since 2024."
             return match.group(0)
         return f"{match.group(0)} ({pinned})"
 
     return PHRASES.sub(annotate, text)
+
+
+def _says(text: str, pinned: str) -> bool:
+    """Whether `text` says `pinned` already, as whole words ("2021", "since 2024")."""
+    return re.search(rf"(?<!\w){re.escape(pinned)}(?!\w)", text, re.IGNORECASE) is not None
 
 
 def pinned_phrases(text: str, ts: float, zone: dt.tzinfo) -> list[tuple[str, str]]:

@@ -281,6 +281,10 @@ CASES = [
     (MONDAY, "a dentist tomorrow, May 9, 2023.", "a dentist tomorrow, May 9, 2023."),
     (MONDAY, "on 9 May 2023 (tomorrow)", "on 9 May 2023 (tomorrow)"),
     (MONDAY, "moving next month, in June 2023", "moving next month, in June 2023"),
+    # a year the writer gave (a stored fact read "for two years (since 2024) since 2024.")
+    (MONDAY, "has played for two years since 2021.", "has played for two years since 2021."),
+    (MONDAY, "moved 5 years ago, in 2018", "moved 5 years ago, in 2018"),
+    (MONDAY, "moved 5 years ago, in 20180", "moved 5 years ago (2018), in 20180"),
     # another date beside it, or one a week counts from, is not the one it means
     (MONDAY, "tomorrow, May 10, 2023", "tomorrow (9 May 2023), May 10, 2023"),
     (MONDAY, "On 8 May 2023: last week", "On 8 May 2023: last week (the week before 8 May 2023)"),
