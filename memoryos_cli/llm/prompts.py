@@ -41,6 +41,17 @@ RECALLED_HEADING = "Relevant memories:"
 ABOUT_USER_HEADING = "What you know about me:"
 
 
+# After a message that tells and asks nothing: the default model answered a new user's "I'm
+# vegetarian." with "I'm sorry, but I don't have any information about the user's name.",
+# and "I'm 34 and I live in Oslo." with "I don't have any information about you." (it read
+# a statement as a question about memory). A system turn after the message, not a line of
+# the first system message: that one is evaluated while the user types.
+REPLY_TO_TELLING: Message = {
+    "role": "system",
+    "content": "If the user tells you something about themself, reply to it as a friend would.",
+}
+
+
 def user_turn(query: str, recalled_lines: list[str], heading: str = RECALLED_HEADING) -> Message:
     """The final user message: recalled memories first (as data), then the question."""
     if not recalled_lines:

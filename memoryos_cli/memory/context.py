@@ -30,6 +30,7 @@ from memoryos_cli.memory.person import (
     gives_a_name,
     known_name,
     name_told,
+    only_tells,
     says_of_self,
 )
 from memoryos_cli.memory.records import Page, ProfileItem, Recall, RecallItem
@@ -421,7 +422,8 @@ def build(
         profile_read=recall.long_term,
         query=query,
     )
-    left = budget.prompt - message_tokens(messages, count_tokens) - MESSAGE_OVERHEAD
+    after = [prompts.REPLY_TO_TELLING] if only_tells(query) else []
+    left = budget.prompt - message_tokens([*messages, *after], count_tokens) - MESSAGE_OVERHEAD
     shown = {p.id for p in recent}
     pages = [i for i in recall.mid_term if i.page is None or i.page.id not in shown]
     pages += [i for i in recall.short_term if i.page is not None and i.page.id not in shown]
@@ -478,6 +480,7 @@ def build(
     # The recalled block's wrapping and separators count against the query's room too.
     query_room = left - count_tokens(prompts.user_turn("", lines, heading)["content"])
     messages.append(prompts.user_turn(shorten(query, query_room, count_tokens), lines, heading))
+    messages.extend(after)
     # Only the user's message lifts a ban (`memory/ruled_out.py`): not the profile's lines,
     # nor the memories recalled beside it. `told`: the user's facts that tell a diet.
     return BuiltPrompt(messages, chosen, used, to_avoid(recall.profile, query, told), lines)

@@ -102,6 +102,12 @@ def says_of_self(text: str) -> bool:
     )
 
 
+def only_tells(message: str) -> bool:
+    """Whether `message` tells something of the user and asks nothing ("I'm vegetarian.";
+    not "I work nights. Can you help me plan my week?")."""
+    return "?" not in message and says_of_self(message)
+
+
 def known_name(profile: list[Any]) -> str:
     """The user's name from the profile, or "" when none is stored."""
     names = [p.value for p in profile if p.attribute in NAME_ATTRIBUTES]

@@ -93,6 +93,18 @@ def test_a_question_about_the_user_is_answered_from_what_they_just_told(
         assert not any(d in answer.lower() for d in DENIALS), answers
 
 
+@pytest.mark.parametrize("said", ["I'm vegetarian.", "I'm 34 and I live in Oslo."])
+def test_a_first_message_that_tells_gets_a_reply_not_a_denial(
+    home: Path, default_model_path: Path, said: str
+) -> None:
+    """Answered "I'm sorry, but I don't have any information about the user's name." and
+    "... about you." (a statement read as a question about memory), until a system turn
+    after such a message said to reply to it."""
+    answers = piped_chat(home, default_model_path, [said], **QUICK)
+    assert len(answers) == 1, answers
+    assert not any(d in answers[0].lower() for d in DENIALS), answers
+
+
 def test_a_diet_told_in_this_chat_keeps_its_foods_out_before_any_analysis(
     home: Path, default_model_path: Path
 ) -> None:

@@ -25,6 +25,10 @@ def fake_llm(monkeypatch: pytest.MonkeyPatch) -> ScriptedLLM:
     return llm
 
 
+def user_turns(messages: list) -> list[str]:
+    return [m["content"] for m in messages if m["role"] == "user"]
+
+
 def chat(text: str) -> str:
     result = CliRunner().invoke(app, ["chat"], input=text)
     assert result.exit_code == 0, result.output
@@ -36,9 +40,10 @@ def test_chat_streams_answers_and_remembers_across_runs(fake_llm: ScriptedLLM, h
         "My name is Ana and I love kayaking": "Nice to meet you, Ana.",
         "What is my name?": "You told me your name is Ana.",
     }
-    # Keyed by the question, so analysis calls made in between take no answer away.
+    # Keyed by the question, so analysis calls made in between take no answer away (the
+    # user's turn: a turn saying to reply to what was told may follow it).
     fake_llm.default = lambda messages: next(
-        (a for q, a in answers.items() if messages[-1]["content"].endswith(q)), "OK."
+        (a for q, a in answers.items() if user_turns(messages)[-1].endswith(q)), "OK."
     )
     out = chat("My name is Ana and I love kayaking\n")
     assert "memoryos: Nice to meet you, Ana." in out

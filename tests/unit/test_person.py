@@ -13,6 +13,7 @@ from memoryos_cli.memory.person import (
     denies_knowing,
     in_first_person,
     name_told,
+    only_tells,
     says_of_self,
     third_person,
     user_forms,
@@ -138,3 +139,18 @@ def test_a_question_about_the_user_themself(question: str, of_self: bool) -> Non
 )
 def test_a_turn_that_tells_of_the_user(turn: str, tells: bool) -> None:
     assert says_of_self(turn) is tells
+
+
+@pytest.mark.parametrize(
+    ("message", "tells"),
+    [
+        ("I'm vegetarian.", True),
+        ("My sister Anika is getting married in Porto next June.", True),
+        ("Tell me a joke.", True),  # the turn says "if": a request is still answered
+        ("I work nights. Can you help me plan my week?", False),  # asks
+        ("Any dinner ideas?", False),
+        ("The weather is nice.", False),  # nothing of the user
+    ],
+)
+def test_a_message_that_only_tells(message: str, tells: bool) -> None:
+    assert only_tells(message) is tells
