@@ -41,11 +41,13 @@ RECALLED_HEADING = "Relevant memories:"
 ABOUT_USER_HEADING = "What you know about me:"
 
 
-# After a message that tells and asks nothing: the default model answered a new user's "I'm
+# Before a message that asks no question: the default model answered a new user's "I'm
 # vegetarian." with "I'm sorry, but I don't have any information about the user's name.",
-# and "I'm 34 and I live in Oslo." with "I don't have any information about you." (it read
-# a statement as a question about memory). A system turn after the message, not a line of
-# the first system message: that one is evaluated while the user types.
+# and "I'm 34 and I live in Oslo." with "... about you." (it read a statement as a question
+# about memory): 9 of 19 such messages before, 1 after; 5 of 12 and 1 of 12 on messages
+# written after the line was chosen (docs/benchmarks.md). A system turn of its own after
+# the recent turns, not a line of the first system message: that one is evaluated while
+# the user types. "If": a request ("Tell me a joke.") is answered as before.
 REPLY_TO_TELLING: Message = {
     "role": "system",
     "content": "If the user tells you something about themself, reply to it as a friend would.",

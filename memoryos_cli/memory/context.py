@@ -25,12 +25,12 @@ from memoryos_cli.memory.long_term import normalized
 from memoryos_cli.memory.page_text import SPEAKER_TAG, page_text
 from memoryos_cli.memory.pages import ANSWERED_BY
 from memoryos_cli.memory.person import (
+    asks_no_question,
     asks_of_self,
     denies_knowing,
     gives_a_name,
     known_name,
     name_told,
-    only_tells,
     says_of_self,
 )
 from memoryos_cli.memory.records import Page, ProfileItem, Recall, RecallItem
@@ -422,7 +422,7 @@ def build(
         profile_read=recall.long_term,
         query=query,
     )
-    after = [prompts.REPLY_TO_TELLING] if only_tells(query) else []
+    after = [prompts.REPLY_TO_TELLING] if asks_no_question(query) else []
     left = budget.prompt - message_tokens([*messages, *after], count_tokens) - MESSAGE_OVERHEAD
     shown = {p.id for p in recent}
     pages = [i for i in recall.mid_term if i.page is None or i.page.id not in shown]
@@ -479,8 +479,8 @@ def build(
     lines = [*known, *lines]
     # The recalled block's wrapping and separators count against the query's room too.
     query_room = left - count_tokens(prompts.user_turn("", lines, heading)["content"])
-    messages.append(prompts.user_turn(shorten(query, query_room, count_tokens), lines, heading))
     messages.extend(after)
+    messages.append(prompts.user_turn(shorten(query, query_room, count_tokens), lines, heading))
     # Only the user's message lifts a ban (`memory/ruled_out.py`): not the profile's lines,
     # nor the memories recalled beside it. `told`: the user's facts that tell a diet.
     return BuiltPrompt(messages, chosen, used, to_avoid(recall.profile, query, told), lines)

@@ -102,10 +102,10 @@ def says_of_self(text: str) -> bool:
     )
 
 
-def only_tells(message: str) -> bool:
-    """Whether `message` tells something of the user and asks nothing ("I'm vegetarian.";
-    not "I work nights. Can you help me plan my week?")."""
-    return "?" not in message and says_of_self(message)
+def asks_no_question(message: str) -> bool:
+    """Whether `message` asks no question: it tells something ("I'm vegetarian.", "Fig is
+    sick.") or asks for something ("Tell me a joke."), not "Can you plan my week?"."""
+    return "?" not in message
 
 
 def known_name(profile: list[Any]) -> str:

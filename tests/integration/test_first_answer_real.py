@@ -99,7 +99,7 @@ def test_a_first_message_that_tells_gets_a_reply_not_a_denial(
 ) -> None:
     """Answered "I'm sorry, but I don't have any information about the user's name." and
     "... about you." (a statement read as a question about memory), until a system turn
-    after such a message said to reply to it."""
+    before a message that asks no question said to reply to what the user tells."""
     answers = piped_chat(home, default_model_path, [said], **QUICK)
     assert len(answers) == 1, answers
     assert not any(d in answers[0].lower() for d in DENIALS), answers

@@ -444,19 +444,20 @@ def test_a_question_about_the_user_is_asked_over_what_they_told(home: Path) -> N
         assert prompts.ABOUT_USER_HEADING not in other and "- name: Sam" not in other
 
 
-def test_a_message_that_only_tells_is_followed_by_a_turn_to_reply_to_it(home: Path) -> None:
+def test_a_message_that_asks_no_question_comes_after_a_turn_to_reply_to_it(home: Path) -> None:
     """A new user's "I'm vegetarian." was answered "I'm sorry, but I don't have any
-    information about the user's name.". A message that tells and asks nothing is followed
-    by a system turn saying to reply to it; the turns before it are those evaluated while
-    the user typed, and the prompt still fits."""
+    information about the user's name.". A message that asks no question comes after a
+    system turn saying to reply to what the user tells; the turns before it are those
+    evaluated while the user typed, and the prompt still fits."""
     mem, _ = open_mem(home, 4096)
     with mem:
         mem.add_memory("Hello, I'm Noor.", "Hi Noor!")
-        told = mem.prepare("I'm vegetarian.").messages
-        assert told[-1] == prompts.REPLY_TO_TELLING
-        assert told[-2]["role"] == "user" and told[-2]["content"].endswith("I'm vegetarian.")
-        assert told[:-2] == mem.stable_prefix()
-        assert fits(mem, told, 4096)
+        for told in ("I'm vegetarian.", "Fig is sick."):
+            messages = mem.prepare(told).messages
+            assert messages[-2] == prompts.REPLY_TO_TELLING
+            assert messages[-1]["role"] == "user" and messages[-1]["content"].endswith(told)
+            assert messages[:-2] == mem.stable_prefix()
+            assert fits(mem, messages, 4096)
         for asked in ("Any dinner ideas?", "I work nights. Can you plan my week?"):
             assert prompts.REPLY_TO_TELLING not in mem.prepare(asked).messages
 
