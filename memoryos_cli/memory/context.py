@@ -461,11 +461,13 @@ def build(
         # the recent turns, the default model answered "Do you know who I am?" with "I'm
         # sorry, but I don't have enough information to know who you are."
         heading = prompts.ABOUT_USER_HEADING
-        known = [
+        profile = [
             f"- {line}"
             for line in known_lines(recall.profile, recent, query, recall.long_term)
             if line != NO_NAME_LINE
         ]
+        known = fitting(profile, limit // 2, count_tokens)  # half the room, as many as fit
+        limit -= sum(map(count_tokens, known))
         # the user's side alone: with the answer beside it ("Assistant: Hello! I'm glad
         # ..."), "Do you know who I am?" got "I'm a private assistant that runs offline..."
         said = [
@@ -474,7 +476,7 @@ def build(
             if i.page is not None and says_of_self(i.page.user_input)
         ]
         candidates = [*said, *(i for i in candidates if i.ref not in {j.ref for j in said})]
-        room = max(room, lay_out(said, limit, query, zone, count_tokens)[2])
+        room = min(max(room, lay_out(said, limit, query, zone, count_tokens)[2]), limit)
     chosen, lines, used = lay_out(candidates, room, query, zone, count_tokens)
     lines = [*known, *lines]
     # The recalled block's wrapping and separators count against the query's room too.
@@ -484,6 +486,17 @@ def build(
     # Only the user's message lifts a ban (`memory/ruled_out.py`): not the profile's lines,
     # nor the memories recalled beside it. `told`: the user's facts that tell a diet.
     return BuiltPrompt(messages, chosen, used, to_avoid(recall.profile, query, told), lines)
+
+
+def fitting(lines: list[str], room: int, count_tokens: CountTokens) -> list[str]:
+    """The first lines that fit in `room` tokens together."""
+    kept: list[str] = []
+    for line in lines:
+        room -= count_tokens(line)
+        if room < 0:
+            break
+        kept.append(line)
+    return kept
 
 
 def lay_out(

@@ -444,6 +444,22 @@ def test_a_question_about_the_user_is_asked_over_what_they_told(home: Path) -> N
         assert prompts.ABOUT_USER_HEADING not in other and "- name: Sam" not in other
 
 
+def test_a_question_about_the_user_fits_whatever_the_profile_holds(home: Path) -> None:
+    """The profile's lines stand in the block beside the question too, held to half the
+    recall room: forty long items once made a 4,258-token prompt for a 1,024-token model,
+    with the question shortened to nothing."""
+    mem, _ = open_mem(home, 1024)
+    with mem:
+        for n in range(40):
+            mem.set_profile(f"trait_{n}", "a long value " * 30)
+        mem.set_profile("name", "Sam")
+        mem.add_memory("Hello, I'm Sam. " + "I like long walks. " * 200, "Hi!")
+        messages = mem.prepare("Do you know who I am?").messages
+        assert fits(mem, messages, 1024)
+        assert messages[-1]["content"].endswith(">>>\n\nDo you know who I am?")
+        assert "- name: Sam\n" in messages[-1]["content"]
+
+
 def test_a_message_that_asks_no_question_comes_after_a_turn_to_reply_to_it(home: Path) -> None:
     """A new user's "I'm vegetarian." was answered "I'm sorry, but I don't have any
     information about the user's name.". A message that asks no question comes after a
