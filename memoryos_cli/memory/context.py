@@ -422,8 +422,8 @@ def build(
         profile_read=recall.long_term,
         query=query,
     )
-    after = [prompts.REPLY_TO_TELLING] if asks_no_question(query) else []
-    left = budget.prompt - message_tokens([*messages, *after], count_tokens) - MESSAGE_OVERHEAD
+    reply_turn = [prompts.REPLY_TO_TELLING] if asks_no_question(query) else []
+    left = budget.prompt - message_tokens([*messages, *reply_turn], count_tokens) - MESSAGE_OVERHEAD
     shown = {p.id for p in recent}
     pages = [i for i in recall.mid_term if i.page is None or i.page.id not in shown]
     pages += [i for i in recall.short_term if i.page is not None and i.page.id not in shown]
@@ -452,40 +452,53 @@ def build(
         room = max(room, lay_out(firsts, limit, query, zone, count_tokens)[2])
         candidates = [*firsts, *(i for i in candidates if i.ref not in keep)]
     candidates = within_reach(candidates, keep)
-    heading, known = prompts.RECALLED_HEADING, []
+    heading = prompts.RECALLED_HEADING
+    known: list[str] = []
     if asks_of_self(query):
-        # "What do you know about me?" is answered from what the user told: the profile,
-        # and the turns of this chat where they told of themself, before what recall
-        # found. Two turns after "Hello, I'm Sam. Last March I moved from Bristol to
-        # Glasgow...", with "name: Sam" in the system message and the introduction among
-        # the recent turns, the default model answered "Do you know who I am?" with "I'm
-        # sorry, but I don't have enough information to know who you are."
         heading = prompts.ABOUT_USER_HEADING
-        profile = [
-            f"- {line}"
-            for line in known_lines(recall.profile, recent, query, recall.long_term)
-            if line != NO_NAME_LINE
-        ]
-        known = fitting(profile, limit // 2, count_tokens)  # half the room, as many as fit
+        known, said = told_of_user(recall, recent, in_turns, query, limit // 2, count_tokens)
         limit -= sum(map(count_tokens, known))
-        # the user's side alone: with the answer beside it ("Assistant: Hello! I'm glad
-        # ..."), "Do you know who I am?" got "I'm a private assistant that runs offline..."
-        said = [
-            replace(i, text=page_text(i.page.user_input, ""))
-            for i in in_turns
-            if i.page is not None and says_of_self(i.page.user_input)
-        ]
         candidates = [*said, *(i for i in candidates if i.ref not in {j.ref for j in said})]
         room = min(max(room, lay_out(said, limit, query, zone, count_tokens)[2]), limit)
     chosen, lines, used = lay_out(candidates, room, query, zone, count_tokens)
     lines = [*known, *lines]
     # The recalled block's wrapping and separators count against the query's room too.
     query_room = left - count_tokens(prompts.user_turn("", lines, heading)["content"])
-    messages.extend(after)
+    messages.extend(reply_turn)
     messages.append(prompts.user_turn(shorten(query, query_room, count_tokens), lines, heading))
     # Only the user's message lifts a ban (`memory/ruled_out.py`): not the profile's lines,
     # nor the memories recalled beside it. `told`: the user's facts that tell a diet.
     return BuiltPrompt(messages, chosen, used, to_avoid(recall.profile, query, told), lines)
+
+
+def told_of_user(
+    recall: Recall,
+    recent: list[Page],
+    in_turns: list[RecallItem],
+    query: str,
+    room: int,
+    count_tokens: CountTokens,
+) -> tuple[list[str], list[RecallItem]]:
+    """What a question about the user themself is asked over: the profile's lines (as many
+    as fit in `room`), and the user's side of each recent turn where they told of themself.
+
+    Two turns after "Hello, I'm Sam. Last March I moved from Bristol to Glasgow...", with
+    "name: Sam" in the system message and the introduction among the recent turns (so not
+    in the recalled block), the default model answered "Do you know who I am?" with "I'm
+    sorry, but I don't have enough information to know who you are." The user's side alone:
+    with the answer beside it ("Assistant: Hello! I'm glad..."), it answered "I'm a private
+    assistant that runs offline..."."""
+    profile = [
+        f"- {line}"
+        for line in known_lines(recall.profile, recent, query, recall.long_term)
+        if line != NO_NAME_LINE
+    ]
+    said = [
+        replace(i, text=page_text(i.page.user_input, ""))
+        for i in in_turns
+        if i.page is not None and says_of_self(i.page.user_input)
+    ]
+    return fitting(profile, room, count_tokens), said
 
 
 def fitting(lines: list[str], room: int, count_tokens: CountTokens) -> list[str]:
