@@ -6,6 +6,7 @@ from __future__ import annotations
 import threading
 
 from memoryos_cli.api import Memoryos
+from memoryos_cli.llm import prompts
 from memoryos_cli.llm.fake import ScriptedLLM
 
 EMPTY_ANALYSIS = (
@@ -33,6 +34,11 @@ def test_without_queued_analyses_only_the_prefix(mem: Memoryos, llm: ScriptedLLM
     mem.add_memory("I adopted a dog called Miso.", "Lovely!")
     mem.idle_work(threading.Event())
     assert kinds(llm) == ["warm"]
+    # the prompt of a message that tells starts with what was warmed, the turn before the
+    # message included: bench chat evaluated 16 more tokens a turn without it
+    warmed = llm.calls[0]["messages"]
+    assert mem.prepare("Miso chewed my shoes today.").messages[:-1] == warmed
+    assert warmed[-1] == prompts.REPLY_TO_TELLING
 
 
 def test_enter_during_the_prefix_leaves_the_analysis_queued(

@@ -473,6 +473,7 @@ def test_a_message_that_asks_no_question_comes_after_a_turn_to_reply_to_it(home:
             assert messages[-2] == prompts.REPLY_TO_TELLING
             assert messages[-1]["role"] == "user" and messages[-1]["content"].endswith(told)
             assert messages[:-2] == mem.stable_prefix()
+            assert messages[:-1] == mem.warm_messages()  # idle work evaluated the turn too
             assert fits(mem, messages, 4096)
         for asked in ("Any dinner ideas?", "I work nights. Can you plan my week?"):
             assert prompts.REPLY_TO_TELLING not in mem.prepare(asked).messages
