@@ -16,7 +16,7 @@ from memoryos_cli.embed.load import DEFAULT_EMBEDDER, embedder_named, reranker_f
 from memoryos_cli.errors import InvalidInputError, ModelError, NotFoundError, StoreError
 from memoryos_cli.files import bytes_on_disk
 from memoryos_cli.health import Check, run_checks
-from memoryos_cli.llm import LLM, approx_tokens, prompts
+from memoryos_cli.llm import LLM, Message, approx_tokens, prompts
 from memoryos_cli.llm.loops import until_it_repeats
 from memoryos_cli.memory import (
     analysis_log,
@@ -297,7 +297,7 @@ class Memoryos:
         if not cancel.is_set() and self.consolidate(cancel=cancel) and not cancel.is_set():
             self.llm.warm(self.warm_messages())
 
-    def warm_messages(self) -> list:
+    def warm_messages(self) -> list[Message]:
         """What idle work evaluates: the stable prefix, then the turn that comes before a
         message that asks no question (`prompts.REPLY_TO_TELLING`). A message that tells
         finds it evaluated; a question's prompt parts from it where the prefix ends, and

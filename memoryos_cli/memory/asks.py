@@ -45,3 +45,9 @@ def asks(message: str) -> list[str]:
         return []
     found = [p for p in parts if len(stems(p)) >= CONTENT_WORDS]
     return found if len(found) > 1 else []
+
+
+def asks_no_question(message: str) -> bool:
+    """Whether `message` asks no question: it tells something ("I'm vegetarian.", "Fig is
+    sick.") or asks for something ("Tell me a joke."), not "Can you plan my week?"."""
+    return "?" not in message

@@ -19,13 +19,12 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 
 from memoryos_cli.llm import Message, approx_tokens, prompts
-from memoryos_cli.memory.asks import asks
+from memoryos_cli.memory.asks import asks, asks_no_question
 from memoryos_cli.memory.dates import asks_a_time, names_a_time, pin_relative_dates
 from memoryos_cli.memory.long_term import normalized
 from memoryos_cli.memory.page_text import SPEAKER_TAG, page_text
 from memoryos_cli.memory.pages import ANSWERED_BY
 from memoryos_cli.memory.person import (
-    asks_no_question,
     asks_of_self,
     denies_knowing,
     gives_a_name,
@@ -458,7 +457,8 @@ def build(
         heading = prompts.ABOUT_USER_HEADING
         known, said = told_of_user(recall, recent, in_turns, query, limit // 2, count_tokens)
         limit -= sum(map(count_tokens, known))
-        candidates = [*said, *(i for i in candidates if i.ref not in {j.ref for j in said})]
+        told_here = {i.ref for i in said}
+        candidates = [*said, *(i for i in candidates if i.ref not in told_here)]
         room = min(max(room, lay_out(said, limit, query, zone, count_tokens)[2]), limit)
     chosen, lines, used = lay_out(candidates, room, query, zone, count_tokens)
     lines = [*known, *lines]

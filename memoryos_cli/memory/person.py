@@ -102,12 +102,6 @@ def says_of_self(text: str) -> bool:
     )
 
 
-def asks_no_question(message: str) -> bool:
-    """Whether `message` asks no question: it tells something ("I'm vegetarian.", "Fig is
-    sick.") or asks for something ("Tell me a joke."), not "Can you plan my week?"."""
-    return "?" not in message
-
-
 def known_name(profile: list[Any]) -> str:
     """The user's name from the profile, or "" when none is stored."""
     names = [p.value for p in profile if p.attribute in NAME_ATTRIBUTES]

@@ -7,7 +7,7 @@ import datetime as dt
 
 import pytest
 
-from memoryos_cli.memory.asks import asks, sentences
+from memoryos_cli.memory.asks import asks, asks_no_question, sentences
 from memoryos_cli.memory.records import Page, RecallItem
 from memoryos_cli.memory.retrieve import (
     RERANK_WEIGHT,
@@ -190,3 +190,17 @@ def test_an_ask_of_when_gets_no_fact_that_names_no_time_first() -> None:
         "k4",
         "p5",
     ]
+
+
+@pytest.mark.parametrize(
+    ("message", "no_question"),
+    [
+        ("I'm vegetarian.", True),
+        ("Fig is sick, the vet says it's nothing serious.", True),
+        ("Tell me a joke.", True),  # the turn says "if": a request is still answered
+        ("I work nights. Can you help me plan my week?", False),
+        ("Any dinner ideas?", False),
+    ],
+)
+def test_a_message_that_asks_no_question(message: str, no_question: bool) -> None:
+    assert asks_no_question(message) is no_question

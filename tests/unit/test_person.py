@@ -9,7 +9,6 @@ import pytest
 from memoryos_cli.memory.person import (
     THE_USER,
     as_the_fact_says,
-    asks_no_question,
     asks_of_self,
     denies_knowing,
     in_first_person,
@@ -139,17 +138,3 @@ def test_a_question_about_the_user_themself(question: str, of_self: bool) -> Non
 )
 def test_a_turn_that_tells_of_the_user(turn: str, tells: bool) -> None:
     assert says_of_self(turn) is tells
-
-
-@pytest.mark.parametrize(
-    ("message", "no_question"),
-    [
-        ("I'm vegetarian.", True),
-        ("Fig is sick, the vet says it's nothing serious.", True),
-        ("Tell me a joke.", True),  # the turn says "if": a request is still answered
-        ("I work nights. Can you help me plan my week?", False),
-        ("Any dinner ideas?", False),
-    ],
-)
-def test_a_message_that_asks_no_question(message: str, no_question: bool) -> None:
-    assert asks_no_question(message) is no_question
