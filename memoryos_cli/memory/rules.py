@@ -850,14 +850,11 @@ OWN_KIN = re.compile(rf"\bmy ({KIN})\b(?P<said>(?:(?!\b(?:{SPEAKER_I}|me|my)\b)[
 APPOSED = re.compile(rf"\b(?:(?:my|our|a|an)\s+(?:[\w-]+\s+)?(?:{KIN})|named|called)\s*$", re.I)
 
 
-def kin_statement(item: Item, batch: Batch) -> Verdict:
-    """A user fact that puts on the user what the user said of someone of theirs gets that
-    person as its subject: "Deborah passed away on 25 January 2023." from her "my dad passed
-    away two days ago" (Qwen 1.5B on LoCoMo conv-48) becomes "Deborah's dad passed away
-    on 25 January 2023." The fact's claim must be nearly all (REFILE_SUPPORT) in what the
-    user said right after "my <kin>", in a page it cites."""
+def user_subject(item: Item, batch: Batch) -> str:
+    """How `item` names the user as its subject (their name, first name, or "The user"), or
+    "" when its subject is someone else."""
     user_name = batch.user_name
-    subject = next(
+    return next(
         (
             s
             for s in (user_name, user_name.split(" ")[0], "The user")
@@ -865,6 +862,15 @@ def kin_statement(item: Item, batch: Batch) -> Verdict:
         ),
         "",
     )
+
+
+def kin_statement(item: Item, batch: Batch) -> Verdict:
+    """A user fact that puts on the user what the user said of someone of theirs gets that
+    person as its subject: "Deborah passed away on 25 January 2023." from her "my dad passed
+    away two days ago" (Qwen 1.5B on LoCoMo conv-48) becomes "Deborah's dad passed away
+    on 25 January 2023." The fact's claim must be nearly all (REFILE_SUPPORT) in what the
+    user said right after "my <kin>", in a page it cites."""
+    subject = user_subject(item, batch)
     if not subject:
         return None
     claim = item.text[len(subject) + 1 :]
@@ -875,6 +881,28 @@ def kin_statement(item: Item, batch: Batch) -> Verdict:
         if support(claim, match.group("said")) >= REFILE_SUPPORT:
             return replace(item, text=f"{subject}'s {match.group(1).lower()} {claim}")
     return None
+
+
+# A death said of the fact's subject, right after it ("Deborah sadly passed away ...", not
+# "Deborah said her mom passed away"). "lost" alone is not one ("lost his job").
+DIED = re.compile(
+    r"^\s*(?:(?:has|had|have|sadly|recently|just)\s+)*"
+    r"(?:passed away|passed on|died|is dead|was killed|lost (?:his|her|their) (?:life|battle))\b",
+    re.I,
+)
+
+
+def user_died(item: Item, batch: Batch) -> Verdict:
+    """A user fact that says the user died. The user is the one talking: the death they
+    told of is someone else's, and a fact that puts it on them is false whoever it was.
+    Qwen 1.5B stored "Deborah passed away last year (2022)." from Deborah's "she passed
+    away a few years ago" about her mother (LoCoMo conv-48); `kin_statement`, which runs
+    first, gives the fact its person when the user said "my <kin>", so only a death with
+    no one named to put it on is dropped."""
+    subject = user_subject(item, batch)
+    if not subject or not DIED.match(item.text[len(subject) :]):
+        return None
+    return Drop("the user is the one talking: the death they told of is someone else's")
 
 
 # Attributes that say where the user lives or what they do now. Where the user comes from
@@ -1013,6 +1041,7 @@ RULES: tuple[Rule, ...] = (
         frozenset({"user"}),
         "what the user said of someone of theirs, put on the user",
     ),
+    Rule("user_died", user_died, frozenset({"user"})),
     Rule(
         "left_behind",
         left_behind,

@@ -921,3 +921,44 @@ def test_called_assistant_in_the_profile(value: str, said: str, kept: bool) -> N
     analysis = Analysis(profile=[("job", value, [])])
     ruled("called_assistant", analysis, [(1, 0.0, PETS, said)])
     assert bool(analysis.profile) is kept
+
+
+DEATHS = [
+    (1, 0.0, "It was full of memories, she passed away a few years ago.", "Sorry for your loss."),
+    (2, 0.0, "My grandma died last spring. I miss her.", "I'm so sorry."),
+    (3, 0.0, "I lost my job and my cat died.", "Oh no."),
+]
+
+
+@pytest.mark.parametrize(
+    ("fact", "cited", "kept"),
+    [
+        # the user is the one talking: a death put on them is someone else's
+        ("Deborah passed away last year (2022).", [1], False),
+        ("Deborah sadly passed away a few years ago.", [1], False),
+        ("The user died last spring.", [2], False),
+        ("Deborah has passed on.", [1], False),
+        # a death the fact gives its person, or said of someone after the subject
+        ("Deborah's grandma died last spring.", [2], True),
+        ("Deborah said her mom passed away a few years ago.", [1], True),
+        ("Deborah misses her grandma, who died last spring.", [2], True),
+        ("Deborah lost her job.", [3], True),
+        # someone else's name
+        ("Rosa passed away a few years ago.", [1], True),
+    ],
+)  # fmt: skip
+def test_a_fact_that_says_the_user_died_is_dropped(fact: str, cited: list[int], kept: bool) -> None:
+    """Qwen 1.5B stored "Deborah passed away last year (2022)." from Deborah's words of her
+    mother (LoCoMo conv-48)."""
+    assert bool(user_fact_after("user_died", fact, cited, DEATHS, "Deborah")) is kept
+
+
+def test_a_users_death_with_a_kin_named_is_given_that_kin_not_dropped() -> None:
+    """`kin_statement` runs before `user_died`: "my grandma died" gives the fact its person."""
+    analysis = Analysis(user_facts=[("Deborah died last spring.", [2])])
+    profile = [SimpleNamespace(attribute="name", value="Deborah")]
+    rules.apply_rules(analysis, rules.Batch(DEATHS, DEATHS, profile), rules.RULES)
+    # (pin_dates then pins "last spring" to the page's day, 1970 here)
+    assert [t.split(" (")[0] for t, _ in analysis.user_facts] == [
+        "Deborah's grandma died last spring"
+    ]
