@@ -178,6 +178,18 @@ class Batch:
         return self.subjects | called
 
     @cached_property
+    def speakers(self) -> frozenset[str]:
+        """The words of the speaker tags the batch's turns open with (an imported chat's
+        "Gina: ..."): each names one side of the conversation."""
+        return frozenset(
+            w
+            for _, _, u, a in self.pages
+            for turn in (u, a)
+            if (tag := SPEAKER_TAG.match(turn))
+            for w in name_words(tag.group(0))
+        )
+
+    @cached_property
     def called_by_user(self) -> frozenset[str]:
         """The names the user greets or thanks the other side by, in this batch ("Thanks,
         Gina!"), lowercased."""
@@ -275,11 +287,13 @@ def chat_line(item: Item, batch: Batch) -> Verdict:
     inspiring."). "I" and "my" without a tag stay: in the user's facts they are the user
     ("My sister Emma visits next week" is what Qwen 0.5B writes). A tag that is the name
     of one side is a turn whatever follows it ("Gina: Wow, they look great! Can't wait to
-    see them rock the festival.", stored on LoCoMo conv-30)."""
+    see them rock the festival.", stored on LoCoMo conv-30): a name the user is known by or
+    calls the other side by, or a speaker tag the batch's turns open with (in the batch of
+    that fact no one called Gina by name, and it was kept)."""
     if is_chat_line(item.text):
         return Drop("one side talking to the other")
     tag = SPEAKER_TAG.match(item.text)
-    if tag is not None and name_words(tag.group(0)) <= batch.names:
+    if tag is not None and name_words(tag.group(0)) <= batch.names | batch.speakers:
         return Drop("a turn under its speaker's name")
     return None
 

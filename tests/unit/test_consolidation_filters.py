@@ -56,6 +56,30 @@ def test_chat_lines(text: str, kept: bool) -> None:
     assert kept_facts("chat_line", text) is kept
 
 
+GINA_TAGGED = [
+    (1, 0.0, "Jon: We're doing contemporary and hip-hop.", "Gina: Wow, they look great!"),
+]
+
+
+@pytest.mark.parametrize(
+    ("text", "kept"),
+    [
+        # a speaker tag of the batch's turns over a turn: a turn, whatever follows it
+        ("Gina: Wow, they look great! Can't wait to see them rock the festival.", False),
+        ("Jon: Doing contemporary and hip-hop.", False),
+        # a label, and a name that opens no turn here
+        ("Note: Gina loves the festival.", True),
+        ("Festival: Jon performs in February.", True),
+    ],
+)
+def test_a_turn_under_a_speaker_tag_of_the_batch(text: str, kept: bool) -> None:
+    """In the batch that stored the Gina line (LoCoMo conv-30), no one called Gina by name."""
+    analysis = Analysis(assistant_facts=[(text, [1])])
+    ruled("chat_line", analysis, GINA_TAGGED)
+    assert bool(analysis.assistant_facts) is kept
+
+
+
 @pytest.mark.parametrize(
     ("text", "kept"),
     [
