@@ -79,7 +79,6 @@ def test_a_turn_under_a_speaker_tag_of_the_batch(text: str, kept: bool) -> None:
     assert bool(analysis.assistant_facts) is kept
 
 
-
 @pytest.mark.parametrize(
     ("text", "kept"),
     [
