@@ -179,15 +179,16 @@ class Batch:
 
     @cached_property
     def speakers(self) -> frozenset[str]:
-        """The words of the speaker tags the batch's turns open with (an imported chat's
-        "Gina: ..."): each names one side of the conversation."""
-        return frozenset(
-            w
-            for _, _, u, a in self.pages
-            for turn in (u, a)
-            if (tag := SPEAKER_TAG.match(turn))
-            for w in name_words(tag.group(0))
-        )
+        """The words of the speaker tag that opens every turn of one side in this batch (an
+        imported chat's "Gina: ..."): it names that side. A tag on some turns only is the
+        user's own label ("Reminder: dentist on Friday"), not a speaker."""
+        named: set[str] = set()
+        for turns in (self.user_turns, self.agent_turns):
+            tags = [SPEAKER_TAG.match(turn) for turn in turns.values()]
+            said = {tag.group(0) for tag in tags if tag is not None}
+            if self.pages and all(tags) and len(said) == 1:
+                named |= name_words(said.pop())
+        return frozenset(named)
 
     @cached_property
     def called_by_user(self) -> frozenset[str]:

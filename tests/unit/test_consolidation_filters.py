@@ -79,6 +79,17 @@ def test_a_turn_under_a_speaker_tag_of_the_batch(text: str, kept: bool) -> None:
     assert bool(analysis.assistant_facts) is kept
 
 
+def test_a_label_on_one_of_the_users_messages_is_no_speaker() -> None:
+    """A tag that does not open every turn of its side is the user's label, not a name."""
+    pages = [
+        (1, 0.0, "Reminder: dentist on Friday at 9.", "Noted!"),
+        (2, 0.0, "I booked the dentist for Friday.", "Good."),
+    ]
+    analysis = Analysis(user_facts=[("Reminder: dentist on Friday at 9.", [1])])
+    ruled("chat_line", analysis, pages)
+    assert analysis.user_facts == [("Reminder: dentist on Friday at 9.", [1])]
+
+
 @pytest.mark.parametrize(
     ("text", "kept"),
     [
