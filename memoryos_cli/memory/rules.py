@@ -503,6 +503,58 @@ def unsupported(item: Item, batch: Batch) -> Verdict:
     return None
 
 
+NUMBER_WORDS = [
+    "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven",
+    "twelve", "thirteen", "fourteen", "fifteen", "sixteen", "seventeen", "eighteen",
+    "nineteen", "twenty",
+]  # fmt: skip
+NUMBER = rf"\d+|{'|'.join(NUMBER_WORDS)}"
+# "Caroline is 4 years old and ...": an age claimed of the fact's subject, with its "and".
+AGE_CLAIM = re.compile(
+    rf"\s+(?:is|was|turned|turns|has turned)\s+(?P<n>{NUMBER})[- ]years?[- ]old\b"
+    r"(?P<and>\s+and\b)?",
+    re.I,
+)
+
+
+def said_as_age(number: str, text: str) -> bool:
+    """Whether `text` gives `number` (digits or a word) as someone's age: "34 years old",
+    "a 6-year-old", "I'm 34", "turned six", "aged 40". "I've known them for 4 years" does
+    not."""
+    n = number.lower()
+    forms = {n}
+    if n.isdigit() and 0 < int(n) <= len(NUMBER_WORDS):
+        forms.add(NUMBER_WORDS[int(n) - 1])
+    elif n in NUMBER_WORDS:
+        forms.add(str(NUMBER_WORDS.index(n) + 1))
+    said = "|".join(re.escape(f) for f in forms)
+    return bool(
+        re.search(
+            rf"\b(?:{said})[- ]years?[- ]old\b|\b(?:i'm|i am|he's|she's|turned|turns|aged?)"
+            rf"\s+(?:just\s+)?(?:{said})\b(?![- ]?(?:years?|months?|weeks?|days?)\b(?![- ]old))",
+            text,
+            re.I,
+        )
+    )
+
+
+def unsaid_age(item: Item, batch: Batch) -> Verdict:
+    """An age a fact gives its subject that no page it cites says as an age. Qwen 1.5B wrote
+    "Caroline is 4 years old and has known her friends for 4 years..." from "I've known
+    these friends for 4 years" (LoCoMo conv-26), and a new user's answer once called her "a
+    25-year-old mother". The age clause goes and the rest of the fact stays; a fact that is
+    only the age is dropped."""
+    claim = AGE_CLAIM.search(item.text)
+    if claim is None:
+        return None
+    said = " ".join(batch.text_of.get(p, "") for p in item.sources)
+    if said_as_age(claim.group("n"), said):
+        return None
+    if claim.group("and"):
+        return replace(item, text=item.text[: claim.start()] + item.text[claim.end() :])
+    return Drop(f"no page it cites gives {claim.group('n')} as an age")
+
+
 # "John is a personal assistant.", "Jon is a personal assistant serving Gina.", "job =
 # personal assistant": the prompt's name for a side, taken as what someone is.
 CALLED_ASSISTANT = re.compile(
@@ -1028,6 +1080,7 @@ RULES: tuple[Rule, ...] = (
     ),
     Rule("cite_pages", cite_pages),
     Rule("unsupported", unsupported),
+    Rule("unsaid_age", unsaid_age, FACT_KINDS, "an age no page it cites says, taken out"),
     Rule("called_assistant", called_assistant),
     Rule("asked_not_told", asked_not_told, frozenset({"user", "profile"})),
     Rule(

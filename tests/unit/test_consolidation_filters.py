@@ -996,3 +996,37 @@ def test_a_users_death_with_a_kin_named_is_given_that_kin_not_dropped() -> None:
     assert [t.split(" (")[0] for t, _ in analysis.user_facts] == [
         "Deborah's grandma died last spring"
     ]
+
+
+AGES = [
+    (1, 0.0, "I've known these friends for 4 years, since I moved from my home country.", "Nice!"),
+    (2, 0.0, "I'm 34 and I live in Oslo.", "Hi!"),
+    (3, 0.0, "My son Milo just turned six!", "Happy birthday, Milo!"),
+    (4, 0.0, "I am 3 months pregnant.", "Congratulations!"),
+]
+
+
+@pytest.mark.parametrize(
+    ("fact", "cited", "stored"),
+    [
+        # an age no cited page says as one: the clause goes, or the fact when it is all
+        ("Caroline is 4 years old and has known her friends for 4 years.", [1],
+         ["Caroline has known her friends for 4 years."]),
+        ("Caroline is 4 years old.", [1], []),
+        ("Caroline is 3 years old.", [4], []),  # months, not years
+        ("Caroline is 34 years old.", [1], []),  # another page says it
+        # said as an age, in digits or in words
+        ("Caroline is 34 years old.", [2], ["Caroline is 34 years old."]),
+        ("Milo turned 6 years old.", [3], ["Milo turned 6 years old."]),
+        ("Milo is six years old and loves dinosaurs.", [3],
+         ["Milo is six years old and loves dinosaurs."]),
+        # no age claimed
+        ("Caroline has known her friends for 4 years.", [1],
+         ["Caroline has known her friends for 4 years."]),
+    ],
+)  # fmt: skip
+def test_an_age_no_page_says_is_taken_out(fact: str, cited: list[int], stored: list[str]) -> None:
+    """Qwen 1.5B stored "Caroline is 4 years old and has known her friends for 4 years..."
+    from "I've known these friends for 4 years" (LoCoMo conv-26)."""
+    after = user_fact_after("unsaid_age", fact, cited, AGES, "Caroline")
+    assert [t for t, _ in after] == stored
