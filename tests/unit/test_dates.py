@@ -75,6 +75,7 @@ CASES = [
     (MONDAY, "a couple of years ago", "a couple of years ago (2021)"),
     (MONDAY, "a couple years ago", "a couple years ago (2021)"),
     (MONDAY, "about ten years ago", "about ten years ago (2013)"),
+    (MONDAY, "sixteen years ago", "sixteen years ago (2007)"),
     (MONDAY, "a decade ago", "a decade ago (2013)"),
     (MONDAY, "a year and a half ago", "a year and a half ago (November 2021)"),
     (MONDAY, "two and a half years ago", "two and a half years ago (November 2020)"),
