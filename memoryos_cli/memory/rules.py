@@ -24,7 +24,7 @@ from memoryos_cli.clock import day, local
 from memoryos_cli.llm import prompts
 from memoryos_cli.memory import long_term
 from memoryos_cli.memory.analysis import Analysis, Kind
-from memoryos_cli.memory.dates import day_text, pin_relative_dates, pinned_phrases
+from memoryos_cli.memory.dates import NUMBERS, day_text, pin_relative_dates, pinned_phrases
 from memoryos_cli.memory.keywords import content_words
 from memoryos_cli.memory.page_text import SPEAKER_TAG
 from memoryos_cli.memory.person import GIVES_OWN_NAME, NAME_ATTRIBUTES, known_name
@@ -186,7 +186,7 @@ class Batch:
         for turns in (self.user_turns, self.agent_turns):
             tags = [SPEAKER_TAG.match(turn) for turn in turns.values()]
             said = {tag.group(0) for tag in tags if tag is not None}
-            if self.pages and all(tags) and len(said) == 1:
+            if all(tags) and len(said) == 1:
                 named |= name_words(said.pop())
         return frozenset(named)
 
@@ -503,11 +503,8 @@ def unsupported(item: Item, batch: Batch) -> Verdict:
     return None
 
 
-NUMBER_WORDS = [
-    "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven",
-    "twelve", "thirteen", "fourteen", "fifteen", "sixteen", "seventeen", "eighteen",
-    "nineteen", "twenty",
-]  # fmt: skip
+# A count in words, as `dates` reads one ("one" to "fifty"; not "a", nor "a couple").
+NUMBER_WORDS = {w: n for w, n in NUMBERS.items() if w.isalpha() and w not in ("a", "an")}
 NUMBER = rf"\d+|{'|'.join(NUMBER_WORDS)}"
 # "Caroline is 4 years old and ...": an age claimed of the fact's subject, with its "and".
 AGE_CLAIM = re.compile(
@@ -522,16 +519,13 @@ def said_as_age(number: str, text: str) -> bool:
     "a 6-year-old", "I'm 34", "turned six", "aged 40". "I've known them for 4 years" does
     not."""
     n = number.lower()
-    forms = {n}
-    if n.isdigit() and 0 < int(n) <= len(NUMBER_WORDS):
-        forms.add(NUMBER_WORDS[int(n) - 1])
-    elif n in NUMBER_WORDS:
-        forms.add(str(NUMBER_WORDS.index(n) + 1))
-    said = "|".join(re.escape(f) for f in forms)
+    value = int(n) if n.isdigit() else NUMBER_WORDS[n]
+    forms = {str(value), *(w for w, v in NUMBER_WORDS.items() if v == value)}
+    said = "|".join(forms)
     return bool(
         re.search(
             rf"\b(?:{said})[- ]years?[- ]old\b|\b(?:i'm|i am|he's|she's|turned|turns|aged?)"
-            rf"\s+(?:just\s+)?(?:{said})\b(?![- ]?(?:years?|months?|weeks?|days?)\b(?![- ]old))",
+            rf"\s+(?:just\s+)?(?:{said})\b(?![- ]?(?:years?|months?|weeks?|days?)\b)",
             text,
             re.I,
         )

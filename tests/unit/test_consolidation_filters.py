@@ -1003,6 +1003,7 @@ AGES = [
     (2, 0.0, "I'm 34 and I live in Oslo.", "Hi!"),
     (3, 0.0, "My son Milo just turned six!", "Happy birthday, Milo!"),
     (4, 0.0, "I am 3 months pregnant.", "Congratulations!"),
+    (5, 0.0, "I turned sixteen last week!", "Happy birthday!"),
 ]
 
 
@@ -1020,6 +1021,7 @@ AGES = [
         ("Milo turned 6 years old.", [3], ["Milo turned 6 years old."]),
         ("Milo is six years old and loves dinosaurs.", [3],
          ["Milo is six years old and loves dinosaurs."]),
+        ("Ana is 16 years old.", [5], ["Ana is 16 years old."]),
         # no age claimed
         ("Caroline has known her friends for 4 years.", [1],
          ["Caroline has known her friends for 4 years."]),
